@@ -1,0 +1,86 @@
+"""The array backend: which array module holds the numbers, the default dtype, the RNG.
+
+Every op is written once against an array module ``xp`` (NumPy on the CPU, CuPy on a
+GPU). ``get_array_module`` picks the module an array belongs to, so the code path is the
+same on both devices. Randomness comes from one seeded ``numpy.random.Generator`` per
+device, reset together by :func:`manual_seed`.
+"""
+import numpy as np
+
+default_dtype = np.float32
+"""dtype of floating-point tensors made from Python numbers or lists, and of parameters."""
+
+try:  # CuPy is optional: the ``gpu`` extra installs it.
+    import cupy as _cupy
+except ImportError:  # pragma: no cover - depends on the machine
+    _cupy = None
+
+
+def get_array_module(array):
+    """Return ``numpy`` or ``cupy``, whichever owns ``array``."""
+    if _cupy is not None and isinstance(array, _cupy.ndarray):
+        return _cupy
+    return np
+
+
+def device_of(array):
+    """The device name of an array: ``"cpu"`` or ``"cuda"``."""
+    return "cuda" if get_array_module(array) is not np else "cpu"
+
+
+def array_module_for(device):
+    """The array module for a device name; a clear error for an unknown or absent one."""
+    device = normalize_device(device)
+    if device == "cpu":
+        return np
+    if _cupy is None:
+        raise RuntimeError("device 'cuda' needs CuPy: pip install 'deepgrad[gpu]'")
+    return _cupy
+
+
+def normalize_device(device):
+    """Map ``None``, ``"cpu"``, ``"cuda"``, ``"cuda:0"`` to ``"cpu"`` or ``"cuda"``."""
+    if device is None:
+        return "cpu"
+    name = str(device)
+    if name == "cpu":
+        return "cpu"
+    if name == "cuda" or name.startswith("cuda:"):
+        return "cuda"
+    raise ValueError(f"unknown device {device!r}: expected 'cpu' or 'cuda'")
+
+
+_seed = None
+_generators = {}
+
+
+def manual_seed(seed):
+    """Seed every random generator deepgrad uses (parameter init, dropout, data order)."""
+    global _seed
+    if not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"manual_seed: seed must be a non-negative integer, got {seed!r}")
+    _seed = int(seed)
+    _generators.clear()
+
+
+def generator(device="cpu"):
+    """The shared random generator of a device, created on first use from the seed."""
+    device = normalize_device(device)
+    gen = _generators.get(device)
+    if gen is None:
+        if device == "cpu":
+            gen = np.random.default_rng(_seed)
+        else:
+            gen = array_module_for("cuda").random.default_rng(_seed)
+        _generators[device] = gen
+    return gen
+
+
+def get_rng_state():
+    """The CPU generator's state as a JSON-friendly dict (for checkpoints)."""
+    return generator("cpu").bit_generator.state
+
+
+def set_rng_state(state):
+    """Restore the CPU generator from :func:`get_rng_state`'s dict."""
+    generator("cpu").bit_generator.state = state

@@ -1,0 +1,5 @@
+"""Data: datasets, the DataLoader, toy problems and bundled datasets (``deepgrad.data``)."""
+from .dataset import Dataset, Subset, TensorDataset, random_split
+from .digits import load_digits, train_test_split
+from .loader import DataLoader
+from .toy import blobs, circles, regression_1d, spirals, two_moons

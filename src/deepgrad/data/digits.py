@@ -1,0 +1,27 @@
+"""The 8x8 handwritten digits that scikit-learn bundles (1,797 images, 10 classes)."""
+import numpy as np
+
+
+def load_digits(flatten=True):
+    """Return ``(X, y)``: X float32 scaled to [0, 1], (N, 64) or (N, 1, 8, 8); y int64."""
+    try:
+        from sklearn.datasets import load_digits as _load
+    except ImportError as err:  # pragma: no cover - depends on the install
+        raise ImportError("the digits dataset needs scikit-learn: "
+                          "pip install 'deepgrad[data]'") from err
+    bunch = _load()
+    x = (bunch.data / 16.0).astype(np.float32)
+    if not flatten:
+        x = x.reshape(-1, 1, 8, 8)
+    return x, bunch.target.astype(np.int64)
+
+
+def train_test_split(x, y, test_fraction=0.2, seed=0):
+    """Shuffle with ``seed`` and hold out ``test_fraction`` of the rows."""
+    if not 0 < test_fraction < 1:
+        raise ValueError(f"train_test_split: test_fraction must be in (0, 1), got "
+                         f"{test_fraction}")
+    order = np.random.default_rng(seed).permutation(len(x))
+    n_test = int(round(len(x) * test_fraction))
+    test, train = order[:n_test], order[n_test:]
+    return x[train], y[train], x[test], y[test]

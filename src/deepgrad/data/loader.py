@@ -1,0 +1,70 @@
+"""DataLoader: minibatches in epochs, as on the course's SGD slide.
+
+An epoch is N samples in ceil(N / B) batches (N // B with ``drop_last``). Three ways to
+pick each batch:
+
+* ``shuffle=False``: in order;
+* ``shuffle=True``: a fresh permutation each epoch (each sample once per epoch);
+* ``replacement=True``: each batch is B indices drawn uniformly from [0, N), the
+  slide's b(1), ..., b(B) sampled from [1, N].
+
+Order comes from a generator seeded by ``seed`` (or, if None, drawn from
+``dg.manual_seed``'s generator when the loader is made), so a run is reproducible.
+"""
+import math
+
+import numpy as np
+
+from .. import backend
+from ..autograd import Tensor
+
+
+class DataLoader:
+    def __init__(self, dataset, batch_size=1, shuffle=False, replacement=False,
+                 drop_last=False, seed=None):
+        if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size <= 0:
+            raise ValueError(f"DataLoader: batch_size must be a positive integer, got "
+                             f"{batch_size!r}")
+        if shuffle and replacement:
+            raise ValueError("DataLoader: choose shuffle=True (permutation) or "
+                             "replacement=True (sampling with replacement), not both")
+        if len(dataset) == 0:
+            raise ValueError("DataLoader: the dataset is empty")
+        self.dataset, self.batch_size = dataset, batch_size
+        self.shuffle, self.replacement, self.drop_last = shuffle, replacement, drop_last
+        if seed is None:
+            seed = int(backend.generator().integers(2 ** 63))
+        self.seed = seed
+        self.epoch = 0  # epochs started so far; the order of epoch e depends on (seed, e)
+
+    def __len__(self):
+        n, b = len(self.dataset), self.batch_size
+        return n // b if self.drop_last else math.ceil(n / b)
+
+    def batch_indices(self, epoch):
+        """The list of index arrays for one epoch (a pure function of seed and epoch)."""
+        n, b = len(self.dataset), self.batch_size
+        gen = np.random.default_rng((self.seed, epoch))
+        count = len(self)
+        if self.replacement:
+            sizes = [b] * count
+            if not self.drop_last and n % b:
+                sizes[-1] = n % b
+            return [gen.integers(0, n, size=s) for s in sizes]
+        order = gen.permutation(n) if self.shuffle else np.arange(n)
+        return [order[i * b:(i + 1) * b] for i in range(count)]
+
+    def __iter__(self):
+        epoch, self.epoch = self.epoch, self.epoch + 1
+        fetch = getattr(self.dataset, "get_batch", None)
+        for indices in self.batch_indices(epoch):
+            batch = fetch(indices) if fetch else collate([self.dataset[int(i)] for i in indices])
+            yield tuple(Tensor(a) for a in batch)
+
+
+def collate(samples):
+    """Stack a list of sample tuples into a tuple of arrays."""
+    first = samples[0]
+    if not isinstance(first, tuple):
+        return (np.stack([np.asarray(s) for s in samples]),)
+    return tuple(np.stack([np.asarray(s[k]) for s in samples]) for k in range(len(first)))

@@ -1,0 +1,8 @@
+"""Neural-network layers, losses and the Module base (``deepgrad.nn``)."""
+from . import functional, init
+from .activation import Identity, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from .container import Flatten, Sequential
+from .linear import Linear
+from .loss import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
+from .module import Module
+from .parameter import Parameter

@@ -1,0 +1,54 @@
+"""Fully connected layer."""
+import math
+
+from .. import backend
+from ..autograd import Tensor
+from ..ops import linear
+from . import init
+from .module import Module
+from .parameter import Parameter
+
+
+class Linear(Module):
+    """``y = x @ weight.T + bias``; weight is (out_features, in_features) as in PyTorch.
+
+    Initialisation is PyTorch's: weight ~ U(-1/sqrt(in), 1/sqrt(in)) (kaiming_uniform_
+    with a=sqrt(5)), bias ~ U(-1/sqrt(in), 1/sqrt(in)).
+    """
+
+    def __init__(self, in_features, out_features, bias=True, dtype=None):
+        super().__init__()
+        for arg, value in (("in_features", in_features), ("out_features", out_features)):
+            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+                raise ValueError(f"Linear: {arg} must be a positive integer, got {value!r}")
+        self.in_features, self.out_features = in_features, out_features
+        dtype = dtype or backend.default_dtype
+        xp = backend.np
+        self.weight = Parameter(xp.empty((out_features, in_features), dtype=dtype))
+        self.bias = Parameter(xp.empty(out_features, dtype=dtype)) if bias else None
+        if not bias:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            bound = 1 / math.sqrt(self.in_features)
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, x):
+        if not isinstance(x, Tensor):
+            raise TypeError(f"Linear: input must be a Tensor, got {type(x).__name__}")
+        if x.ndim == 0 or x.shape[-1] != self.in_features:
+            raise ValueError(
+                f"Linear({self.in_features}, {self.out_features}): expected input of shape "
+                f"(..., {self.in_features}), got {tuple(x.shape)}"
+            )
+        if x.dtype.kind != "f":
+            raise TypeError(f"Linear: input must be floating point, got dtype {x.dtype}; "
+                            f"convert with x.astype(dg.float32)")
+        return linear(x, self.weight, self.bias)
+
+    def extra_repr(self):
+        return (f"in_features={self.in_features}, out_features={self.out_features}, "
+                f"bias={self.bias is not None}")

@@ -1,0 +1,110 @@
+"""Activations: relu, leaky_relu, sigmoid, tanh, softmax, log_softmax."""
+from .. import backend
+from ..autograd import Function
+
+
+class ReLU(Function):
+    def forward(self, a):
+        y = backend.get_array_module(a).maximum(a, 0)
+        self.mask = y > 0  # gradient 0 at a == 0, as in PyTorch
+        return y
+
+    def backward(self, g):
+        return (g * self.mask,)
+
+
+class LeakyReLU(Function):
+    def __init__(self, negative_slope=0.01):
+        self.slope = negative_slope
+
+    def forward(self, a):
+        xp = backend.get_array_module(a)
+        self.positive = a > 0
+        return xp.where(self.positive, a, a * a.dtype.type(self.slope))
+
+    def backward(self, g):
+        xp = backend.get_array_module(g)
+        return (xp.where(self.positive, g, g * g.dtype.type(self.slope)),)
+
+
+class Sigmoid(Function):
+    def forward(self, a):
+        xp = backend.get_array_module(a)
+        # exp(-|a|) never overflows, and each branch keeps full relative precision
+        e = xp.exp(-xp.abs(a))
+        inv = 1 / (1 + e)
+        self.y = xp.where(a >= 0, inv, e * inv)
+        return self.y
+
+    def backward(self, g):
+        y = self.y
+        return (g * y * (1 - y),)
+
+
+class Tanh(Function):
+    def forward(self, a):
+        self.y = backend.get_array_module(a).tanh(a)
+        return self.y
+
+    def backward(self, g):
+        y = self.y
+        return (g * (1 - y * y),)
+
+
+def _log_softmax(a, axis):
+    xp = backend.get_array_module(a)
+    shifted = a - a.max(axis=axis, keepdims=True)
+    return shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
+
+
+class Softmax(Function):
+    def __init__(self, axis=-1):
+        self.axis = axis
+
+    def forward(self, a):
+        xp = backend.get_array_module(a)
+        e = xp.exp(a - a.max(axis=self.axis, keepdims=True))
+        e /= e.sum(axis=self.axis, keepdims=True)
+        self.y = e
+        return e
+
+    def backward(self, g):
+        y = self.y
+        return (y * (g - (g * y).sum(axis=self.axis, keepdims=True)),)
+
+
+class LogSoftmax(Function):
+    def __init__(self, axis=-1):
+        self.axis = axis
+
+    def forward(self, a):
+        self.y = _log_softmax(a, self.axis)
+        return self.y
+
+    def backward(self, g):
+        xp = backend.get_array_module(g)
+        return (g - xp.exp(self.y) * g.sum(axis=self.axis, keepdims=True),)
+
+
+def relu(a):
+    return ReLU()(a)
+
+
+def leaky_relu(a, negative_slope=0.01):
+    return LeakyReLU(negative_slope)(a)
+
+
+def sigmoid(a):
+    return Sigmoid()(a)
+
+
+def tanh(a):
+    return Tanh()(a)
+
+
+def softmax(a, dim=-1):
+    return Softmax(dim)(a)
+
+
+def log_softmax(a, dim=-1):
+    return LogSoftmax(dim)(a)

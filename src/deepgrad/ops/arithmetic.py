@@ -1,0 +1,196 @@
+"""Elementwise arithmetic, matmul and the fused linear layer op."""
+from .. import backend
+from ..autograd import Function, Tensor, sum_to
+
+
+class Add(Function):
+    def forward(self, a, b):
+        self.a_shape, self.b_shape = a.shape, b.shape
+        return a + b
+
+    def backward(self, g):
+        na, nb = self.needs_input_grad
+        return (sum_to(g, self.a_shape) if na else None,
+                sum_to(g, self.b_shape) if nb else None)
+
+
+class Sub(Function):
+    def forward(self, a, b):
+        self.a_shape, self.b_shape = a.shape, b.shape
+        return a - b
+
+    def backward(self, g):
+        na, nb = self.needs_input_grad
+        return (sum_to(g, self.a_shape) if na else None,
+                sum_to(-g, self.b_shape) if nb else None)
+
+
+class Mul(Function):
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return a * b
+
+    def backward(self, g):
+        na, nb = self.needs_input_grad
+        a, b = self.a, self.b
+        return (sum_to(g * b, _shape(a)) if na else None,
+                sum_to(g * a, _shape(b)) if nb else None)
+
+
+class Div(Function):
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return a / b
+
+    def backward(self, g):
+        na, nb = self.needs_input_grad
+        a, b = self.a, self.b
+        gb = None
+        ga = g / b
+        if nb:
+            gb = sum_to(-ga * a / b, _shape(b))
+        return (sum_to(ga, _shape(a)) if na else None, gb)
+
+
+class Neg(Function):
+    def forward(self, a):
+        return -a
+
+    def backward(self, g):
+        return (-g,)
+
+
+class Pow(Function):
+    """``a ** b``; the gradient w.r.t. ``b`` is ``a**b * log(a)``."""
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        self.y = a ** b
+        return self.y
+
+    def backward(self, g):
+        na, nb = self.needs_input_grad
+        a, b, y = self.a, self.b, self.y
+        xp = backend.get_array_module(g)
+        ga = sum_to(g * b * a ** (b - 1), _shape(a)) if na else None
+        gb = None
+        if nb:
+            with_log = xp.where(a > 0, y * xp.log(xp.where(a > 0, a, 1)), 0)
+            gb = sum_to(g * with_log, _shape(b))
+        return ga, gb
+
+
+class MatMul(Function):
+    """``a @ b`` for 1-D to N-D operands, with NumPy's (and PyTorch's) broadcasting."""
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return a @ b
+
+    def backward(self, g):
+        na, nb = self.needs_input_grad
+        a, b = self.a, self.b
+        xp = backend.get_array_module(g)
+        # Promote 1-D operands to matrices so one formula serves every case.
+        a2 = a[None, :] if a.ndim == 1 else a
+        b2 = b[:, None] if b.ndim == 1 else b
+        g2 = g
+        if a.ndim == 1:
+            g2 = xp.expand_dims(g2, -2)
+        if b.ndim == 1:
+            g2 = xp.expand_dims(g2, -1)
+        ga = gb = None
+        if na:
+            ga = g2 @ xp.swapaxes(b2, -1, -2)
+            ga = sum_to(ga, a2.shape).reshape(a.shape)
+        if nb:
+            gb = xp.swapaxes(a2, -1, -2) @ g2
+            gb = sum_to(gb, b2.shape).reshape(b.shape)
+        return ga, gb
+
+
+class Linear(Function):
+    """``x @ weight.T + bias`` in one op: PyTorch's layout, weight is (out, in)."""
+
+    def forward(self, x, weight, bias=None):
+        self.x, self.weight = x, weight
+        self.has_bias = bias is not None
+        y = x @ weight.T
+        if bias is not None:
+            y += bias  # y is a fresh array: adding in place saves one allocation
+        return y
+
+    def backward(self, g):
+        needs = self.needs_input_grad
+        x, w = self.x, self.weight
+        gx = g @ w if needs[0] else None
+        gw = gb = None
+        if needs[1]:
+            if x.ndim == 2:
+                gw = g.T @ x
+            else:  # (..., in): fold the leading axes into one batch axis
+                gw = g.reshape(-1, g.shape[-1]).T @ x.reshape(-1, x.shape[-1])
+        if self.has_bias and needs[2]:
+            gb = g.reshape(-1, g.shape[-1]).sum(axis=0)
+        return gx, gw, gb
+
+
+def _shape(a):
+    return getattr(a, "shape", ())
+
+
+# -- thin wrappers: Python scalars take the dtype of the tensor they meet --------------
+
+def _pair(a, b):
+    """Turn the non-tensor side of a binary op into an array of a matching dtype."""
+    if isinstance(a, Tensor):
+        if not isinstance(b, Tensor):
+            b = _constant(b, a)
+    else:
+        a = _constant(a, b)
+    return a, b
+
+
+def _constant(value, like):
+    xp = backend.get_array_module(like.data)
+    if isinstance(value, (bool, int, float)):
+        kind = like.dtype.kind
+        if kind == "f" or (kind in "iub" and isinstance(value, int) and not isinstance(value, bool)):
+            return xp.asarray(value, dtype=like.dtype)
+        return xp.asarray(value, dtype=backend.default_dtype if isinstance(value, float) else None)
+    return xp.asarray(value)
+
+
+def add(a, b):
+    return Add()(*_pair(a, b))
+
+
+def sub(a, b):
+    return Sub()(*_pair(a, b))
+
+
+def mul(a, b):
+    return Mul()(*_pair(a, b))
+
+
+def div(a, b):
+    return Div()(*_pair(a, b))
+
+
+def neg(a):
+    return Neg()(a)
+
+
+def pow(a, b):  # noqa: A001 - the name users expect
+    return Pow()(*_pair(a, b))
+
+
+def matmul(a, b):
+    return MatMul()(*_pair(a, b))
+
+
+def linear(x, weight, bias=None):
+    """``x @ weight.T + bias`` (PyTorch's ``F.linear``)."""
+    if bias is None:
+        return Linear()(x, weight)
+    return Linear()(x, weight, bias)
