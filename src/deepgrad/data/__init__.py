@@ -2,4 +2,5 @@
 from .dataset import Dataset, Subset, TensorDataset, random_split
 from .digits import load_digits, train_test_split
 from .loader import DataLoader
+from .registry import DATASETS, load
 from .toy import blobs, circles, regression_1d, spirals, two_moons
