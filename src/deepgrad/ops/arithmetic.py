@@ -84,8 +84,18 @@ class MatMul(Function):
     """``a @ b`` for 1-D to N-D operands, with NumPy's (and PyTorch's) broadcasting."""
 
     def forward(self, a, b):
+        if a.ndim == 0 or b.ndim == 0:
+            raise ValueError(f"matmul: operands must have at least 1 dimension, got shapes "
+                             f"{a.shape} and {b.shape}; use * for scalars")
+        try:
+            y = a @ b
+        except ValueError:
+            raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not match (the last "
+                             f"axis of the first must equal the "
+                             f"{'only' if b.ndim == 1 else 'second-to-last'} axis of the "
+                             f"second, other axes must broadcast)") from None
         self.a, self.b = a, b
-        return a @ b
+        return y
 
     def backward(self, g):
         na, nb = self.needs_input_grad
@@ -94,11 +104,13 @@ class MatMul(Function):
         # Promote 1-D operands to matrices so one formula serves every case.
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
+        # Restore the axes the product dropped: b's trailing one first, so that a 1-D @
+        # 1-D product's 0-d gradient becomes (1, 1).
         g2 = g
-        if a.ndim == 1:
-            g2 = xp.expand_dims(g2, -2)
         if b.ndim == 1:
             g2 = xp.expand_dims(g2, -1)
+        if a.ndim == 1:
+            g2 = xp.expand_dims(g2, -2)
         ga = gb = None
         if na:
             ga = g2 @ xp.swapaxes(b2, -1, -2)

@@ -1,17 +1,21 @@
 """Reductions: sum, mean, max, min over all axes or a tuple of axes, with keepdims."""
+import builtins  # this module's max/min/sum are the ops; the builtins are needed too
+import operator
+
 from .. import backend
 from ..autograd import Function
 
 
-def _axes(axis, ndim):
+def _axes(axis, ndim, name):
     """Normalise ``axis`` (None, int or tuple, negatives allowed) to a sorted tuple."""
     if axis is None:
         return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    axes = tuple(axis) if isinstance(axis, (tuple, list)) else (axis,)
     out = []
     for a in axes:
-        if not -ndim <= a < max(ndim, 1):
-            raise ValueError(f"axis {a} is out of range for a tensor with {ndim} dimensions")
+        a = operator.index(a)  # ints and NumPy integers; a float axis is a TypeError
+        if not -ndim <= a < builtins.max(ndim, 1):
+            raise ValueError(f"{name}: axis {a} is out of range for a tensor with {ndim} dimensions")
         out.append(a % ndim if ndim else 0)
     return tuple(sorted(set(out)))
 
@@ -30,7 +34,7 @@ class Sum(Function):
 
     def forward(self, a):
         xp = backend.get_array_module(a)
-        self.axes = _axes(self.axis, a.ndim)
+        self.axes = _axes(self.axis, a.ndim, "sum")
         self.in_shape = a.shape
         return xp.asarray(a.sum(axis=self.axes, keepdims=self.keepdims))
 
@@ -46,7 +50,7 @@ class Mean(Function):
 
     def forward(self, a):
         xp = backend.get_array_module(a)
-        self.axes = _axes(self.axis, a.ndim)
+        self.axes = _axes(self.axis, a.ndim, "mean")
         self.in_shape = a.shape
         self.count = 1
         for i in self.axes:
@@ -72,7 +76,7 @@ class Max(Function):
         xp = backend.get_array_module(a)
         if a.size == 0:
             raise ValueError(f"max/min of an empty tensor of shape {a.shape}")
-        self.axes = _axes(self.axis, a.ndim)
+        self.axes = _axes(self.axis, a.ndim, "min" if self.smallest else "max")
         reduce = a.min if self.smallest else a.max
         y = xp.asarray(reduce(axis=self.axes, keepdims=True))
         self.a, self.y_kept = a, y
