@@ -2,7 +2,11 @@
 from . import functional, init
 from .activation import Identity, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
 from .container import Flatten, Sequential
+from .conv import Conv2d, LocallyConnected2d
 from .linear import Linear
 from .loss import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
 from .module import Module
 from .parameter import Parameter
+from .pool import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
+from . import models
+from .models import count_parameters

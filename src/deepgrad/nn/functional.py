@@ -5,3 +5,9 @@ from ..ops import (binary_cross_entropy_with_logits, cross_entropy, leaky_relu, 
 
 __all__ = ["binary_cross_entropy_with_logits", "cross_entropy", "leaky_relu", "linear",
            "log_softmax", "mse_loss", "nll_loss", "relu", "sigmoid", "softmax", "tanh"]
+
+from ..ops.conv import conv2d, locally_connected2d  # noqa: E402
+from ..ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d  # noqa: E402
+
+__all__ += ["conv2d", "locally_connected2d", "max_pool2d", "avg_pool2d",
+            "adaptive_avg_pool2d"]

@@ -1,0 +1,301 @@
+"""2-D pooling ops: ``max_pool2d``, ``avg_pool2d``, ``adaptive_avg_pool2d``.
+
+Input is (N, C, H, W) in any memory order; the output keeps the input's order (a
+channels-last input gives a channels-last output, see conv.py), so a conv -> relu ->
+pool -> conv chain never transposes.
+
+Output size per axis, as PyTorch computes it::
+
+    out = (in + 2*pad - dilation*(k - 1) - 1) / stride + 1     (floor, or ceil in ceil_mode)
+
+and in ceil mode the last window is dropped if it would start inside the right padding
+(``(out - 1) * stride >= in + pad``). PyTorch requires ``pad <= k // 2``.
+
+Max and average pooling loop over the kh*kw kernel offsets, each step one vectorised
+operation on an (N, C, OH, OW) strided slab; the max keeps the index of the first
+maximal offset (row-major), PyTorch's tie rule, and a NaN wins as in PyTorch.
+"""
+from .. import backend
+from ..autograd import Function, Tensor
+from .conv import check_input, pair
+
+
+def pool_output_size(size, kernel, stride, pad, dilation, ceil_mode):
+    """One axis' output length (PyTorch's ``pooling_output_shape``)."""
+    span = size + 2 * pad - dilation * (kernel - 1) - 1
+    out = (-(-span // stride) if ceil_mode else span // stride) + 1
+    if ceil_mode and (out - 1) * stride >= size + pad:
+        out -= 1
+    return out
+
+
+def _is_channels_last(x):
+    return x.transpose(0, 2, 3, 1).flags.c_contiguous and not x.flags.c_contiguous
+
+
+def _padded(x, pads, fill):
+    """Pad (N, C, H, W) by ((top, bottom), (left, right)) with ``fill``, keeping the
+    memory order (channels-last stays channels-last); ``x`` itself when no padding."""
+    (pt, pb), (pl, pr) = pads
+    if not (pt or pb or pl or pr):
+        return x
+    xp = backend.get_array_module(x)
+    n, c, h, w = x.shape
+    if _is_channels_last(x):
+        out = xp.empty((n, h + pt + pb, w + pl + pr, c), dtype=x.dtype).transpose(0, 3, 1, 2)
+    else:
+        out = xp.empty((n, c, h + pt + pb, w + pl + pr), dtype=x.dtype)
+    out.fill(fill)
+    out[:, :, pt:pt + h, pl:pl + w] = x
+    return out
+
+
+def _zeros_like_layout(x):
+    xp = backend.get_array_module(x)
+    if _is_channels_last(x):
+        n, c, h, w = x.shape
+        return xp.zeros((n, h, w, c), dtype=x.dtype).transpose(0, 3, 1, 2)
+    return xp.zeros(x.shape, dtype=x.dtype)
+
+
+def _slab(i, j, out_hw, stride, dilation):
+    h0, w0 = i * dilation[0], j * dilation[1]
+    return (slice(None), slice(None),
+            slice(h0, h0 + stride[0] * (out_hw[0] - 1) + 1, stride[0]),
+            slice(w0, w0 + stride[1] * (out_hw[1] - 1) + 1, stride[1]))
+
+
+class _Pool(Function):
+    def __init__(self, kernel, stride, padding, dilation, ceil_mode):
+        self.kernel, self.stride, self.padding = kernel, stride, padding
+        self.dilation, self.ceil_mode = dilation, ceil_mode
+
+    def _geometry(self, shape):
+        """Output (OH, OW) and the pads ((top, bottom), (left, right)) that make every
+        window fit, the bottom/right ones grown for ceil mode's partial windows."""
+        out_hw, pads = [], []
+        for a in range(2):
+            n, k, s = shape[2 + a], self.kernel[a], self.stride[a]
+            p, d = self.padding[a], self.dilation[a]
+            out = pool_output_size(n, k, s, p, d, self.ceil_mode)
+            need = (out - 1) * s + d * (k - 1) + 1  # padded length the windows reach
+            out_hw.append(out)
+            pads.append((p, max(need - n - p, 0)))
+        return tuple(out_hw), tuple(pads)
+
+
+class MaxPool2d(_Pool):
+    """Saves the winning offset of each window (uint8 when kh*kw <= 255)."""
+
+    def forward(self, x):
+        xp = backend.get_array_module(x)
+        out_hw, pads = self._geometry(x.shape)
+        kh, kw = self.kernel
+        xpad = _padded(x, pads, -xp.inf)
+        out = idx = None
+        for i in range(kh):
+            for j in range(kw):
+                v = xpad[_slab(i, j, out_hw, self.stride, self.dilation)]
+                if out is None:
+                    out = v.copy()
+                    idx = xp.zeros(out.shape, xp.uint8 if kh * kw <= 255 else xp.int32)
+                    continue
+                better = v > out
+                better |= v != v  # a NaN wins, as in PyTorch
+                xp.copyto(out, v, where=better)
+                xp.copyto(idx, i * kw + j, where=better)
+        self.idx, self.x_like, self.pads, self.out_hw = idx, x, pads, out_hw
+        return out
+
+    def indices(self):
+        """Each window's argmax as a flat index into its (H, W) input plane (int64),
+        ``return_indices=True``'s second output."""
+        xp = backend.get_array_module(self.idx)
+        kw = self.kernel[1]
+        oh, ow = self.out_hw
+        w = self.x_like.shape[3]
+        i, j = self.idx // kw, self.idx % kw
+        rows = (xp.arange(oh) * self.stride[0] - self.padding[0])[:, None] + i.astype(
+            xp.int64) * self.dilation[0]
+        cols = (xp.arange(ow) * self.stride[1] - self.padding[1]) + j.astype(
+            xp.int64) * self.dilation[1]
+        return rows * w + cols
+
+    def backward(self, grad):
+        x = self.x_like
+        kh, kw = self.kernel
+        (pt, _), (pl, _) = self.pads
+        h, w = x.shape[2:]
+        dxpad = _zeros_like_layout(_padded(x, self.pads, 0)) if any(
+            sum(p) for p in self.pads) else _zeros_like_layout(x)
+        for i in range(kh):
+            for j in range(kw):
+                dxpad[_slab(i, j, self.out_hw, self.stride, self.dilation)] += \
+                    grad * (self.idx == i * kw + j)
+        return (dxpad[:, :, pt:pt + h, pl:pl + w],)
+
+
+class AvgPool2d(_Pool):
+    """``count_include_pad`` divides by the window clipped to the padded input (PyTorch:
+    padding counts, ceil mode's overhang does not); otherwise by the pixels inside the
+    input. ``divisor_override`` replaces both."""
+
+    def __init__(self, kernel, stride, padding, ceil_mode, count_include_pad,
+                 divisor_override):
+        super().__init__(kernel, stride, padding, (1, 1), ceil_mode)
+        self.count_include_pad = count_include_pad
+        self.divisor_override = divisor_override
+
+    def _inverse_counts(self, shape, out_hw, xp, dtype):
+        """1 / divisor for each output pixel, (OH, OW); separable into row * column."""
+        if self.divisor_override:
+            return xp.full(out_hw, 1.0 / self.divisor_override, dtype=dtype)
+        lengths = []
+        for a in range(2):
+            n, k, s, p = shape[2 + a], self.kernel[a], self.stride[a], self.padding[a]
+            start = xp.arange(out_hw[a]) * s - p
+            end = xp.minimum(start + k, n + p)
+            if not self.count_include_pad:
+                start, end = xp.maximum(start, 0), xp.minimum(end, n)
+            lengths.append(end - start)
+        return (1.0 / (lengths[0][:, None] * lengths[1][None, :])).astype(dtype)
+
+    def forward(self, x):
+        xp = backend.get_array_module(x)
+        out_hw, pads = self._geometry(x.shape)
+        kh, kw = self.kernel
+        xpad = _padded(x, pads, 0)
+        out = None
+        for i in range(kh):
+            for j in range(kw):
+                v = xpad[_slab(i, j, out_hw, self.stride, self.dilation)]
+                out = v.copy() if out is None else out.__iadd__(v)
+        self.scale = self._inverse_counts(x.shape, out_hw, xp, x.dtype)
+        out *= self.scale
+        self.x_like, self.pads, self.out_hw = x, pads, out_hw
+        return out
+
+    def backward(self, grad):
+        x = self.x_like
+        kh, kw = self.kernel
+        (pt, _), (pl, _) = self.pads
+        h, w = x.shape[2:]
+        dxpad = _zeros_like_layout(_padded(x, self.pads, 0)) if any(
+            sum(p) for p in self.pads) else _zeros_like_layout(x)
+        g = grad * self.scale
+        for i in range(kh):
+            for j in range(kw):
+                dxpad[_slab(i, j, self.out_hw, self.stride, self.dilation)] += g
+        return (dxpad[:, :, pt:pt + h, pl:pl + w],)
+
+
+class AdaptiveAvgPool2d(Function):
+    """Window ``i`` along an axis of length n covers [floor(i*n/out), ceil((i+1)*n/out)).
+
+    The windows are separable, so the op is two small matrix products with averaging
+    matrices: ``y = A_h @ x @ A_w.T`` and back ``dx = A_h.T @ g @ A_w``.
+    """
+
+    def __init__(self, output_size):
+        self.output_size = output_size
+
+    @staticmethod
+    def _averaging(xp, n, out, dtype):
+        a = xp.zeros((out, n), dtype=dtype)
+        for i in range(out):  # a loop over output rows, not pixels: out is small
+            start, end = (i * n) // out, -(-((i + 1) * n) // out)
+            a[i, start:end] = 1.0 / (end - start)
+        return a
+
+    def forward(self, x):
+        xp = backend.get_array_module(x)
+        oh, ow = self.output_size
+        self.ah = self._averaging(xp, x.shape[2], oh, x.dtype)
+        self.aw = self._averaging(xp, x.shape[3], ow, x.dtype)
+        return xp.matmul(xp.matmul(self.ah, x), self.aw.T)
+
+    def backward(self, grad):
+        xp = backend.get_array_module(grad)
+        return (xp.matmul(xp.matmul(self.ah.T, grad), self.aw),)
+
+
+def _pool_args(who, kernel_size, stride, padding, dilation):
+    kernel = pair(who, "kernel_size", kernel_size)
+    stride = kernel if stride is None or stride == [] or stride == () else pair(
+        who, "stride", stride)
+    padding = pair(who, "padding", padding, minimum=0)
+    dilation = pair(who, "dilation", dilation)
+    for p, k in zip(padding, kernel):
+        if p > k // 2:
+            raise ValueError(f"{who}: padding {padding} must be at most half the kernel "
+                             f"size {kernel}")
+    return kernel, stride, padding, dilation
+
+
+def _check_pool_input(who, x, kernel, stride, padding, dilation, ceil_mode):
+    data = x.data if isinstance(x, Tensor) else x
+    check_input(who, data)
+    for a in range(2):
+        out = pool_output_size(data.shape[2 + a], kernel[a], stride[a], padding[a],
+                               dilation[a], ceil_mode)
+        if out < 1:
+            raise ValueError(f"{who}: the kernel {kernel} (dilation {dilation}) is larger "
+                             f"than the padded input: input shape {tuple(data.shape)}, "
+                             f"padding {padding}")
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False):
+    """Max over each window; ``torch.nn.functional.max_pool2d``'s arguments.
+
+    With ``return_indices`` also returns each maximum's flat index into its input plane
+    (an int64 Tensor without gradient), as PyTorch does.
+    """
+    who = "max_pool2d"
+    kernel, stride, padding, dilation = _pool_args(who, kernel_size, stride, padding,
+                                                   dilation)
+    _check_pool_input(who, input, kernel, stride, padding, dilation, ceil_mode)
+    op = MaxPool2d(kernel, stride, padding, dilation, bool(ceil_mode))
+    out = op(input)
+    if return_indices:
+        if op.__dict__.get("idx") is None:  # released after a no-grad forward: redo
+            op = MaxPool2d(kernel, stride, padding, dilation, bool(ceil_mode))
+            op.forward(input.data if isinstance(input, Tensor) else input)
+        return out, Tensor(op.indices())
+    return out
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True, divisor_override=None):
+    """Mean over each window; ``torch.nn.functional.avg_pool2d``'s arguments."""
+    who = "avg_pool2d"
+    kernel, stride, padding, dilation = _pool_args(who, kernel_size, stride, padding, 1)
+    if divisor_override is not None and (isinstance(divisor_override, bool) or not
+                                         isinstance(divisor_override, int)
+                                         or divisor_override < 1):
+        raise ValueError(f"{who}: divisor_override must be a positive int or None, got "
+                         f"{divisor_override!r}")
+    _check_pool_input(who, input, kernel, stride, padding, dilation, ceil_mode)
+    return AvgPool2d(kernel, stride, padding, bool(ceil_mode), bool(count_include_pad),
+                     divisor_override)(input)
+
+
+def adaptive_avg_pool2d(input, output_size):
+    """Average into a fixed ``output_size`` (an int, or a pair whose None keeps that axis'
+    input size), PyTorch's window rule."""
+    who = "adaptive_avg_pool2d"
+    data = input.data if isinstance(input, Tensor) else input
+    check_input(who, data)
+    if not isinstance(output_size, (list, tuple)):
+        output_size = (output_size, output_size)
+    if len(output_size) != 2:
+        raise ValueError(f"{who}: output_size must be an int or a pair, got {output_size!r}")
+    size = tuple(data.shape[2 + a] if s is None else s for a, s in enumerate(output_size))
+    for s in size:
+        if isinstance(s, bool) or not isinstance(s, int) or s < 1:
+            raise ValueError(f"{who}: output_size entries must be positive ints or None, "
+                             f"got {output_size!r}")
+    return AdaptiveAvgPool2d(size)(input)
+
+
+__all__ = ["max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "pool_output_size"]
