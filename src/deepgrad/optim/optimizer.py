@@ -6,16 +6,23 @@ state is created lazily. ``state_dict()`` indexes state by the parameter's posit
 all groups, so a checkpoint restores into a freshly built optimizer.
 """
 import copy
+import numbers
 
 from .. import backend
 from ..autograd import Tensor, no_grad
+from ._blocked import BLOCK_BYTES, ScratchPool, run_blocked
 
 
 class Optimizer:
+    block_bytes = BLOCK_BYTES
+    """Bytes per array per block of the element-wise update; None runs whole arrays (the
+    simple path, bit for bit the same result)."""
+
     def __init__(self, params, defaults):
         self.defaults = dict(defaults)
         self.param_groups = []
         self.state = {}  # id(param) -> dict of arrays; ids are for lookup only, never saved
+        self._scratch = ScratchPool()  # per-block temporaries, reused by every step
         params = list(params)
         if not params:
             raise ValueError(f"{type(self).__name__}: got an empty parameter list")
@@ -77,12 +84,20 @@ class Optimizer:
         """Update the array ``param`` in place from ``grad``; subclasses implement."""
         raise NotImplementedError
 
+    def _run(self, kernel, arrays, n_scratch):
+        """Apply an element-wise ``kernel(*arrays, *scratch)`` in cache-sized blocks."""
+        run_blocked(kernel, arrays, n_scratch, self._scratch, self.block_bytes)
+
     # -- checkpoints --------------------------------------------------------------------
     def _all_params(self):
         return [p for g in self.param_groups for p in g["params"]]
 
     def state_dict(self):
-        """``{'state': {index: {name: array or number}}, 'param_groups': [...]}``."""
+        """``{'state': {index: {name: array or number}}, 'param_groups': [...]}``.
+
+        As in PyTorch the state arrays are the live ones (no copy is made); deep-copy the
+        result to keep a snapshot while training goes on. Step counters are ints.
+        """
         index = {id(p): i for i, p in enumerate(self._all_params())}
         state = {index[pid]: dict(s) for pid, s in self.state.items() if pid in index}
         groups = []
@@ -93,7 +108,11 @@ class Optimizer:
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict):
-        """Restore options and state saved by :meth:`state_dict` (arrays are copied)."""
+        """Restore options and state saved by :meth:`state_dict` (arrays are copied).
+
+        Floating-point state arrays take their parameter's dtype and device, as in
+        PyTorch; step counters and other numbers are restored as they were saved.
+        """
         groups = state_dict["param_groups"]
         if len(groups) != len(self.param_groups):
             raise ValueError(f"{type(self).__name__}.load_state_dict: the saved state has "
@@ -109,11 +128,7 @@ class Optimizer:
         for i, s in state_dict["state"].items():
             p = params[int(i)]
             xp = backend.get_array_module(p.data)
-            self.state[id(p)] = {
-                k: (xp.array(v.data if isinstance(v, Tensor) else v, copy=True)
-                    if hasattr(v, "shape") else copy.deepcopy(v))
-                for k, v in s.items()
-            }
+            self.state[id(p)] = {k: _restore(v, p.data, xp) for k, v in s.items()}
         for saved, group in zip(groups, self.param_groups):
             for k, v in saved.items():
                 if k != "params":
@@ -127,6 +142,48 @@ class Optimizer:
         return "\n".join(lines + [")"])
 
 
+def _restore(value, param, xp):
+    """A saved state value as this optimizer holds it (a fresh array, or a number)."""
+    if isinstance(value, Tensor):
+        value = value.data
+    if not hasattr(value, "shape"):
+        return copy.deepcopy(value)
+    if value.ndim == 0:  # a counter saved as a 0-d array or a NumPy scalar
+        return value.item()
+    if hasattr(value, "get") and xp is not backend.get_array_module(value):
+        value = value.get()  # CuPy -> NumPy
+    kind = getattr(getattr(value, "dtype", None), "kind", None)
+    dtype = param.dtype if kind == "f" else None
+    return xp.array(value, dtype=dtype, copy=True)
+
+
+def _is_number(value):
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
 def check_non_negative(optimizer, name, value):
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
+    if not _is_number(value) or value < 0:
         raise ValueError(f"{optimizer}: {name} must be a non-negative number, got {value!r}")
+
+
+def check_interval(optimizer, name, value, low, high, closed_high=False):
+    """``low <= value < high`` (``<= high`` with ``closed_high``), else ValueError."""
+    ok = _is_number(value) and low <= value and (value <= high if closed_high
+                                                  else value < high)
+    if not ok:
+        bracket = "]" if closed_high else ")"
+        raise ValueError(f"{optimizer}: {name} must be a number in [{low}, {high}{bracket}, "
+                         f"got {value!r}")
+
+
+def check_pair(optimizer, name, value):
+    """A pair of numbers (betas, etas, step_sizes), returned as a tuple of floats."""
+    if (not isinstance(value, (tuple, list)) or len(value) != 2
+            or not all(_is_number(v) for v in value)):
+        raise ValueError(f"{optimizer}: {name} must be a pair of numbers, got {value!r}")
+    return tuple(float(v) for v in value)
+
+
+def check_bool(optimizer, name, value):
+    if not isinstance(value, bool):
+        raise TypeError(f"{optimizer}: {name} must be True or False, got {value!r}")

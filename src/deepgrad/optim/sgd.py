@@ -1,5 +1,7 @@
 """Stochastic gradient descent with momentum, dampening, Nesterov and weight decay."""
-from .optimizer import Optimizer, check_non_negative
+from .. import backend
+from ._blocked import effective_grad
+from .optimizer import Optimizer, check_bool, check_non_negative
 
 
 class SGD(Optimizer):
@@ -7,43 +9,91 @@ class SGD(Optimizer):
 
     With gradient g of parameter p at step t::
 
-        g = g + weight_decay * p                  (L2 decay, coupled into the gradient)
+        g = -g                                     (if maximize)
+        g = g + weight_decay * p                   (L2 decay, coupled into the gradient)
         if momentum:
             b = g                                  (t = 1: the buffer starts as g)
             b = momentum * b + (1 - dampening) * g (t > 1)
             g = g + momentum * b  if nesterov else b
         p = p - lr * g
 
-    ``maximize=True`` ascends instead. This is PyTorch's momentum form (lr applied after
-    the buffer); Sutskever's form v = mu*v - lr*g differs when lr changes over time.
+    This is PyTorch's momentum form (lr applied after the buffer); Sutskever's form
+    v = mu*v - lr*g; p = p + v gives the same steps while lr is constant and differs
+    when a schedule changes lr.
+
+    Switch (not in PyTorch): ``decoupled_weight_decay=True`` shrinks the weights
+    directly, as AdamW does, instead of adding ``weight_decay * p`` to the gradient::
+
+        p = p * (1 - lr * weight_decay)            (before the step above, which then
+                                                    runs with weight_decay = 0)
+
+    Without momentum the two forms are the same rule; with momentum the coupled decay
+    is accumulated in the buffer and the decoupled one is not.
     """
 
     def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0,
-                 nesterov=False, maximize=False):
+                 nesterov=False, maximize=False, *, decoupled_weight_decay=False):
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
                                       weight_decay=weight_decay, nesterov=nesterov,
-                                      maximize=maximize))
+                                      maximize=maximize,
+                                      decoupled_weight_decay=decoupled_weight_decay))
 
     def _validate(self, group):
         for name in ("lr", "momentum", "dampening", "weight_decay"):
             check_non_negative("SGD", name, group[name])
+        for name in ("nesterov", "maximize", "decoupled_weight_decay"):
+            check_bool("SGD", name, group[name])
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
             raise ValueError("SGD: nesterov=True needs momentum > 0 and dampening = 0, got "
                              f"momentum={group['momentum']}, dampening={group['dampening']}")
 
     def _update(self, p, g, state, group):
-        if group["maximize"]:
-            g = -g
-        if group["weight_decay"]:
-            g = g + group["weight_decay"] * p
-        momentum = group["momentum"]
-        if momentum:
-            buf = state.get("momentum_buffer")
-            if buf is None:
-                buf = state["momentum_buffer"] = g.copy()
+        lr = float(group["lr"])
+        wd = float(group["weight_decay"])
+        decoupled = group["decoupled_weight_decay"]
+        maximize = group["maximize"]
+        momentum = float(group["momentum"])
+        coupled_wd = 0.0 if decoupled else wd
+        shrink = 1.0 - lr * wd if decoupled and wd else None
+
+        if not momentum:
+            def kernel(p, g, s, t):
+                d = effective_grad(p, g, s, coupled_wd, maximize)
+                if shrink is not None:
+                    p *= shrink
+                xp = backend.get_array_module(p)
+                xp.multiply(d, -lr, out=s)
+                p += s
+            self._run(kernel, (p, g), 2)
+            return
+
+        buf = state.get("momentum_buffer")
+        first = buf is None
+        if first:
+            buf = state["momentum_buffer"] = backend.get_array_module(p).empty_like(p)
+        damp = 1.0 - float(group["dampening"])
+        nesterov = group["nesterov"]
+
+        def kernel(p, g, buf, s, t):
+            xp = backend.get_array_module(p)
+            d = effective_grad(p, g, s, coupled_wd, maximize)
+            if first:
+                xp.copyto(buf, d)
             else:
                 buf *= momentum
-                dampening = group["dampening"]
-                buf += g if dampening == 0 else (1 - dampening) * g
-            g = g + momentum * buf if group["nesterov"] else buf
-        p -= group["lr"] * g
+                if damp == 1.0:
+                    buf += d
+                else:
+                    xp.multiply(d, damp, out=t)
+                    buf += t
+            if nesterov:
+                xp.multiply(buf, momentum, out=t)
+                xp.add(d, t, out=t)
+                d = t
+            else:
+                d = buf
+            if shrink is not None:
+                p *= shrink
+            xp.multiply(d, -lr, out=s)
+            p += s
+        self._run(kernel, (p, g, buf), 2)

@@ -1,0 +1,32 @@
+"""Parameter groups that exempt biases and normalization parameters from weight decay."""
+
+
+def param_groups_without_decay(model, weight_decay, no_decay=None):
+    """Two parameter groups: decayed weights, and parameters exempt from decay.
+
+    ``model`` is anything with ``named_parameters()`` (a Module) or an iterable of
+    ``(name, parameter)`` pairs. By default a parameter is exempt when it has at most one
+    dimension: biases and the scales and shifts of normalization layers, whose decay
+    only fights the normalization (Keras' ``exclude_from_weight_decay``, the usual
+    recipe for AdamW). ``no_decay(name, param) -> bool`` overrides the test.
+
+    Returns ``[{"params": decayed, "weight_decay": weight_decay},
+    {"params": exempt, "weight_decay": 0.0}]``, ready for any optimizer; both groups are
+    always present (possibly empty) so a checkpoint's group count never depends on the
+    model. Other options come from the optimizer's defaults.
+    """
+    if isinstance(weight_decay, bool) or not isinstance(weight_decay, (int, float)) \
+            or weight_decay < 0:
+        raise ValueError(f"param_groups_without_decay: weight_decay must be a non-negative "
+                         f"number, got {weight_decay!r}")
+    if no_decay is None:
+        def no_decay(name, param):
+            return param.ndim <= 1
+    named = model.named_parameters() if hasattr(model, "named_parameters") else model
+    decayed, exempt = [], []
+    for name, param in named:
+        if not getattr(param, "requires_grad", True):
+            continue
+        (exempt if no_decay(name, param) else decayed).append(param)
+    return [{"params": decayed, "weight_decay": float(weight_decay)},
+            {"params": exempt, "weight_decay": 0.0}]
