@@ -56,10 +56,21 @@ class DataLoader:
 
     def __iter__(self):
         epoch, self.epoch = self.epoch, self.epoch + 1
+        return self.iterate(epoch)
+
+    def iterate(self, epoch, start=0):
+        """The batches of epoch ``epoch`` from batch ``start`` on: what a resumed run
+        uses to continue in the middle of an epoch with the same order."""
         fetch = getattr(self.dataset, "get_batch", None)
-        for indices in self.batch_indices(epoch):
+        for indices in self.batch_indices(epoch)[start:]:
             batch = fetch(indices) if fetch else collate([self.dataset[int(i)] for i in indices])
             yield tuple(Tensor(a) for a in batch)
+
+    def state_dict(self):
+        return {"seed": self.seed, "epoch": self.epoch}
+
+    def load_state_dict(self, state):
+        self.seed, self.epoch = int(state["seed"]), int(state["epoch"])
 
 
 def collate(samples):
