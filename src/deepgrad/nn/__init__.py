@@ -1,8 +1,10 @@
 """Neural-network layers, losses and the Module base (``deepgrad.nn``)."""
-from . import functional, init
+from . import functional, init, utils
 from .activation import Identity, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from .batchnorm import BatchNorm1d, BatchNorm2d
 from .container import Flatten, Sequential
 from .conv import Conv2d, LocallyConnected2d
+from .dropout import Dropout, Dropout2d
 from .linear import Linear
 from .loss import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
 from .module import Module
