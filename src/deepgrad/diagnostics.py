@@ -1,0 +1,381 @@
+"""Diagnostics: a gradient checker for your own ops, and a gradient-flow monitor.
+
+``gradcheck(fn, inputs)`` compares the gradients that backward computes with float64
+central differences::
+
+    numeric_i = (f(x + eps e_i) - f(x - eps e_i)) / (2 eps),   f(x) = <v, fn(x)>
+
+for a fixed random direction ``v`` in output space (one backward pass gives the analytic
+``J^T v``; a wrong Jacobian entry shows up for almost every ``v``). An element passes when
+``|analytic - numeric| <= atol + rtol * |numeric|``.
+
+``GradientFlowMonitor(model, every=k)`` watches the weight layers of a model (every
+module with a weight of 2 or more dimensions: Linear, Conv2d, LocallyConnected2d), in
+depth order. Every k-th step it records per layer the gradient norm ``||dL/dW||``, and,
+from forward hooks, the mean and std of the layer's activation (the output of the
+activation module that follows it, or of the layer itself if none does), the fraction of
+saturated sigmoid/tanh units and the fraction of dead ReLU units. It reports vanishing
+gradients when the first layer's gradient norm is below ``vanishing_ratio`` times the
+last layer's, and plots gradient norm against depth.
+
+Usage::
+
+    monitor = GradientFlowMonitor(model, every=10)
+    for x, y in loader:
+        loss = loss_fn(model(x), y)
+        optimizer.zero_grad(); loss.backward()
+        monitor.step()            # after backward, before the gradients are cleared
+        optimizer.step()
+    print(monitor.report()); monitor.plot("gradient_flow.png")
+"""
+import math
+import os
+import tempfile
+
+import numpy as np
+
+from . import backend
+from .autograd import Tensor, enable_grad, no_grad
+
+__all__ = ["GradcheckError", "gradcheck", "GradientFlowMonitor"]
+
+
+# -- gradcheck -------------------------------------------------------------------------
+
+class GradcheckError(RuntimeError):
+    """Raised by :func:`gradcheck` when an analytic gradient disagrees with the numeric one."""
+
+
+def _as_tuple(values):
+    return tuple(values) if isinstance(values, (tuple, list)) else (values,)
+
+
+def _to_numpy(array):
+    return array.get() if hasattr(array, "get") else np.asarray(array)
+
+
+def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, seed=0):
+    """Check ``fn``'s backward against float64 central differences.
+
+    ``fn(*inputs)`` returns a Tensor (or a tuple of Tensors). Every input Tensor with
+    ``requires_grad=True`` is checked and must be float64. Each evaluation of ``fn``
+    starts from the same state of deepgrad's CPU generator, so ops that draw random
+    numbers (dropout) see the same draws every time. Inputs are restored exactly.
+
+    Returns True, or raises :class:`GradcheckError` naming the worst element (the one
+    furthest beyond its tolerance); with ``raise_exception=False`` returns False instead.
+    """
+    inputs = _as_tuple(inputs)
+    checked = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
+    if not checked:
+        raise ValueError("gradcheck: no input is a Tensor with requires_grad=True")
+    for i in checked:
+        if inputs[i].dtype != np.float64:
+            raise TypeError(f"gradcheck: input {i} has dtype {inputs[i].dtype}; central "
+                            f"differences need float64 inputs")
+    if not eps > 0:
+        raise ValueError(f"gradcheck: eps must be positive, got {eps!r}")
+    rng_state = backend.get_rng_state()
+
+    def evaluate():
+        backend.set_rng_state(rng_state)
+        outputs = _as_tuple(fn(*inputs))
+        for k, out in enumerate(outputs):
+            if not isinstance(out, Tensor):
+                raise TypeError(f"gradcheck: fn returned a {type(out).__name__} as output "
+                                f"{k}, expected Tensors")
+        return outputs
+
+    # Analytic: one backward of <v, fn(x)>, with the inputs' own .grad set aside.
+    saved_grads = [inputs[i].grad for i in checked]
+    for i in checked:
+        inputs[i].grad = None
+    with enable_grad():
+        outputs = evaluate()
+    state_after = backend.get_rng_state()
+    rng = np.random.default_rng(seed)
+    directions = [rng.standard_normal(out.shape) for out in outputs]
+    analytic = {}
+    try:
+        for out, v in zip(outputs, directions):
+            if out.requires_grad:
+                xp = backend.get_array_module(out.data)
+                out.backward(xp.asarray(v, dtype=out.dtype), retain_graph=True)
+        for i in checked:
+            grad = inputs[i].grad
+            analytic[i] = (np.zeros(inputs[i].shape) if grad is None
+                           else _to_numpy(grad).astype(np.float64))
+    finally:
+        for i, g in zip(checked, saved_grads):
+            inputs[i].grad = g
+
+    def project():
+        outs = evaluate()
+        return math.fsum(float(np.vdot(_to_numpy(o.data), v)) for o, v in zip(outs, directions))
+
+    # Numeric: central differences, one element at a time.
+    try:
+        with no_grad():
+            for i in checked:
+                data = inputs[i].data
+                numeric = np.zeros(data.shape)
+                for idx in np.ndindex(*data.shape):
+                    original = data[idx].copy()
+                    data[idx] = original + eps
+                    plus = project()
+                    data[idx] = original - eps
+                    minus = project()
+                    data[idx] = original
+                    numeric[idx] = (plus - minus) / (2 * eps)
+                failure = _compare(i, analytic[i], numeric, atol, rtol)
+                if failure:
+                    if raise_exception:
+                        raise GradcheckError(failure)
+                    return False
+    finally:
+        backend.set_rng_state(state_after)
+    return True
+
+
+def _compare(index, analytic, numeric, atol, rtol):
+    """A message for the worst element beyond tolerance, or None if all pass."""
+    diff = np.abs(analytic - numeric)
+    tol = atol + rtol * np.abs(numeric)
+    bad = ~(diff <= tol)  # also catches NaN
+    if not bad.any():
+        return None
+    excess = np.where(np.isnan(diff), np.inf, diff / tol)
+    worst = np.unravel_index(int(np.argmax(excess)), analytic.shape)
+    return (f"gradcheck: the gradient of input {index} (shape {analytic.shape}) disagrees "
+            f"with central differences at index {tuple(int(k) for k in worst)}: analytic "
+            f"{analytic[worst]!r}, numeric {numeric[worst]!r}, |difference| "
+            f"{diff[worst]:.3g} > atol + rtol * |numeric| = {tol[worst]:.3g}; "
+            f"{int(bad.sum())} of {bad.size} elements are out of tolerance")
+
+
+# -- gradient-flow monitor ---------------------------------------------------------------
+
+# LeakyReLU is not listed: its units cannot die (the negative side keeps a slope).
+_ACTIVATIONS = {"Sigmoid": "sigmoid", "Tanh": "tanh", "ReLU": "relu"}
+
+
+def _is_weight_layer(module):
+    weight = module._parameters.get("weight")
+    return weight is not None and weight.ndim >= 2
+
+
+class GradientFlowMonitor:
+    """Record per-layer gradient norms and activation statistics every ``every`` steps.
+
+    Parameters: ``model`` (a Module), ``every`` (record on steps 0, k, 2k, ...),
+    ``vanishing_ratio`` (report vanishing gradients when ``||dL/dW_first|| <
+    vanishing_ratio * ||dL/dW_last||``, default 0.01), ``saturation`` (a sigmoid unit is
+    saturated when its output is within this distance of 0 or 1, a tanh unit when
+    within it of -1 or 1; default 0.01, where sigmoid's slope is below 0.0099).
+
+    A ReLU unit (one feature, or one channel position of a feature map) is dead on a batch
+    when it outputs 0 for every sample. ``records`` holds one dict per layer and recorded
+    step: step, layer, depth, grad_norm, act_mean, act_std, saturated, dead (the last two
+    are None when the layer is not followed by that kind of activation).
+    """
+
+    def __init__(self, model, every=1, vanishing_ratio=0.01, saturation=0.01):
+        from .nn.module import Module
+        if not isinstance(model, Module):
+            raise TypeError(f"GradientFlowMonitor: model must be a Module, got "
+                            f"{type(model).__name__}")
+        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+            raise ValueError(f"GradientFlowMonitor: every must be a positive integer, got "
+                             f"{every!r}")
+        if not 0 < vanishing_ratio < 1:
+            raise ValueError(f"GradientFlowMonitor: vanishing_ratio must be in (0, 1), got "
+                             f"{vanishing_ratio!r}")
+        if not 0 < saturation < 0.5:
+            raise ValueError(f"GradientFlowMonitor: saturation must be in (0, 0.5), got "
+                             f"{saturation!r}")
+        self.every, self.vanishing_ratio, self.saturation = every, vanishing_ratio, saturation
+        self.layers = [(name, m) for name, m in model.named_modules() if _is_weight_layer(m)]
+        if not self.layers:
+            raise ValueError(f"GradientFlowMonitor: {type(model).__name__} has no layer with "
+                             f"a weight matrix or kernel to monitor")
+        self.steps = 0
+        self.records = []
+        self._pending = {}
+        self._current = None  # the weight layer whose activation comes next
+        self._handles = []
+        for name, m in self.layers:
+            self._handles.append(m.register_forward_hook(self._layer_hook(name)))
+        for _, m in model.named_modules():
+            kind = _ACTIVATIONS.get(type(m).__name__)
+            if kind is not None:
+                self._handles.append(m.register_forward_hook(self._activation_hook(kind)))
+
+    # -- hooks --------------------------------------------------------------------------
+    @property
+    def _capturing(self):
+        return self.steps % self.every == 0
+
+    def _layer_hook(self, name):
+        def hook(module, inputs, output):
+            self._current = name
+            if self._capturing:
+                self._pending[name] = self._stats(output.data, None)
+        return hook
+
+    def _activation_hook(self, kind):
+        def hook(module, inputs, output):
+            if self._capturing and self._current is not None:
+                self._pending[self._current] = self._stats(output.data, kind)
+        return hook
+
+    def _stats(self, y, kind):
+        xp = backend.get_array_module(y)
+        y64 = y.astype(xp.float64, copy=False)
+        stats = {"act_mean": float(y64.mean()), "act_std": float(y64.std()),
+                 "saturated": None, "dead": None}
+        if kind == "sigmoid":
+            s = self.saturation
+            stats["saturated"] = float(((y < s) | (y > 1 - s)).mean())
+        elif kind == "tanh":
+            stats["saturated"] = float((xp.abs(y) > 1 - self.saturation).mean())
+        elif kind == "relu" and y.ndim >= 1:
+            alive = (y != 0).any(axis=0)  # per unit: fired for some sample of the batch
+            stats["dead"] = float(1.0 - alive.mean())
+        return stats
+
+    # -- recording ------------------------------------------------------------------------
+    def step(self):
+        """Call once per training step, after ``loss.backward()``; records every k-th."""
+        if self._capturing:
+            for depth, (name, m) in enumerate(self.layers, start=1):
+                grad = m.weight.grad
+                norm = float("nan") if grad is None else math.sqrt(
+                    float((grad.astype(np.float64, copy=False) ** 2).sum()))
+                row = {"step": self.steps, "layer": name, "depth": depth, "grad_norm": norm,
+                       "act_mean": None, "act_std": None, "saturated": None, "dead": None}
+                row.update(self._pending.get(name, {}))
+                self.records.append(row)
+        self._pending = {}
+        self._current = None
+        self.steps += 1
+
+    def latest(self):
+        """The rows of the last recorded step (an empty list before any)."""
+        if not self.records:
+            return []
+        last = self.records[-1]["step"]
+        return [r for r in self.records if r["step"] == last]
+
+    def gradient_ratio(self):
+        """``||dL/dW_first|| / ||dL/dW_last||`` at the last recorded step."""
+        rows = self.latest()
+        if not rows:
+            raise RuntimeError("GradientFlowMonitor: nothing recorded yet; call step() after "
+                               "backward()")
+        first, last = rows[0]["grad_norm"], rows[-1]["grad_norm"]
+        return first / last if last > 0 else math.inf if first > 0 else float("nan")
+
+    @property
+    def vanishing(self):
+        """True when the last recorded step shows vanishing gradients."""
+        return bool(self.gradient_ratio() < self.vanishing_ratio)
+
+    def issues(self):
+        """Human-readable problems seen at the last recorded step."""
+        rows = self.latest()
+        if not rows:
+            return []
+        found = []
+        ratio = self.gradient_ratio()
+        if ratio < self.vanishing_ratio:
+            found.append(
+                f"vanishing gradients: the first layer's gradient norm "
+                f"({rows[0]['grad_norm']:.3g}, {rows[0]['layer']}) is {ratio:.3g} times the "
+                f"last layer's ({rows[-1]['grad_norm']:.3g}, {rows[-1]['layer']}), below "
+                f"the threshold {self.vanishing_ratio:g}")
+        for r in rows:
+            if r["saturated"] is not None and r["saturated"] > 0.5:
+                found.append(f"saturation: {r['saturated']:.0%} of the units after layer "
+                             f"{r['layer']} are saturated")
+            if r["dead"] is not None and r["dead"] > 0.5:
+                found.append(f"dead ReLUs: {r['dead']:.0%} of the units after layer "
+                             f"{r['layer']} never fire on the batch")
+        return found
+
+    def report(self):
+        """A table of the last recorded step, followed by any issues."""
+        rows = self.latest()
+        if not rows:
+            return "GradientFlowMonitor: nothing recorded yet"
+
+        def fmt(value, spec):
+            return "-" if value is None else format(value, spec)
+
+        lines = [f"gradient flow at step {rows[0]['step']}:",
+                 f"{'depth':>5}  {'layer':<16} {'grad norm':>10} {'act mean':>9} "
+                 f"{'act std':>8} {'saturated':>9} {'dead':>6}"]
+        for r in rows:
+            lines.append(f"{r['depth']:>5}  {r['layer']:<16} {r['grad_norm']:>10.3e} "
+                         f"{fmt(r['act_mean'], '9.3f'):>9} {fmt(r['act_std'], '8.3f'):>8} "
+                         f"{fmt(r['saturated'], '9.1%'):>9} {fmt(r['dead'], '6.1%'):>6}")
+        found = self.issues()
+        lines.extend(found if found else ["no gradient-flow problem found"])
+        return "\n".join(lines)
+
+    def plot(self, path, max_lines=6):
+        """Write a PNG of gradient norm (log scale) against depth, one line per recorded
+        step (at most ``max_lines``, evenly spread, the first and last included)."""
+        from matplotlib.figure import Figure  # no pyplot: no global state, no window
+
+        steps = sorted({r["step"] for r in self.records})
+        if not steps:
+            raise RuntimeError("GradientFlowMonitor.plot: nothing recorded yet")
+        if len(steps) > max_lines:
+            picks = np.linspace(0, len(steps) - 1, max_lines).round().astype(int)
+            steps = [steps[i] for i in sorted(set(picks))]
+        fig = Figure(figsize=(6.4, 4.2))
+        ax = fig.add_subplot()
+        for s in steps:
+            rows = [r for r in self.records if r["step"] == s]
+            ax.plot([r["depth"] for r in rows], [r["grad_norm"] for r in rows],
+                    marker="o", label=f"step {s}")
+        ax.set_yscale("log")
+        ax.set_xlabel("layer depth (1 = input side)")
+        ax.set_ylabel("gradient norm ||dL/dW||")
+        ax.set_title("Gradient norm by depth")
+        ax.set_xticks(range(1, len(self.layers) + 1))
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend()
+        fig.tight_layout()
+        _save_atomic(fig, path)
+        return path
+
+    def remove(self):
+        """Detach the forward hooks from the model."""
+        for handle in self._handles:
+            handle.remove()
+        self._handles = []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+
+
+def _save_atomic(fig, path):
+    """Write the figure to a temporary file beside ``path``, fsync, then rename."""
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=directory, suffix=".png.tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            fig.savefig(f, format="png", dpi=100)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
