@@ -357,3 +357,21 @@ def test_wrong_gradient_shape_is_reported():
     x = leaf((3,))
     with pytest.raises(RuntimeError, match=r"gradient of shape \(\).*\(3,\)"):
         BadShape()(x).sum().backward()
+
+
+def test_retained_grad_owns_its_memory():
+    x, y = leaf((3,)), leaf((3,))
+    h = x + y
+    h.retain_grad()
+    h.sum().backward()  # sum's backward gives a read-only broadcast view
+    assert h.grad.flags.owndata and h.grad.flags.writeable
+    h.grad *= 5
+    np.testing.assert_array_equal(x.grad, np.ones(3))
+
+
+def test_numpy_array_on_the_left_defers_to_tensor():
+    x = leaf((3,))
+    y = np.ones(3) * x + np.ones(3)
+    assert isinstance(y, dg.Tensor) and y.requires_grad
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad, np.ones(3))

@@ -160,7 +160,9 @@ class Tensor:
             return
 
         def keep(grad):
-            self.grad = grad if self.grad is None else self.grad + grad
+            # A copy: the engine's array may be a read-only broadcast view, or the very
+            # array that goes on to become a leaf's .grad.
+            self.grad = grad.copy() if self.grad is None else self.grad + grad
 
         self.register_hook(keep)
 
