@@ -393,3 +393,45 @@ def test_float32_stays_float32_with_python_scalars():
     assert y.dtype == np.float32
     y.backward()
     assert x.grad.dtype == np.float32
+
+
+# -- property tests: random broadcastable shapes and random strides --------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from hypothesis.extra import numpy as hnp  # noqa: E402
+
+BINARY = {"add": (lambda a, b: a + b), "sub": (lambda a, b: a - b),
+          "mul": (lambda a, b: a * b), "div": (lambda a, b: a / b)}
+
+
+@settings(max_examples=40, deadline=None)
+@given(shapes=hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=4, max_side=3),
+       op=st.sampled_from(sorted(BINARY)), seed=st.integers(0, 2 ** 16))
+def test_broadcasting_property(shapes, op, seed):
+    fn = BINARY[op]
+    samplers = (U, away_from([0.0], gap=0.3)) if op == "div" else (U, U)
+    check_against_torch(Case(f"{op} {shapes.input_shapes}", tuple(shapes.input_shapes), fn, fn,
+                             samplers, seed=seed), np.float64)
+
+
+@settings(max_examples=30, deadline=None)
+@given(data=st.data())
+def test_strided_views_property(data):
+    """Any basic-slice view (steps, reversals) of an input gives the results of a copy."""
+    shape = data.draw(hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=5))
+    index = data.draw(hnp.basic_indices(shape, min_dims=1, allow_newaxis=False,
+                                        allow_ellipsis=False))
+    base = np.random.default_rng(0).uniform(-1, 1, size=shape)
+    view = base[index]
+    if view.size == 0:
+        return
+    gy = np.random.default_rng(1).uniform(-1, 1, size=view.shape[:-1])
+    results = []
+    for a in (view, view.copy()):
+        x = dg.Tensor(a, requires_grad=True)
+        y = (dg.tanh(x) * x).sum(axis=-1)
+        y.backward(gy)
+        results.append((y.data, x.grad))
+    np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-14)
+    np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-14)
