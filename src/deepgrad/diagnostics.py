@@ -148,7 +148,7 @@ def _compare(index, analytic, numeric, atol, rtol):
     worst = np.unravel_index(int(np.argmax(excess)), analytic.shape)
     return (f"gradcheck: the gradient of input {index} (shape {analytic.shape}) disagrees "
             f"with central differences at index {tuple(int(k) for k in worst)}: analytic "
-            f"{analytic[worst]!r}, numeric {numeric[worst]!r}, |difference| "
+            f"{float(analytic[worst])!r}, numeric {float(numeric[worst])!r}, |difference| "
             f"{diff[worst]:.3g} > atol + rtol * |numeric| = {tol[worst]:.3g}; "
             f"{int(bad.sum())} of {bad.size} elements are out of tolerance")
 
