@@ -166,11 +166,42 @@ def col2im_channels_last(cols, padded_hw, kernel, stride, dilation):
 
 # -- convolution -----------------------------------------------------------------------
 
-class Conv2d(Function):
-    """The fast path: im2col into channels-last columns and one matrix product per group.
+PLANAR_BELOW = 8
+"""Inputs with fewer channels per group than this take the planar layout (see Conv2d)."""
 
-    Saved for backward: the column matrix (for the weight gradient) and the reordered
-    weight (for the input gradient).
+
+def pad_planar(x, pads):
+    """(N, C, H, W) -> zero-padded C-contiguous (N, C, Hp, Wp); ``x`` itself if it already
+    is one."""
+    xp = backend.get_array_module(x)
+    (pt, pb), (pl, pr) = pads
+    if not (pt or pb or pl or pr) and x.flags.c_contiguous:
+        return x
+    n, c, h, w = x.shape
+    out = xp.zeros((n, c, h + pt + pb, w + pl + pr), dtype=x.dtype)
+    out[:, :, pt:pt + h, pl:pl + w] = x
+    return out
+
+
+class Conv2d(Function):
+    """The fast path: im2col and one matrix product per group (one in total when
+    groups=1), in one of two column layouts, picked by the channels per group Cg:
+
+    * channels-last (Cg >= PLANAR_BELOW): columns (N*OH*OW, G, kh*kw*Cg) copied from a
+      channels-last padded input, so the copy moves runs of Cg numbers;
+    * planar (few channels, e.g. the first layer on grey or RGB images): columns
+      (G, Cg*kh*kw, N*OH*OW) copied from an NCHW padded input, runs of OW numbers; the
+      weight's own (Cg, kh, kw) order is the row order, so the weight needs no copy.
+
+    Both give the product as (N*OH*OW, O), i.e. an NHWC image, returned as an
+    (N, O, OH, OW) view. The matrix products read the columns through transposed views
+    (BLAS takes the transpose flag), so no further copies are made.
+
+    Backward: weight gradient = one product with the saved columns. Input gradient:
+    channels-last does one product per kernel offset, ``g @ W[:, :, i, j]`` -> an
+    (N, OH, OW, C) slab added with ``+=`` into the padded gradient (contiguous source,
+    long contiguous runs in the destination); planar does one product to (C, kh, kw, N,
+    OH, OW) columns and adds each offset's slab the same way.
     """
 
     def __init__(self, stride, pads, dilation, groups):
@@ -181,30 +212,37 @@ class Conv2d(Function):
         n, c, h, wd = x.shape
         o, cg, kh, kw = w.shape
         g = self.groups
-        og = o // g
-        (pt, pb), (pl, pr) = self.pads
-        oh = output_size(h, (pt, pb), kh, self.stride[0], self.dilation[0])
-        ow = output_size(wd, (pl, pr), kw, self.stride[1], self.dilation[1])
-        xpad = pad_channels_last(x, self.pads)
-        windows = _window_view(xpad, g, (oh, ow), (kh, kw), self.stride, self.dilation)
-        # the one im2col copy: (N*OH*OW, G, kh*kw*Cg), rows = output pixels
-        cols = xp.ascontiguousarray(windows).reshape(n * oh * ow, g, kh * kw * cg)
-        # weight (O, Cg, kh, kw) -> (G, kh*kw*Cg, Og) to match the columns' order
-        w2 = xp.ascontiguousarray(
-            w.reshape(g, og, cg, kh, kw).transpose(0, 3, 4, 2, 1)).reshape(g, kh * kw * cg, og)
-        y = xp.empty((n * oh * ow, g, og), dtype=x.dtype)
-        if g == 1:
-            xp.matmul(cols[:, 0], w2[0], out=y[:, 0])
+        og, kg = o // g, cg * kh * kw
+        oh = output_size(h, self.pads[0], kh, self.stride[0], self.dilation[0])
+        ow = output_size(wd, self.pads[1], kw, self.stride[1], self.dilation[1])
+        rows = n * oh * ow
+        (sh, sw), (dh, dw) = self.stride, self.dilation
+        self.planar = cg < PLANAR_BELOW
+        if self.planar:
+            xpad = pad_planar(x, self.pads)
+            s_n, s_c, s_h, s_w = xpad.strides
+            windows = _as_strided(xp, xpad, (g, cg, kh, kw, n, oh, ow),
+                                  (s_c * cg, s_c, s_h * dh, s_w * dw, s_n, s_h * sh, s_w * sw))
+            cols_t = xp.ascontiguousarray(windows).reshape(g, kg, rows)
+            cols = cols_t.transpose(0, 2, 1)  # (G, rows, Kg) view, K order (Cg, kh, kw)
+            w2 = w.reshape(g, og, kg)  # a view: the weight is already in that order
+            self.padded_hw = xpad.shape[2:]
         else:
-            xp.matmul(cols.transpose(1, 0, 2), w2, out=y.transpose(1, 0, 2))
-        y = y.reshape(n * oh * ow, o)
+            xpad = pad_channels_last(x, self.pads)
+            windows = _window_view(xpad, g, (oh, ow), (kh, kw), self.stride, self.dilation)
+            cols = xp.ascontiguousarray(windows).reshape(rows, g, kg).transpose(1, 0, 2)
+            # K order (kh, kw, Cg): reorder the (small) weight to match
+            w2 = xp.ascontiguousarray(
+                w.reshape(g, og, cg, kh, kw).transpose(0, 1, 3, 4, 2)).reshape(g, og, kg)
+            self.padded_hw = xpad.shape[1:3]
+        y = xp.empty((rows, g, og), dtype=x.dtype)
+        xp.matmul(cols, w2.transpose(0, 2, 1), out=y.transpose(1, 0, 2))
+        y = y.reshape(rows, o)
         if b is not None:
             y += b
-        self.cols, self.w2 = cols, w2
-        self.x_shape, self.padded_hw = x.shape, xpad.shape[1:3]
-        self.kernel, self.out_hw = (kh, kw), (oh, ow)
+        self.cols, self.w = cols, w
+        self.x_shape, self.kernel, self.out_hw = x.shape, (kh, kw), (oh, ow)
         self.has_bias = b is not None
-        # NHWC memory returned as an (N, O, OH, OW) view
         return y.reshape(n, oh, ow, o).transpose(0, 3, 1, 2)
 
     def backward(self, grad):
@@ -217,27 +255,54 @@ class Conv2d(Function):
         g2 = xp.ascontiguousarray(grad.transpose(0, 2, 3, 1)).reshape(rows, g, og)
         gx = gw = gb = None
         if needs[0]:
-            gcols = xp.empty((rows, g, kh * kw * cg), dtype=grad.dtype)
-            if g == 1:
-                xp.matmul(g2[:, 0], self.w2[0].T, out=gcols[:, 0])
-            else:
-                xp.matmul(g2.transpose(1, 0, 2), self.w2.transpose(0, 2, 1),
-                          out=gcols.transpose(1, 0, 2))
-            dxpad = col2im_channels_last(gcols.reshape(n, oh, ow, g, kh, kw, cg),
-                                         self.padded_hw, (kh, kw), self.stride, self.dilation)
-            (pt, _), (pl, _) = self.pads
-            gx = dxpad[:, pt:pt + h, pl:pl + wd].transpose(0, 3, 1, 2)
+            gx = (self._input_grad_planar if self.planar else self._input_grad_channels_last)(
+                xp, g2)
         if needs[1]:
-            if g == 1:
-                gw2 = (g2[:, 0].T @ self.cols[:, 0])[None]
-            else:
-                gw2 = xp.matmul(g2.transpose(1, 2, 0), self.cols.transpose(1, 0, 2))
-            # (G, Og, kh*kw*Cg) -> (O, Cg, kh, kw)
-            gw = xp.ascontiguousarray(
-                gw2.reshape(g, og, kh, kw, cg).transpose(0, 1, 4, 2, 3)).reshape(o, cg, kh, kw)
+            gw2 = xp.matmul(g2.transpose(1, 2, 0), self.cols)  # (G, Og, Kg)
+            if self.planar:
+                gw = gw2.reshape(o, cg, kh, kw)
+            else:  # K order (kh, kw, Cg) -> the weight's (Cg, kh, kw)
+                gw = xp.ascontiguousarray(
+                    gw2.reshape(o, kh, kw, cg).transpose(0, 3, 1, 2))
         if self.has_bias and needs[2]:
             gb = g2.reshape(rows, o).sum(axis=0)
         return gx, gw, gb
+
+    def _input_grad_channels_last(self, xp, g2):
+        n, c, h, wd = self.x_shape
+        (oh, ow), (kh, kw), g = self.out_hw, self.kernel, self.groups
+        og, cg = g2.shape[2], c // g
+        # per-offset weights (kh, kw, G, Og, Cg), contiguous for the products
+        wk = xp.ascontiguousarray(
+            self.w.reshape(g, og, cg, kh, kw).transpose(3, 4, 0, 1, 2))
+        dxpad = xp.zeros((n,) + tuple(self.padded_hw) + (g, cg), dtype=g2.dtype)
+        slab = xp.empty((g2.shape[0], g, cg), dtype=g2.dtype)
+        g2_t = g2.transpose(1, 0, 2)
+        for i in range(kh):
+            for j in range(kw):
+                xp.matmul(g2_t, wk[i, j], out=slab.transpose(1, 0, 2))
+                dxpad[_offset_slice(i, j, (oh, ow), self.stride, self.dilation)] += \
+                    slab.reshape(n, oh, ow, g, cg)
+        (pt, _), (pl, _) = self.pads
+        return dxpad.reshape(dxpad.shape[:3] + (c,))[:, pt:pt + h, pl:pl + wd].transpose(
+            0, 3, 1, 2)
+
+    def _input_grad_planar(self, xp, g2):
+        n, c, h, wd = self.x_shape
+        (oh, ow), (kh, kw), g = self.out_hw, self.kernel, self.groups
+        og, cg = g2.shape[2], c // g
+        w2 = self.w.reshape(g, og, cg * kh * kw)
+        gcols = xp.matmul(w2.transpose(0, 2, 1), g2.transpose(1, 2, 0))  # (G, Kg, rows)
+        gcols = gcols.reshape(c, kh, kw, n, oh, ow)
+        dxpad = xp.zeros((n, c) + tuple(self.padded_hw), dtype=g2.dtype)
+        planes = dxpad.transpose(1, 0, 2, 3)  # (C, N, Hp, Wp) view
+        for i in range(kh):
+            for j in range(kw):
+                where = (slice(None),) + _offset_slice(i, j, (oh, ow), self.stride,
+                                                       self.dilation)
+                planes[where] += gcols[:, i, j]
+        (pt, _), (pl, _) = self.pads
+        return dxpad[:, :, pt:pt + h, pl:pl + wd]
 
 
 class Conv2dSimple(Function):

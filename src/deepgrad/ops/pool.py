@@ -50,12 +50,15 @@ def _padded(x, pads, fill):
     return out
 
 
-def _zeros_like_layout(x):
+def _zeros_padded(x, pads):
+    """Zeros of x's padded shape, in x's memory order (the gradient buffer of a pool)."""
     xp = backend.get_array_module(x)
+    (pt, pb), (pl, pr) = pads
+    n, c, h, w = x.shape
+    hp, wp = h + pt + pb, w + pl + pr
     if _is_channels_last(x):
-        n, c, h, w = x.shape
-        return xp.zeros((n, h, w, c), dtype=x.dtype).transpose(0, 3, 1, 2)
-    return xp.zeros(x.shape, dtype=x.dtype)
+        return xp.zeros((n, hp, wp, c), dtype=x.dtype).transpose(0, 3, 1, 2)
+    return xp.zeros((n, c, hp, wp), dtype=x.dtype)
 
 
 def _slab(i, j, out_hw, stride, dilation):
@@ -85,27 +88,49 @@ class _Pool(Function):
 
 
 class MaxPool2d(_Pool):
-    """Saves the winning offset of each window (uint8 when kh*kw <= 255)."""
+    """Saves, per window, the offset k = i*kw + j of its maximum (uint8 when kh*kw <= 256).
+
+    The maximum is a running ``np.maximum`` over the offsets' slabs (it propagates NaN
+    as PyTorch does). The winning offset is then the first slab equal to the maximum,
+    found with boolean operations (``np.where``/``copyto(where=)`` are several times
+    slower); only a window holding a NaN needs PyTorch's sequential rule (the last NaN
+    wins), taken only when the output has a NaN.
+    """
 
     def forward(self, x):
         xp = backend.get_array_module(x)
         out_hw, pads = self._geometry(x.shape)
         kh, kw = self.kernel
         xpad = _padded(x, pads, -xp.inf)
-        out = idx = None
-        for i in range(kh):
-            for j in range(kw):
-                v = xpad[_slab(i, j, out_hw, self.stride, self.dilation)]
-                if out is None:
-                    out = v.copy()
-                    idx = xp.zeros(out.shape, xp.uint8 if kh * kw <= 255 else xp.int32)
-                    continue
-                better = v > out
-                better |= v != v  # a NaN wins, as in PyTorch
-                xp.copyto(out, v, where=better)
-                xp.copyto(idx, i * kw + j, where=better)
+        slabs = [xpad[_slab(i, j, out_hw, self.stride, self.dilation)]
+                 for i in range(kh) for j in range(kw)]
+        out = slabs[0].copy()
+        for v in slabs[1:]:
+            xp.maximum(out, v, out=out)
+        index_type = xp.uint8 if kh * kw <= 256 else xp.int32
+        if bool(xp.isnan(out).any()):
+            idx = self._sequential_argmax(xp, slabs, index_type)
+        else:
+            idx = xp.zeros(out.shape, dtype=index_type)
+            found = slabs[0] == out
+            for k, v in enumerate(slabs[1:], 1):
+                first = v == out
+                first &= ~found  # windows whose maximum is first met at offset k
+                found |= first
+                idx += first * index_type(k)
         self.idx, self.x_like, self.pads, self.out_hw = idx, x, pads, out_hw
         return out
+
+    @staticmethod
+    def _sequential_argmax(xp, slabs, index_type):
+        """PyTorch's loop: take offset k when its value is larger or NaN."""
+        best = slabs[0].copy()
+        idx = xp.zeros(best.shape, dtype=index_type)
+        for k, v in enumerate(slabs[1:], 1):
+            take = (v > best) | xp.isnan(v)
+            best = xp.where(take, v, best)
+            idx = xp.where(take, index_type(k), idx)
+        return idx
 
     def indices(self):
         """Each window's argmax as a flat index into its (H, W) input plane (int64),
@@ -122,16 +147,23 @@ class MaxPool2d(_Pool):
         return rows * w + cols
 
     def backward(self, grad):
+        xp = backend.get_array_module(grad)
         x = self.x_like
         kh, kw = self.kernel
         (pt, _), (pl, _) = self.pads
         h, w = x.shape[2:]
-        dxpad = _zeros_like_layout(_padded(x, self.pads, 0)) if any(
-            sum(p) for p in self.pads) else _zeros_like_layout(x)
+        dxpad = _zeros_padded(x, self.pads)
+        # windows that do not overlap can be written, not added, and need no temporary
+        disjoint = all(s >= d * (k - 1) + 1 for s, d, k in
+                       zip(self.stride, self.dilation, self.kernel))
         for i in range(kh):
             for j in range(kw):
-                dxpad[_slab(i, j, self.out_hw, self.stride, self.dilation)] += \
-                    grad * (self.idx == i * kw + j)
+                where = _slab(i, j, self.out_hw, self.stride, self.dilation)
+                hit = self.idx == i * kw + j
+                if disjoint:
+                    xp.multiply(grad, hit, out=dxpad[where])
+                else:
+                    dxpad[where] += grad * hit
         return (dxpad[:, :, pt:pt + h, pl:pl + w],)
 
 
@@ -180,8 +212,7 @@ class AvgPool2d(_Pool):
         kh, kw = self.kernel
         (pt, _), (pl, _) = self.pads
         h, w = x.shape[2:]
-        dxpad = _zeros_like_layout(_padded(x, self.pads, 0)) if any(
-            sum(p) for p in self.pads) else _zeros_like_layout(x)
+        dxpad = _zeros_padded(x, self.pads)
         g = grad * self.scale
         for i in range(kh):
             for j in range(kw):
