@@ -266,6 +266,22 @@ CASES += [
          F.cross_entropy, (U, integers(4, (6,)))),
 ]
 
+# -- exactly at the kinks: the subgradient PyTorch picks ----------------------------------------
+AT_KINKS = constant([[-1.0, 0.0, 0.5, -0.5, 2.0]])
+CASES += [
+    Case("relu at 0", ((1, 5),), dg.relu, torch.relu, AT_KINKS, gradcheck=False),
+    Case("leaky_relu at 0", ((1, 5),), ops.leaky_relu, F.leaky_relu, AT_KINKS,
+         gradcheck=False),
+    Case("abs at 0", ((1, 5),), dg.abs, torch.abs, AT_KINKS, gradcheck=False),
+    Case("clip at its bounds", ((1, 5),), lambda a: dg.clip(a, -0.5, 0.5),
+         lambda a: torch.clamp(a, -0.5, 0.5), AT_KINKS, gradcheck=False),
+    Case("pow at base 0 and exponent 0", ((5,), (5,)), lambda a, b: a ** b,
+         lambda a, b: a ** b, (constant([0.0, 0.0, 2.0, -2.0, 0.5]),
+                               constant([0.0, 2.0, 0.0, 2.0, 0.0])), gradcheck=False),
+    Case("pow scalar 0 at 0", ((3,),), lambda a: a ** 0, lambda a: a ** 0,
+         constant([0.0, 1.0, -1.0]), gradcheck=False),
+]
+
 # -- composites: several ops in one graph (accumulation, reuse) -------------------------------
 CASES += [
     Case("x*x + x (reuse)", ((3, 4),), lambda a: a * a + a, lambda a: a * a + a),

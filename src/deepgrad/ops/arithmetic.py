@@ -61,7 +61,11 @@ class Neg(Function):
 
 
 class Pow(Function):
-    """``a ** b``; the gradient w.r.t. ``b`` is ``a**b * log(a)``."""
+    """``a ** b``: d/da = b * a**(b-1), d/db = a**b * log(a).
+
+    Off the smooth domain we follow PyTorch: d/da is 0 where b == 0 (even at a == 0);
+    d/db is 0 where a == 0 and b >= 0, -inf where a == 0 and b < 0, nan where a < 0.
+    """
 
     def forward(self, a, b):
         self.a, self.b = a, b
@@ -72,10 +76,15 @@ class Pow(Function):
         na, nb = self.needs_input_grad
         a, b, y = self.a, self.b, self.y
         xp = backend.get_array_module(g)
-        ga = sum_to(g * b * a ** (b - 1), _shape(a)) if na else None
-        gb = None
+        ga = gb = None
+        if na:
+            # where b == 0 use exponent 1 instead: b * a**0 = 0 with no 0 * inf at a == 0
+            ga = sum_to(g * b * a ** (xp.where(b == 0, 1, b) - 1), _shape(a))
         if nb:
-            with_log = xp.where(a > 0, y * xp.log(xp.where(a > 0, a, 1)), 0)
+            t = y.dtype.type
+            pos = a > 0
+            with_log = xp.where(pos, y * xp.log(xp.where(pos, a, 1)),
+                                xp.where(a == 0, xp.where(b >= 0, t(0), t(-xp.inf)), t(xp.nan)))
             gb = sum_to(g * with_log, _shape(b))
         return ga, gb
 
