@@ -288,6 +288,13 @@ CASES += [
     Case("mlp", ((5, 4), (6, 4), (6,), (3, 6)),
          lambda x, w1, b1, w2: ops.linear(ops.tanh(ops.linear(x, w1, b1)), w2),
          lambda x, w1, b1, w2: F.linear(torch.tanh(F.linear(x, w1, b1)), w2)),
+    Case("ops fed non-contiguous gradients", ((4, 5), (4, 3)),
+         lambda a, b: dg.log_softmax(a.T @ b, dim=0).T[:, ::2].exp(),
+         lambda a, b: torch.log_softmax(a.T @ b, dim=0).T[:, ::2].exp()),
+    Case("cross_entropy of a transposed input", ((4, 6), None),
+         lambda x, t: ops.cross_entropy(x.T * 2.0, t, reduction="none"),
+         lambda x, t: F.cross_entropy(x.T * 2.0, t, reduction="none"),
+         (U, integers(4, (6,)))),
     Case("normalise rows", ((4, 5),),
          lambda a: (a - a.mean(axis=1, keepdims=True)) / (a * a).sum(axis=1, keepdims=True).sqrt(),
          lambda a: (a - a.mean(dim=1, keepdim=True)) / (a * a).sum(dim=1, keepdim=True).sqrt()),
@@ -451,3 +458,11 @@ def test_strided_views_property(data):
         results.append((y.data, x.grad))
     np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-14)
     np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-14)
+
+
+def test_index_errors_name_the_index_and_shape():
+    x = _t((4, 5))
+    with pytest.raises(IndexError, match=r"index 7 .*\(4, 5\)"):
+        x[7]
+    with pytest.raises(IndexError, match=r"\(4, 5\)"):
+        x[np.array([0, 9])]
