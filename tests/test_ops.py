@@ -466,3 +466,10 @@ def test_index_errors_name_the_index_and_shape():
         x[7]
     with pytest.raises(IndexError, match=r"\(4, 5\)"):
         x[np.array([0, 9])]
+
+
+def test_linear_shape_errors():
+    with pytest.raises(ValueError, match=r"linear: input of shape \(2, 5\).*\(3, 4\)"):
+        ops.linear(_t((2, 5)), _t((3, 4)))
+    with pytest.raises(ValueError, match=r"linear: bias has shape \(4,\), expected \(3,\)"):
+        ops.linear(_t((2, 4)), _t((3, 4)), _t((4,)))

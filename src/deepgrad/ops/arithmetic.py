@@ -212,6 +212,13 @@ def matmul(a, b):
 
 def linear(x, weight, bias=None):
     """``x @ weight.T + bias`` (PyTorch's ``F.linear``)."""
+    if weight.ndim != 2 or x.ndim == 0 or x.shape[-1] != weight.shape[1]:
+        raise ValueError(f"linear: input of shape {tuple(x.shape)} does not fit a weight of "
+                         f"shape {tuple(weight.shape)}; expected input (..., in_features) "
+                         f"and weight (out_features, in_features)")
+    if bias is not None and tuple(bias.shape) != (weight.shape[0],):
+        raise ValueError(f"linear: bias has shape {tuple(bias.shape)}, expected "
+                         f"({weight.shape[0]},) for a weight of shape {tuple(weight.shape)}")
     if bias is None:
         return Linear()(x, weight)
     return Linear()(x, weight, bias)
