@@ -12,8 +12,7 @@ kaiming_uniform_    U(-bound, bound), bound = sqrt(3) * gain / sqrt(fan)
 kaiming_normal_     N(0, std^2),      std = gain / sqrt(fan)
 xavier_uniform_     U(-bound, bound), bound = sqrt(3) * gain * sqrt(2 / (fan_in + fan_out))
 xavier_normal_      N(0, std^2),      std = gain * sqrt(2 / (fan_in + fan_out))
-trunc_normal_       inverse CDF: m + s * sqrt(2) * erfinv(v), v ~ U(2 Phi(alpha) - 1,
-                    2 Phi(beta) - 1), clamped to [a, b] (alpha, beta: a, b standardised)
+trunc_normal_       N(m, s^2) restricted to [a, b], by PyTorch 2.13's rejection scheme
 orthogonal_         Q of the QR of a (rows, cols) normal matrix, columns' signs fixed by
                     sign(diag(R)), times gain
 ==================  =====================================================================
@@ -79,10 +78,15 @@ def normal_(tensor, mean=0.0, std=1.0):
 
 
 def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0):
-    """Fill with N(mean, std^2) truncated to [a, b] (absolute bounds, as in PyTorch).
+    """Fill with N(mean, std^2) truncated to [a, b] (absolute bounds), by rejection,
+    draw for draw as PyTorch 2.13 does:
 
-    Inverse-CDF sampling, PyTorch's method: no rejection loop, so it is equally fast for
-    an interval far in a tail.
+    * if the interval holds more than 30% of the mass, draw N(mean, std^2) for the
+      whole tensor and redraw (whole-tensor draws, used where rejected) until every
+      value lies in [a, b];
+    * otherwise propose U(a, b) and accept a proposal x when
+      ``log(u) <= -((x - mean) / std)^2 / 2 - log_peak``, ``log_peak`` being that
+      exponent at the mode ``clip(mean, a, b)``; pending values get fresh proposals.
     """
     for name, value in (("mean", mean), ("std", std), ("a", a), ("b", b)):
         _check_number("trunc_normal_", name, value)
@@ -92,11 +96,31 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0):
     if mean < a - 2 * std or mean > b + 2 * std:
         warnings.warn("trunc_normal_: mean is more than 2 std from [a, b]; the "
                       "distribution of values may be incorrect", stacklevel=2)
-    low = 2 * _norm_cdf((a - mean) / std) - 1
-    high = 2 * _norm_cdf((b - mean) / std) - 1
-    v = _uniform01(_array(tensor).shape) * (high - low) + low
-    x = _erfinv(v) * (std * math.sqrt(2.0)) + mean
-    return _fill(tensor, np.clip(x, a, b))
+    mass = _norm_cdf((b - mean) / std) - _norm_cdf((a - mean) / std)
+    if not mass > 0:
+        raise ValueError(f"trunc_normal_: [a, b] = [{a}, {b}] has zero probability "
+                         f"under N({mean}, {std}^2) in float64")
+    shape = _array(tensor).shape
+    if mass > 0.3:
+        x = _standard_normal(shape) * std + mean
+        rejected = (x < a) | (x > b)
+        while rejected.any():
+            x = np.where(rejected, _standard_normal(shape) * std + mean, x)
+            rejected = (x < a) | (x > b)
+    else:
+        mode = max(a, min(mean, b))
+        log_peak = -0.5 * ((mode - mean) / std) ** 2
+
+        def log_ratio(c):  # log(pdf(c) / pdf(mode))
+            return ((c - mean) / std) ** 2 * -0.5 - log_peak
+
+        x = _uniform01(shape) * (b - a) + a
+        pending = np.log(_uniform01(shape)) > log_ratio(x)
+        while pending.any():
+            candidates = _uniform01(shape) * (b - a) + a
+            x = np.where(pending, candidates, x)
+            pending = pending & (np.log(_uniform01(shape)) > log_ratio(candidates))
+    return _fill(tensor, x)
 
 
 def constant_(tensor, val):
@@ -244,58 +268,7 @@ def orthogonal_(tensor, gain=1.0):
     return _fill(tensor, (q * gain).reshape(array.shape))
 
 
-# -- the inverse error function, for trunc_normal_ ------------------------------------
+# -- helpers -------------------------------------------------------------------------
 
 def _norm_cdf(x):
     return (1.0 + math.erf(x / math.sqrt(2.0))) / 2.0
-
-
-# Wichura's algorithm AS 241 (PPND16, 1988): the normal quantile to about 1e-16 relative
-# accuracy, as rational functions in three regions. Coefficients in ascending powers.
-_AS241 = {
-    "a": (3.3871328727963666080e0, 1.3314166789178437745e2, 1.9715909503065514427e3,
-          1.3731693765509461125e4, 4.5921953931549871457e4, 6.7265770927008700853e4,
-          3.3430575583588128105e4, 2.5090809287301226727e3),
-    "b": (1.0, 4.2313330701600911252e1, 6.8718700749205790830e2, 5.3941960214247511077e3,
-          2.1213794301586595867e4, 3.9307895800092710610e4, 2.8729085735721942674e4,
-          5.2264952788528545610e3),
-    "c": (1.42343711074968357734e0, 4.63033784615654529590e0, 5.76949722146069140550e0,
-          3.64784832476320460504e0, 1.27045825245236838258e0, 2.41780725177450611770e-1,
-          2.27238449892691845833e-2, 7.74545014278341407640e-4),
-    "d": (1.0, 2.05319162663775882187e0, 1.67638483018380384940e0,
-          6.89767334985100004550e-1, 1.48103976427480074590e-1, 1.51986665636164571966e-2,
-          5.47593808499534494600e-4, 1.05075007164441684324e-9),
-    "e": (6.65790464350110377720e0, 5.46378491116411436990e0, 1.78482653991729133580e0,
-          2.96560571828504891230e-1, 2.65321895265761230930e-2, 1.24266094738807843860e-3,
-          2.71155556874348757815e-5, 2.01033439929228813265e-7),
-    "f": (1.0, 5.99832206555887937690e-1, 1.36929880922735805310e-1,
-          1.48753612908506148525e-2, 7.86869131145613259100e-4, 1.84631831751005468180e-5,
-          1.42151175831644588870e-7, 2.04426310338993978564e-15),
-}
-
-
-def _ratio(num, den, x):
-    return np.polynomial.polynomial.polyval(x, num) / np.polynomial.polynomial.polyval(
-        x, den)
-
-
-def _erfinv(v):
-    """erfinv(v) for float64 v in (-1, 1): sqrt(1/2) * Phi^-1((1 + v) / 2) by AS 241.
-
-    Works with q = v / 2 = p - 1/2 directly, so no precision is lost near v = 0.
-    """
-    v = np.asarray(v, dtype=np.float64)
-    q = v / 2
-    out = np.empty_like(q)
-    central = np.abs(q) <= 0.425
-    qc = q[central]
-    out[central] = qc * _ratio(_AS241["a"], _AS241["b"], 0.180625 - qc * qc)
-    qt = q[~central]
-    # the smaller tail probability, min(p, 1 - p) = 1/2 - |q|, exact for |q| > 1/4
-    r = np.sqrt(-np.log(0.5 - np.abs(qt)))
-    near = r <= 5.0
-    z = np.empty_like(r)
-    z[near] = _ratio(_AS241["c"], _AS241["d"], r[near] - 1.6)
-    z[~near] = _ratio(_AS241["e"], _AS241["f"], r[~near] - 5.0)
-    out[~central] = np.copysign(z, qt)
-    return out / math.sqrt(2.0)
