@@ -20,7 +20,7 @@ Inputs are float arrays (differentiable unless listed in ``nondiff``) or integer
 arrays (class targets, masks, indices), which are passed to both functions as constants:
 to deepgrad as NumPy arrays, to PyTorch as tensors.
 """
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -95,7 +95,6 @@ class Case:
     atol32: float = None
     gradcheck: bool = True
     seed: int = 0
-    extra: dict = field(default_factory=dict)
 
     def __post_init__(self):
         if self.samplers is None:

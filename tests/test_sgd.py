@@ -87,7 +87,11 @@ OPTIONS = [
 ]
 
 
-@pytest.mark.parametrize("options", OPTIONS, ids=lambda o: ",".join(f"{k}={v}" for k, v in o.items()))
+def _options_id(options):
+    return ",".join(f"{k}={v}" for k, v in options.items())
+
+
+@pytest.mark.parametrize("options", OPTIONS, ids=_options_id)
 def test_trajectory_matches_torch(options):
     w, b, opt = _make_dg(options)
     _assert_same_path(_dg_steps(w, b, opt, options, STEPS), _run_torch(options))
