@@ -5,7 +5,7 @@ import pytest
 import deepgrad as dg
 from deepgrad import nn
 from deepgrad.data import DataLoader, TensorDataset, blobs
-from deepgrad.train import NonFiniteLossError, evaluate, fit
+from deepgrad.train import Callback, EarlyStopping, NonFiniteLossError, evaluate, fit
 
 
 def _setup(lr=0.1):
@@ -19,8 +19,13 @@ def _setup(lr=0.1):
 def test_fit_records_train_and_val_numbers_per_epoch():
     model, opt, data = _setup()
     seen = []
+
+    class Record(Callback):
+        def on_epoch_end(self, trainer, epoch, logs):
+            seen.append(epoch)
+
     history = fit(model, nn.CrossEntropyLoss(), opt, data, val_data=data, epochs=3,
-                  log=lambda epoch, logs: seen.append(epoch))
+                  callbacks=[Record()])
     assert seen == [1, 2, 3] and history.epochs == [1, 2, 3]
     for key in ("loss", "accuracy", "val_loss", "val_accuracy", "time"):
         assert len(history[key]) == 3
@@ -42,4 +47,21 @@ def test_non_finite_loss_stops_with_the_step():
     model, opt, data = _setup(lr=1e30)
     with pytest.raises(NonFiniteLossError, match=r"epoch \d+, step \d+"):
         with np.errstate(all="ignore"):
-            fit(model, nn.CrossEntropyLoss(), opt, data, epochs=50, log=lambda e, l: None)
+            fit(model, nn.CrossEntropyLoss(), opt, data, epochs=50, verbose=False)
+
+
+def test_early_stopping_stops_after_patience_epochs_without_improvement():
+    model, opt, data = _setup(lr=0.0)  # lr 0: the loss never improves after epoch 1
+    stopper = EarlyStopping("loss", patience=2, min_delta=1e-6)
+    history = fit(model, nn.CrossEntropyLoss(), opt, data, epochs=10, callbacks=[stopper])
+    assert history.epochs == [1, 2, 3]
+    assert stopper.stopped_epoch == 3
+
+
+def test_scheduler_is_stepped_once_per_epoch_and_lr_logged():
+    model, opt, data = _setup(lr=0.1)
+    sched = dg.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
+    history = fit(model, nn.CrossEntropyLoss(), opt, data, epochs=3, scheduler=sched,
+                  verbose=False)
+    assert history["lr"] == pytest.approx([0.1, 0.05, 0.025])
+    assert opt.param_groups[0]["lr"] == pytest.approx(0.0125)

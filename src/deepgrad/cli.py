@@ -1,69 +1,44 @@
-"""The command line: ``deepgrad train | example | info``.
+"""The command line: ``deepgrad train | eval | example | info``.
 
 ``deepgrad train`` with no arguments trains an MLP on the 8x8 digits (80/20 train/test
 split, a tenth of the training part held out for validation, all seeded), prints one line
-per epoch and the final test accuracy.
+per epoch and the final test accuracy. Options come from flags, or from a TOML file whose
+keys are the flags' names (``--config``); flags given on the command line win.
 """
 import argparse
 import importlib
+import os
 import platform
 import sys
-import time
 
 import numpy as np
 
 import deepgrad as dg
-from deepgrad.nn.models import MODELS
-
-
-def _optimizers():
-    return getattr(dg.optim, "OPTIMIZERS", {"sgd": dg.optim.SGD})
-
-
-def _positive_int(text):
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
-
-
-def _positive_float(text):
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
-    return value
-
-
-def _non_negative_float(text):
-    value = float(text)
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
-    return value
+from deepgrad import config as config_mod
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(prog="deepgrad", description="deepgrad: train, "
+    parser = argparse.ArgumentParser(prog="deepgrad", allow_abbrev=False,
+                                     description="deepgrad: train, "
                                      "experiment and check a NumPy deep-learning framework")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
-    train = sub.add_parser("train", help="train a model on a dataset",
+    train = sub.add_parser("train", help="train a model on a dataset", allow_abbrev=False,
                            description="Train a model; defaults: an MLP on the 8x8 digits.")
-    train.add_argument("--model", default="mlp", choices=sorted(MODELS))
-    train.add_argument("--dataset", default="digits", choices=sorted(dg.data.DATASETS))
-    train.add_argument("--hidden", type=_positive_int, default=256, help="hidden width")
-    train.add_argument("--depth", type=int, default=2, help="number of hidden layers")
-    train.add_argument("--activation", default="relu", choices=["relu", "sigmoid", "tanh"])
-    train.add_argument("--optimizer", default="sgd", type=str.lower,
-                       choices=sorted(_optimizers()))
-    train.add_argument("--lr", type=_positive_float, default=0.05)
-    train.add_argument("--momentum", type=_non_negative_float, default=0.9,
-                       help="momentum (SGD, RMSprop)")
-    train.add_argument("--weight-decay", type=_non_negative_float, default=0.0)
-    train.add_argument("--batch-size", type=_positive_int, default=32)
-    train.add_argument("--epochs", type=_positive_int, default=20)
-    train.add_argument("--seed", type=int, default=0)
+    for name, (default, kind, text) in config_mod.TRAIN_OPTIONS.items():
+        # SUPPRESS: only flags actually given override the config file
+        train.add_argument(config_mod.flag(name), type=kind, default=argparse.SUPPRESS,
+                           help=f"{text} (default: {default})")
+    train.add_argument("--out", metavar="DIR", help="write config, checkpoints, metrics, "
+                       "plots and the final model.safetensors here")
+    train.add_argument("--resume", metavar="DIR", help="continue the run saved in DIR")
+    train.add_argument("--config", metavar="FILE", help="TOML file of options (keys = flags)")
     train.set_defaults(run=cmd_train)
+
+    evaluate = sub.add_parser("eval", help="evaluate a saved model on its test set")
+    evaluate.add_argument("checkpoint", help="a run directory, or a .safetensors file inside one")
+    evaluate.set_defaults(run=cmd_eval)
 
     example = sub.add_parser("example", help="run one of the course's code examples")
     from .examples import EXAMPLES
@@ -77,46 +52,52 @@ def build_parser():
     return parser
 
 
-def _make_optimizer(args, params):
-    cls = _optimizers()[args.optimizer]
-    options = {"lr": args.lr, "weight_decay": args.weight_decay}
-    if args.optimizer in ("sgd", "rmsprop"):
-        options["momentum"] = args.momentum
-    return cls(params, **options)
+def train_config(args):
+    """defaults < config file < flags given on the command line."""
+    cfg = config_mod.defaults()
+    if args.config:
+        cfg.update(config_mod.load_toml(args.config))
+    for name in config_mod.TRAIN_OPTIONS:
+        if name in vars(args):
+            cfg[name] = getattr(args, name)
+    for key in ("model", "optimizer", "scheduler", "activation"):
+        cfg[key] = cfg[key].lower()
+    return cfg
 
 
 def cmd_train(args):
-    from .data import DataLoader, TensorDataset, train_test_split
-    from .train import evaluate, fit
+    from .train.run import run
+    if args.resume:
+        given = [name for name in config_mod.TRAIN_OPTIONS if name in vars(args)]
+        if given or args.config or args.out:
+            raise ValueError("--resume DIR continues the run exactly as configured in "
+                             "DIR/config.toml; it takes no other options (got "
+                             + ", ".join([config_mod.flag(n) for n in given]
+                                         + (["--config"] if args.config else [])
+                                         + (["--out"] if args.out else [])) + ")")
+        run(None, resume=args.resume)
+    else:
+        run(train_config(args), out=args.out)
+    return 0
 
-    dg.manual_seed(args.seed)
-    x, y = dg.data.load(args.dataset)
-    x_train, y_train, x_test, y_test = train_test_split(x, y, 0.2, seed=args.seed)
-    x_train, y_train, x_val, y_val = train_test_split(x_train, y_train, 0.1, seed=args.seed)
-    classes = int(y.max()) + 1
-    model = MODELS[args.model](
-        int(np.prod(x.shape[1:])), classes, hidden=args.hidden, depth=args.depth,
-        activation=args.activation)
-    optimizer = _make_optimizer(args, model.parameters())
-    train = DataLoader(TensorDataset(x_train, y_train), batch_size=args.batch_size,
-                       shuffle=True, seed=args.seed)
-    val = DataLoader(TensorDataset(x_val, y_val), batch_size=512)
-    test = DataLoader(TensorDataset(x_test, y_test), batch_size=512)
-    print(f"training {args.model} on {args.dataset}: {len(x_train)} train, {len(x_val)} "
-          f"validation, {len(x_test)} test samples, {model.num_parameters():,} parameters")
-    start = time.perf_counter()
 
-    def log(epoch, logs):
-        shown = {"loss": logs["loss"], "accuracy": logs["accuracy"],
-                 "val_loss": logs["val_loss"], "val_accuracy": logs["val_accuracy"]}
-        parts = "  ".join(f"{k} {v:.4f}" for k, v in shown.items())
-        print(f"epoch {epoch:3d}/{args.epochs}  {parts}  time {logs['time']:.2f}s", flush=True)
-
-    fit(model, dg.nn.CrossEntropyLoss(), optimizer, train, val_data=val,
-        epochs=args.epochs, log=log)
-    result = evaluate(model, dg.nn.CrossEntropyLoss(), test)
-    print(f"test accuracy {result['accuracy']:.4f}  test loss {result['loss']:.4f}  "
-          f"({time.perf_counter() - start:.1f}s)")
+def cmd_eval(args):
+    from .checkpoint import load_model
+    from .train.run import prepare, resume_config
+    path = args.checkpoint
+    if os.path.isdir(path):
+        directory, weights = path, os.path.join(path, "model.safetensors")
+    else:
+        weights, directory = path, os.path.dirname(os.path.abspath(path))
+        if os.path.basename(directory) == "checkpoints":
+            directory = os.path.dirname(directory)
+    cfg = resume_config(directory)
+    loaders, model, _, _ = prepare(cfg)
+    load_model(model, weights)
+    result = dg.train.evaluate(model, dg.nn.CrossEntropyLoss(), loaders["test"])
+    print(f"{weights}: test accuracy {result['accuracy']:.4f}  test loss "
+          f"{result['loss']:.4f}  ({len(loaders['test'].dataset)} samples of "
+          f"{cfg['dataset']})")
     return 0
 
 
@@ -141,16 +122,25 @@ def cmd_info(args):
         print("blas     (install threadpoolctl to see the BLAS library and threads)")
     cupy = dg.backend._cupy
     print(f"cupy     {cupy.__version__ if cupy else 'not installed'}")
-    print(f"dtype    {np.dtype(dg.backend.default_dtype).name} by default")
+    print(f"backend  numpy (cpu){', cupy (cuda)' if cupy else ''}; default dtype "
+          f"{np.dtype(dg.backend.default_dtype).name}")
+    print(f"data     {dg.data.registry.default_root()}")
     return 0
 
 
 def main(argv=None):
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # name the subcommand's valid options, not just the top level's usage
+        sub = parser._subparsers._group_actions[0].choices[args.command]
+        valid = sorted(o for a in sub._actions for o in a.option_strings if o.startswith("--"))
+        sub.error(f"unrecognized arguments: {' '.join(unknown)}; valid options: "
+                  f"{', '.join(valid)}")
     try:
         return args.run(args)
-    except (ValueError, TypeError, ImportError) as err:
+    except (ValueError, TypeError, FileNotFoundError, ImportError, FloatingPointError) as err:
+        if os.environ.get("DEEPGRAD_DEBUG"):
+            raise
         print(f"deepgrad {args.command}: error: {err}", file=sys.stderr)
         return 2
 

@@ -28,8 +28,7 @@ def run(out=".", epochs=300, lr=0.1, hidden=64, seed=0, verbose=False):
     opt = dg.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
     train = DataLoader(TensorDataset(x_train, y_train), batch_size=32, shuffle=True, seed=seed)
     test = DataLoader(TensorDataset(x_test, y_test), batch_size=256)
-    history = fit(model, loss_fn, opt, train, epochs=epochs,
-                  log=None if verbose else (lambda epoch, logs: None))
+    history = fit(model, loss_fn, opt, train, epochs=epochs, verbose=verbose)
     result = {"train_accuracy": history.last("accuracy"),
               "test_accuracy": evaluate(model, loss_fn, test)["accuracy"]}
     result["figure"] = plot(model, x, y, history, os.path.join(out, "mlp_classification.png"))

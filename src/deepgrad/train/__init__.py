@@ -1,4 +1,6 @@
-"""Training: the fit loop, evaluation, metrics and History (``deepgrad.train``)."""
+"""Training: the Trainer and ``fit``, callbacks, progress display, metrics and History."""
+from .callbacks import Callback, EarlyStopping, LRSchedule, MetricsLogger, ModelCheckpoint
 from .history import History
-from .loop import NonFiniteLossError, evaluate, fit
 from .metrics import accuracy
+from .progress import ProgressBar
+from .trainer import NonFiniteLossError, Trainer, evaluate, fit

@@ -19,3 +19,11 @@ class History:
 
     def to_dict(self):
         return {"epoch": list(self.epochs), **{k: list(v) for k, v in self.history.items()}}
+
+    @classmethod
+    def from_dict(cls, table):
+        """Inverse of :meth:`to_dict`."""
+        history = cls()
+        for i, epoch in enumerate(table.get("epoch", [])):
+            history.append(epoch, {k: v[i] for k, v in table.items() if k != "epoch"})
+        return history
