@@ -473,3 +473,33 @@ def test_linear_shape_errors():
         ops.linear(_t((2, 5)), _t((3, 4)))
     with pytest.raises(ValueError, match=r"linear: bias has shape \(4,\), expected \(3,\)"):
         ops.linear(_t((2, 4)), _t((3, 4)), _t((4,)))
+
+
+@settings(max_examples=30, deadline=None)
+@given(shapes=hnp.mutually_broadcastable_shapes(signature=np.matmul.signature, max_dims=3,
+                                                max_side=3),
+       seed=st.integers(0, 2 ** 16))
+def test_matmul_property(shapes, seed):
+    """Random 1-D..N-D operands with broadcast batch axes, forward and backward."""
+    fn = (lambda a, b: a @ b)
+    check_against_torch(Case(f"matmul {shapes.input_shapes}", tuple(shapes.input_shapes),
+                             fn, fn, seed=seed), np.float64)
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.data(), op=st.sampled_from(["sum", "mean", "max", "min"]),
+       keep=st.booleans())
+def test_reduction_property(data, op, keep):
+    shape = data.draw(hnp.array_shapes(min_dims=1, max_dims=4, min_side=1, max_side=4))
+    axis = data.draw(st.none() | st.integers(-len(shape), len(shape) - 1) | st.lists(
+        st.integers(0, len(shape) - 1), min_size=1, max_size=len(shape), unique=True
+    ).map(tuple))
+    dims = tuple(range(len(shape))) if axis is None else axis
+    torch_fn = {"sum": lambda a: a.sum(dim=dims, keepdim=keep),
+                "mean": lambda a: a.mean(dim=dims, keepdim=keep),
+                "max": lambda a: a.amax(dim=dims, keepdim=keep),
+                "min": lambda a: a.amin(dim=dims, keepdim=keep)}[op]
+    dg_fn = {"sum": dg.sum, "mean": dg.mean, "max": dg.max, "min": dg.min}[op]
+    check_against_torch(Case(f"{op} {shape} axis={axis}", (shape,),
+                             lambda a: dg_fn(a, axis=axis, keepdims=keep), torch_fn,
+                             distinct()), np.float64)
