@@ -17,8 +17,11 @@ import numpy as np
 
 from .. import backend
 
-BLOCK_BYTES = 64 * 1024
-"""Bytes per array per block: with five to seven arrays live, a block fits in L2."""
+BLOCK_BYTES = 256 * 1024
+"""Bytes per array per block. With five to seven arrays live a block stays in the L2/L3
+caches, and the ~1 us Python cost of each ufunc call is spread over 64K float32 values.
+Measured on a 2-core EPYC (1 MiB L2): 64 KiB-512 KiB all within 20% of each other, about
+1.8x faster than whole arrays for Adam; smaller blocks lose to the call overhead."""
 
 
 class ScratchPool:
