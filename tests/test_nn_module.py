@@ -244,3 +244,28 @@ def test_loss_modules_match_functions_and_torch():
         np.testing.assert_allclose(ours.data, theirs.numpy(), rtol=1e-10)
     with pytest.raises(ValueError, match=r"CrossEntropyLoss.*reduction.*'avg'"):
         nn.CrossEntropyLoss(reduction="avg")
+
+
+def test_assigning_to_a_buffer_keeps_it_a_buffer():
+    m = nn.Module()
+    m.register_buffer("running", np.zeros(2))
+    m.running = np.ones(2)
+    assert list(m.state_dict()) == ["running"]
+    np.testing.assert_array_equal(m.state_dict()["running"], np.ones(2))
+    m.running = dg.tensor(np.full(2, 3.0))
+    np.testing.assert_array_equal(m.running, np.full(2, 3.0))
+    with pytest.raises(TypeError, match=r"cannot assign a str to buffer 'running'"):
+        m.running = "zero"
+
+
+def test_a_parameter_cannot_be_replaced_by_a_plain_value():
+    layer = nn.Linear(2, 2)
+    with pytest.raises(TypeError, match=r"Linear: cannot assign a Tensor to parameter 'weight'"):
+        layer.weight = dg.tensor(np.ones((2, 2)))
+    layer.bias = None  # allowed, as in PyTorch: the layer now has no bias
+    assert list(layer.state_dict()) == ["weight"] and layer.bias is None
+    layer.bias = nn.Parameter(np.zeros(2, dtype=np.float32))
+    assert list(layer.state_dict()) == ["weight", "bias"]
+    model = nn.Sequential(nn.Linear(2, 2))
+    with pytest.raises(TypeError, match=r"submodule '0'"):
+        setattr(model, "0", 3)

@@ -25,12 +25,29 @@ class Module:
         if "_parameters" not in self.__dict__:
             raise RuntimeError(f"{type(self).__name__}: call super().__init__() before "
                                f"assigning attributes")
-        for registry in (self._parameters, self._buffers, self._modules):
-            registry.pop(name, None)
-        if isinstance(value, Parameter):
-            self._parameters[name] = value
-        elif isinstance(value, Module):
-            self._modules[name] = value
+        if isinstance(value, (Parameter, Module)):
+            for registry in (self._parameters, self._buffers, self._modules):
+                registry.pop(name, None)
+            table = self._parameters if isinstance(value, Parameter) else self._modules
+            table[name] = value
+        elif name in self._buffers:  # as in PyTorch, a buffer stays a buffer
+            if isinstance(value, Tensor):
+                value = value.data
+            if value is not None and not hasattr(value, "shape"):
+                raise TypeError(f"{type(self).__name__}: cannot assign a "
+                                f"{type(value).__name__} to buffer '{name}' (an array, a "
+                                f"Tensor or None expected)")
+            self._buffers[name] = value
+        elif name in self._parameters or name in self._modules:
+            # Replacing a parameter by a plain value would silently drop it from
+            # parameters() and the state dict; PyTorch refuses, and so do we.
+            kind = "parameter" if name in self._parameters else "submodule"
+            if value is not None:
+                raise TypeError(f"{type(self).__name__}: cannot assign a "
+                                f"{type(value).__name__} to {kind} '{name}' (a "
+                                f"{'Parameter' if kind == 'parameter' else 'Module'} or None "
+                                f"expected)")
+            (self._parameters if kind == "parameter" else self._modules)[name] = None
         else:
             object.__setattr__(self, name, value)
             return
