@@ -359,3 +359,83 @@ def test_negative_eps_rejected(name):
 def test_bad_options_rejected_at_construction(call, match):
     with pytest.raises((ValueError, TypeError), match=match):
         call()
+
+
+# -- switches for other libraries' conventions ----------------------------------------
+def _drive(opt, p, grads, sched=None):
+    for g in grads:
+        p.grad = g.copy()
+        opt.step()
+        if sched is not None:
+            sched.step()
+    return p.data.copy()
+
+
+@pytest.mark.parametrize("nesterov", [False, True])
+def test_sgd_sutskever_momentum_form(nesterov):
+    rng = np.random.default_rng(6)
+    grads, start = rng.standard_normal((40, 5)), rng.standard_normal(5)
+    lr, mu = 0.1, 0.9
+
+    def run(form, gamma=None):
+        p = Parameter(start.copy())
+        opt = dg.optim.SGD([p], lr=lr, momentum=mu, nesterov=nesterov, momentum_form=form)
+        sched = None if gamma is None else dg.optim.lr_scheduler.ExponentialLR(opt, gamma)
+        return _drive(opt, p, grads, sched)
+
+    # constant lr: the two forms are the same rule
+    np.testing.assert_allclose(run("sutskever"), run("pytorch"), rtol=1e-12)
+    # decaying lr: v = mu v - lr_t g keeps each step's own lr
+    expected, v = start.copy(), np.zeros(5)
+    for t, g in enumerate(grads):
+        lr_t = lr * 0.9 ** t
+        v = mu * v - lr_t * g
+        expected = expected + (mu * v - lr_t * g if nesterov else v)
+    np.testing.assert_allclose(run("sutskever", 0.9), expected, rtol=1e-12)
+    assert not np.allclose(run("pytorch", 0.9), expected)
+
+
+def test_adam_eps_inside_sqrt_switch():
+    rng = np.random.default_rng(7)
+    grads, start = rng.standard_normal((10, 4)), rng.standard_normal(4)
+    lr, (b1, b2), eps = 0.01, (0.9, 0.99), 1e-3
+    p = Parameter(start.copy())
+    got = _drive(dg.optim.Adam([p], lr=lr, betas=(b1, b2), eps=eps, eps_inside_sqrt=True),
+                 p, grads)
+    x, m, v = start.copy(), np.zeros(4), np.zeros(4)
+    for t, g in enumerate(grads, 1):
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g * g
+        x = x - lr / (1 - b1 ** t) * m / np.sqrt(v / (1 - b2 ** t) + eps)
+    np.testing.assert_allclose(got, x, rtol=1e-12)
+    p = Parameter(start.copy())
+    assert not np.allclose(_drive(dg.optim.Adam([p], lr=lr, betas=(b1, b2), eps=eps), p,
+                                  grads), x)
+
+
+@pytest.mark.parametrize("centered", [False, True])
+def test_rmsprop_eps_inside_sqrt_switch(centered):
+    rng = np.random.default_rng(8)
+    grads, start = rng.standard_normal((10, 4)), rng.standard_normal(4)
+    lr, alpha, eps = 0.01, 0.9, 1e-2
+    p = Parameter(start.copy())
+    got = _drive(dg.optim.RMSprop([p], lr=lr, alpha=alpha, eps=eps, centered=centered,
+                                  eps_inside_sqrt=True), p, grads)
+    x, v, m = start.copy(), np.zeros(4), np.zeros(4)
+    for g in grads:
+        v = alpha * v + (1 - alpha) * g * g
+        m = alpha * m + (1 - alpha) * g
+        x = x - lr * g / np.sqrt(v - (m * m if centered else 0) + eps)
+    np.testing.assert_allclose(got, x, rtol=1e-12)
+
+
+@pytest.mark.parametrize("call,match", [
+    (lambda: dg.optim.SGD(_param(), momentum=0.9, momentum_form="nesterov"),
+     "momentum_form"),
+    (lambda: dg.optim.SGD(_param(), momentum=0.9, dampening=0.1, momentum_form="sutskever"),
+     "dampening"),
+    (lambda: dg.optim.RMSprop(_param(), eps_inside_sqrt=1), "eps_inside_sqrt"),
+])
+def test_bad_switches_rejected(call, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        call()

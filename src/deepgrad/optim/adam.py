@@ -23,15 +23,24 @@ class Adam(Optimizer):
         p = p - lr / (1 - beta1^t) * m / denom
 
     State: ``step``, ``exp_avg`` (m), ``exp_avg_sq`` (v), ``max_exp_avg_sq`` (amsgrad).
+
+    Switch (not in PyTorch): ``eps_inside_sqrt=True`` puts eps under the root, after the
+    bias correction, as some libraries and course notes write it::
+
+        denom = sqrt(v / (1 - beta2^t) + eps)
+
+    (eps then acts on the scale of g squared: pick it about eps_outside squared).
     """
 
     _name = "Adam"
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
-                 amsgrad=False, *, maximize=False, decoupled_weight_decay=False):
+                 amsgrad=False, *, maximize=False, decoupled_weight_decay=False,
+                 eps_inside_sqrt=False):
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                                       amsgrad=amsgrad, maximize=maximize,
-                                      decoupled_weight_decay=decoupled_weight_decay))
+                                      decoupled_weight_decay=decoupled_weight_decay,
+                                      eps_inside_sqrt=eps_inside_sqrt))
 
     def _validate(self, group):
         name = self._name
@@ -40,7 +49,7 @@ class Adam(Optimizer):
         betas = check_pair(name, "betas", group["betas"])
         for i, beta in enumerate(betas):
             check_interval(name, f"betas[{i}]", beta, 0.0, 1.0)
-        for option in ("amsgrad", "maximize", "decoupled_weight_decay"):
+        for option in ("amsgrad", "maximize", "decoupled_weight_decay", "eps_inside_sqrt"):
             check_bool(name, option, group[option])
 
     def _update(self, p, g, state, group):
@@ -61,7 +70,9 @@ class Adam(Optimizer):
         shrink = 1.0 - lr * wd if decoupled and wd else None
         coupled_wd = 0.0 if decoupled else wd
         step_size = lr / (1 - beta1 ** step)
-        bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
+        bias_correction2 = 1 - beta2 ** step
+        bias_correction2_sqrt = bias_correction2 ** 0.5
+        eps_inside = group["eps_inside_sqrt"]
         arrays = [p, g, state["exp_avg"], state["exp_avg_sq"]]
         if amsgrad:
             arrays.append(state["max_exp_avg_sq"])
@@ -77,14 +88,18 @@ class Adam(Optimizer):
             xp.multiply(g, 1.0 - beta2, out=s)
             s *= g
             exp_avg_sq += s
+            second = exp_avg_sq
             if amsgrad:
-                (max_sq,) = extra
-                xp.maximum(max_sq, exp_avg_sq, out=max_sq)
-                xp.sqrt(max_sq, out=s)
+                (second,) = extra
+                xp.maximum(second, exp_avg_sq, out=second)
+            if eps_inside:
+                xp.divide(second, bias_correction2, out=s)
+                s += eps
+                xp.sqrt(s, out=s)
             else:
-                xp.sqrt(exp_avg_sq, out=s)
-            s /= bias_correction2_sqrt
-            s += eps
+                xp.sqrt(second, out=s)
+                s /= bias_correction2_sqrt
+                s += eps
             xp.divide(exp_avg, s, out=s)
             s *= -step_size
             p += s
@@ -107,6 +122,7 @@ class AdamW(Adam):
     _name = "AdamW"
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
-                 amsgrad=False, *, maximize=False):
+                 amsgrad=False, *, maximize=False, eps_inside_sqrt=False):
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
-                         amsgrad=amsgrad, maximize=maximize, decoupled_weight_decay=True)
+                         amsgrad=amsgrad, maximize=maximize, decoupled_weight_decay=True,
+                         eps_inside_sqrt=eps_inside_sqrt)

@@ -25,18 +25,21 @@ class RMSprop(Optimizer):
 
     State: ``step``, ``square_avg``, ``grad_avg`` (centered), ``momentum_buffer``
     (momentum > 0).
+
+    Switch (not in PyTorch): ``eps_inside_sqrt=True`` computes ``d = sqrt(v + eps)``
+    (``sqrt(v - m * m + eps)`` if centered), the form of TensorFlow 1's RMSProp.
     """
 
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0,
-                 momentum=0.0, centered=False, *, maximize=False):
+                 momentum=0.0, centered=False, *, maximize=False, eps_inside_sqrt=False):
         super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
                                       momentum=momentum, centered=centered,
-                                      maximize=maximize))
+                                      maximize=maximize, eps_inside_sqrt=eps_inside_sqrt))
 
     def _validate(self, group):
         for name in ("lr", "alpha", "eps", "weight_decay", "momentum"):
             check_non_negative("RMSprop", name, group[name])
-        for name in ("centered", "maximize"):
+        for name in ("centered", "maximize", "eps_inside_sqrt"):
             check_bool("RMSprop", name, group[name])
 
     def _update(self, p, g, state, group):
@@ -52,6 +55,7 @@ class RMSprop(Optimizer):
         lr, alpha, eps = float(group["lr"]), float(group["alpha"]), float(group["eps"])
         wd, maximize = float(group["weight_decay"]), group["maximize"]
         momentum, centered = float(group["momentum"]), group["centered"]
+        eps_inside = group["eps_inside_sqrt"]
         arrays = [p, g, state["square_avg"]]
         if centered:
             arrays.append(state["grad_avg"])
@@ -73,10 +77,15 @@ class RMSprop(Optimizer):
                 xp.multiply(grad_avg, -1.0, out=s)
                 s *= grad_avg
                 s += square_avg
+                variance = s
+            else:
+                variance = square_avg
+            if eps_inside:
+                xp.add(variance, eps, out=s)
                 xp.sqrt(s, out=s)
             else:
-                xp.sqrt(square_avg, out=s)
-            s += eps
+                xp.sqrt(variance, out=s)
+                s += eps
             xp.divide(g, s, out=s)
             if buf is not None:
                 buf *= momentum

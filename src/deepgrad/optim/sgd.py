@@ -17,11 +17,20 @@ class SGD(Optimizer):
             g = g + momentum * b  if nesterov else b
         p = p - lr * g
 
-    This is PyTorch's momentum form (lr applied after the buffer); Sutskever's form
-    v = mu*v - lr*g; p = p + v gives the same steps while lr is constant and differs
-    when a schedule changes lr.
+    This is PyTorch's momentum form (lr applied after the buffer, ``momentum_form=
+    "pytorch"``). Switches (not in PyTorch):
 
-    Switch (not in PyTorch): ``decoupled_weight_decay=True`` shrinks the weights
+    ``momentum_form="sutskever"``: the velocity form of Sutskever et al. (2013) and of
+    most course notes, with lr inside the buffer (v starts at zero)::
+
+        v = momentum * v - lr * g
+        p = p + v                                (p = p + momentum * v - lr * g if nesterov)
+
+    It takes the same steps as PyTorch's form while lr is constant and differs when a
+    schedule changes lr (old velocity keeps its old lr). It needs dampening = 0; the
+    buffer (state ``momentum_buffer``) then holds v, not b.
+
+    ``decoupled_weight_decay=True`` shrinks the weights
     directly, as AdamW does, instead of adding ``weight_decay * p`` to the gradient::
 
         p = p * (1 - lr * weight_decay)            (before the step above, which then
@@ -32,11 +41,13 @@ class SGD(Optimizer):
     """
 
     def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0,
-                 nesterov=False, maximize=False, *, decoupled_weight_decay=False):
+                 nesterov=False, maximize=False, *, decoupled_weight_decay=False,
+                 momentum_form="pytorch"):
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
                                       weight_decay=weight_decay, nesterov=nesterov,
                                       maximize=maximize,
-                                      decoupled_weight_decay=decoupled_weight_decay))
+                                      decoupled_weight_decay=decoupled_weight_decay,
+                                      momentum_form=momentum_form))
 
     def _validate(self, group):
         for name in ("lr", "momentum", "dampening", "weight_decay"):
@@ -46,6 +57,12 @@ class SGD(Optimizer):
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
             raise ValueError("SGD: nesterov=True needs momentum > 0 and dampening = 0, got "
                              f"momentum={group['momentum']}, dampening={group['dampening']}")
+        if group["momentum_form"] not in ("pytorch", "sutskever"):
+            raise ValueError(f"SGD: momentum_form must be 'pytorch' or 'sutskever', got "
+                             f"{group['momentum_form']!r}")
+        if group["momentum_form"] == "sutskever" and group["dampening"] != 0:
+            raise ValueError(f"SGD: momentum_form='sutskever' needs dampening = 0, got "
+                             f"dampening={group['dampening']}")
 
     def _update(self, p, g, state, group):
         lr = float(group["lr"])
@@ -67,6 +84,10 @@ class SGD(Optimizer):
             self._run(kernel, (p, g), 2)
             return
 
+        if group["momentum_form"] == "sutskever":
+            self._sutskever(p, g, state, lr, momentum, coupled_wd, shrink, maximize,
+                            group["nesterov"])
+            return
         buf = state.get("momentum_buffer")
         first = buf is None
         if first:
@@ -97,3 +118,24 @@ class SGD(Optimizer):
             xp.multiply(d, -lr, out=s)
             p += s
         self._run(kernel, (p, g, buf), 2)
+
+    def _sutskever(self, p, g, state, lr, momentum, coupled_wd, shrink, maximize, nesterov):
+        velocity = state.get("momentum_buffer")
+        if velocity is None:
+            velocity = state["momentum_buffer"] = backend.get_array_module(p).zeros_like(p)
+
+        def kernel(p, g, v, s, t):
+            xp = backend.get_array_module(p)
+            d = effective_grad(p, g, s, coupled_wd, maximize)
+            xp.multiply(d, -lr, out=t)           # -lr * g
+            v *= momentum
+            v += t
+            if shrink is not None:
+                p *= shrink
+            if nesterov:
+                xp.multiply(v, momentum, out=s)
+                s += t
+                p += s
+            else:
+                p += v
+        self._run(kernel, (p, g, velocity), 2)
