@@ -59,8 +59,12 @@ class Rprop(Optimizer):
             xp.multiply(g, prev, out=s)          # its sign: same direction as last time?
             same = s > 0
             flipped = s < 0
-            xp.multiply(step_size, eta_plus, out=step_size, where=same)
-            xp.multiply(step_size, eta_minus, out=step_size, where=flipped)
+            # the factor etaplus / etaminus / 1, multiplied in as PyTorch does (copyto
+            # with where= works on NumPy and CuPy alike; ufunc where= is NumPy only)
+            s.fill(1.0)
+            xp.copyto(s, eta_plus, where=same)
+            xp.copyto(s, eta_minus, where=flipped)
+            step_size *= s
             xp.clip(step_size, low, high, out=step_size)
             xp.copyto(prev, g)
             xp.copyto(prev, 0, where=flipped)
