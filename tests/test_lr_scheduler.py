@@ -213,3 +213,35 @@ def _opt():
 def test_bad_arguments_rejected(call, match):
     with pytest.raises((ValueError, TypeError), match=match):
         call(_opt())
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda s: s[0])
+def test_state_dict_survives_json(spec):
+    """Checkpoints keep scheduler state as JSON: ints as keys and tuples do not survive
+    it, so the state must not depend on them."""
+    import json
+    opt, _ = _optimizers()
+    sched = _make("dg", opt, spec)
+    for _ in range(10):
+        sched.step()
+    saved_opt = json.loads(json.dumps(_jsonable(opt.state_dict())))
+    saved = json.loads(json.dumps(sched.state_dict()))
+    expected = []
+    for _ in range(30):
+        sched.step()
+        expected.append(sched.get_last_lr())
+    opt2, _ = _optimizers()
+    sched2 = _make("dg", opt2, spec)
+    opt2.load_state_dict(saved_opt)
+    sched2.load_state_dict(saved)
+    got = []
+    for _ in range(30):
+        sched2.step()
+        got.append(sched2.get_last_lr())
+    assert got == expected
+
+
+def _jsonable(state_dict):
+    return {"state": {}, "param_groups": [
+        {k: list(v) if isinstance(v, tuple) else v for k, v in g.items()}
+        for g in state_dict["param_groups"]]}

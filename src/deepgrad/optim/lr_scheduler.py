@@ -98,7 +98,7 @@ class LRScheduler:
         return [group["lr"] for group in self.optimizer.param_groups]
 
     def state_dict(self):
-        """Every attribute except the optimizer (numbers, lists, a Counter)."""
+        """Every attribute except the optimizer: numbers, strings, lists, all JSON-ready."""
         return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
 
     def load_state_dict(self, state_dict):
@@ -146,6 +146,23 @@ class MultiStepLR(LRScheduler):
             return self._current_lrs()
         factor = self.gamma ** self.milestones[self.last_epoch]
         return [lr * factor for lr in self._current_lrs()]
+
+    def state_dict(self):
+        """As the base, with the milestones as a sorted list (repeats kept), so the
+        state survives JSON (a Counter's int keys would come back as strings)."""
+        state = super().state_dict()
+        state["milestones"] = sorted(self.milestones.elements())
+        return state
+
+    def load_state_dict(self, state_dict):
+        state = dict(state_dict)
+        milestones = state.pop("milestones")
+        if isinstance(milestones, dict):  # a Counter, or one that went through JSON
+            milestones = Counter({int(k): int(v) for k, v in milestones.items()})
+        else:
+            milestones = Counter(int(m) for m in milestones)
+        super().load_state_dict(state)
+        self.milestones = milestones
 
     def _get_closed_form_lr(self):
         milestones = sorted(self.milestones.elements())
