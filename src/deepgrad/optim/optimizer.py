@@ -48,7 +48,8 @@ class Optimizer:
         group["params"] = params
         for name, default in self.defaults.items():
             group.setdefault(name, default)
-        unknown = set(group) - set(self.defaults) - {"params"}
+        # initial_lr is the key lr schedulers add (and checkpoints carry)
+        unknown = set(group) - set(self.defaults) - {"params", "initial_lr"}
         if unknown:
             raise ValueError(f"{type(self).__name__}: unknown option(s) {sorted(unknown)}; "
                              f"valid: {sorted(self.defaults)}")
