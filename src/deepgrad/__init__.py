@@ -21,6 +21,7 @@ __version__ = "0.1.0"
 def __getattr__(name):
     # Subpackages load on first use, so ``import deepgrad`` stays fast.
     import importlib
-    if name in ("nn", "optim", "data", "train", "diagnostics", "checkpoint", "cli"):
+    if name in ("nn", "optim", "data", "train", "diagnostics", "checkpoint", "cli",
+                "distributed", "serialization", "config", "lab"):
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'deepgrad' has no attribute {name!r}")

@@ -28,8 +28,12 @@ def build_parser():
                            description="Train a model; defaults: an MLP on the 8x8 digits.")
     for name, (default, kind, text) in config_mod.TRAIN_OPTIONS.items():
         # SUPPRESS: only flags actually given override the config file
-        train.add_argument(config_mod.flag(name), type=kind, default=argparse.SUPPRESS,
-                           help=f"{text} (default: {default})")
+        if kind is bool:
+            train.add_argument(config_mod.flag(name), action="store_true",
+                               default=argparse.SUPPRESS, help=text)
+        else:
+            train.add_argument(config_mod.flag(name), type=kind, default=argparse.SUPPRESS,
+                               help=f"{text} (default: {default})")
     train.add_argument("--out", metavar="DIR", help="write config, checkpoints, metrics, "
                        "plots and the final model.safetensors here")
     train.add_argument("--resume", metavar="DIR", help="continue the run saved in DIR")
@@ -46,6 +50,18 @@ def build_parser():
     example.add_argument("args", nargs=argparse.REMAINDER,
                          help="options of the example (see deepgrad example NAME --help)")
     example.set_defaults(run=cmd_example)
+
+    lab = sub.add_parser("lab", help="re-run the course's claims as experiments; write a "
+                         "report", description="Run the lab's experiments (all by default) "
+                         "and write DIR/report.html, DIR/report.md and DIR/results.json.")
+    lab.add_argument("names", nargs="*", metavar="NAME", help="experiments to run "
+                     "(see --list)")
+    lab.add_argument("--quick", action="store_true", help="small data, short runs (minutes)")
+    lab.add_argument("--out", metavar="DIR", default="lab-report", help="report directory "
+                     "(default: lab-report)")
+    lab.add_argument("--list", action="store_true", help="list the experiments and exit")
+    lab.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    lab.set_defaults(run=cmd_lab)
 
     info = sub.add_parser("info", help="versions, backend, BLAS and threads")
     info.set_defaults(run=cmd_info)
@@ -68,14 +84,20 @@ def train_config(args):
 def cmd_train(args):
     from .train.run import run
     if args.resume:
-        given = [name for name in config_mod.TRAIN_OPTIONS if name in vars(args)]
+        # a resumed run keeps its configuration; it may only be lengthened, or moved to
+        # another number of ranks
+        allowed = ("epochs", "distributed")
+        given = [name for name in config_mod.TRAIN_OPTIONS
+                 if name in vars(args) and name not in allowed]
         if given or args.config or args.out:
-            raise ValueError("--resume DIR continues the run exactly as configured in "
-                             "DIR/config.toml; it takes no other options (got "
-                             + ", ".join([config_mod.flag(n) for n in given]
-                                         + (["--config"] if args.config else [])
-                                         + (["--out"] if args.out else [])) + ")")
-        run(None, resume=args.resume)
+            raise ValueError("--resume DIR continues the run as configured in "
+                             "DIR/config.toml; besides --epochs and --distributed it takes "
+                             "no options (got " + ", ".join(
+                                 [config_mod.flag(n) for n in given]
+                                 + (["--config"] if args.config else [])
+                                 + (["--out"] if args.out else [])) + ")")
+        run(None, resume=args.resume,
+            overrides={k: getattr(args, k) for k in allowed if k in vars(args)})
     else:
         run(train_config(args), out=args.out)
     return 0
@@ -105,6 +127,16 @@ def cmd_example(args):
     from .examples import EXAMPLES
     module = importlib.import_module(EXAMPLES[args.name])
     module.main(args.args)
+    return 0
+
+
+def cmd_lab(args):
+    from . import lab
+    if args.list:
+        for name in lab.NAMES:
+            print(f"{name:<20} {lab.get(name).TITLE}")
+        return 0
+    lab.run_experiments(args.names, quick=args.quick, seed=args.seed, out=args.out)
     return 0
 
 
@@ -141,7 +173,10 @@ def main(argv=None):
     except (ValueError, TypeError, FileNotFoundError, ImportError, FloatingPointError) as err:
         if os.environ.get("DEEPGRAD_DEBUG"):
             raise
-        print(f"deepgrad {args.command}: error: {err}", file=sys.stderr)
+        where = f" (rank {dg.distributed.rank()})" if dg.distributed.is_distributed() else ""
+        print(f"deepgrad {args.command}{where}: error: {err}", file=sys.stderr, flush=True)
+        if dg.distributed.is_distributed():
+            dg.distributed.abort(2)  # the other ranks would wait forever in a collective
         return 2
 
 

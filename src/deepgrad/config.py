@@ -30,6 +30,9 @@ TRAIN_OPTIONS = {
                  "(0: never)"),
     "checkpoint_every": (50, int, "save the training state every this many steps "
                          "(and at every epoch's end)"),
+    "distributed": (False, bool, "data-parallel over the ranks of mpiexec (each global "
+                    "batch split across ranks)"),
+    "sync_batchnorm": (False, bool, "with --distributed: batch statistics over all ranks"),
 }
 
 
@@ -69,7 +72,7 @@ def load_toml(path):
         kind = TRAIN_OPTIONS[name][1]
         if kind is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
-        if not isinstance(value, kind) or isinstance(value, bool):
+        if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
             raise ValueError(f"config file {path}: {key} must be {kind.__name__}, got "
                              f"{value!r}")
         out[name] = value

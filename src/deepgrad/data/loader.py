@@ -36,6 +36,19 @@ class DataLoader:
             seed = int(backend.generator().integers(2 ** 63))
         self.seed = seed
         self.epoch = 0  # epochs started so far; the order of epoch e depends on (seed, e)
+        self.rank, self.num_shards = 0, 1
+
+    def shard(self, rank, num_shards):
+        """Deliver only this rank's part of every global batch (data-parallel training).
+
+        Every rank draws the same global batches (same seed) and keeps the ``rank``-th of
+        ``num_shards`` contiguous, nearly equal slices of each, so together the ranks see
+        exactly the batches a single process would.
+        """
+        if not 0 <= rank < num_shards:
+            raise ValueError(f"DataLoader.shard: rank {rank} is not in [0, {num_shards})")
+        self.rank, self.num_shards = rank, num_shards
+        return self
 
     def __len__(self):
         n, b = len(self.dataset), self.batch_size
@@ -63,6 +76,8 @@ class DataLoader:
         uses to continue in the middle of an epoch with the same order."""
         fetch = getattr(self.dataset, "get_batch", None)
         for indices in self.batch_indices(epoch)[start:]:
+            if self.num_shards > 1:
+                indices = np.array_split(indices, self.num_shards)[self.rank]
             batch = fetch(indices) if fetch else collate([self.dataset[int(i)] for i in indices])
             yield tuple(Tensor(a) for a in batch)
 

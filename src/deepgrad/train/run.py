@@ -15,7 +15,7 @@ import time
 
 import numpy as np
 
-from .. import backend, checkpoint, config as config_mod, nn, optim
+from .. import backend, checkpoint, config as config_mod, distributed, nn, optim
 from ..autograd import Tensor, no_grad
 from ..data import DataLoader, TensorDataset, load, train_test_split
 from ..nn.models import MODELS
@@ -136,6 +136,8 @@ def prepare(cfg):
     num_classes = int(max(y.max(), y_test.max())) + 1
     model = build_model(cfg, x.shape[1:], num_classes)
     check_fits(model, cfg, x, num_classes)
+    if cfg["sync_batchnorm"]:
+        distributed.convert_sync_batchnorm(model)
     optimizer = make_optimizer(cfg, model)
     scheduler = make_scheduler(cfg, optimizer)
     loaders = {
@@ -147,16 +149,24 @@ def prepare(cfg):
     return loaders, model, optimizer, scheduler
 
 
-def run(cfg, out=None, resume=None, stream=None):
-    """Train as configured; returns ``{"history", "test", "model", "seconds"}``."""
+def run(cfg, out=None, resume=None, stream=None, overrides=None):
+    """Train as configured; returns ``{"history", "test", "model", "seconds"}``.
+
+    With ``resume=DIR`` the configuration is DIR's, updated by ``overrides`` (more
+    epochs, or a change between one process and ``--distributed``).
+    """
     if resume is not None:
         cfg = resume_config(resume)
+        cfg.update(overrides or {})
         out = resume
+    if cfg["distributed"]:
+        distributed.init()
+    main = distributed.is_main()  # rank 0 prints and writes; every rank trains
     loaders, model, optimizer, scheduler = prepare(cfg)
-    callbacks = [ProgressBar(cfg["epochs"], stream=stream)]
+    callbacks = [ProgressBar(cfg["epochs"], stream=stream)] if main else []
     if cfg["patience"]:
         callbacks.append(EarlyStopping("val_loss", patience=cfg["patience"]))
-    if out is not None:
+    if out is not None and main:
         os.makedirs(out, exist_ok=True)
         config_mod.dump_toml(cfg, os.path.join(out, "config.toml"))
         callbacks += [ModelCheckpoint(os.path.join(out, "checkpoints"),
@@ -164,7 +174,14 @@ def run(cfg, out=None, resume=None, stream=None):
                       MetricsLogger(out)]
     trainer = Trainer(model, nn.CrossEntropyLoss(), optimizer, loaders["train"],
                       loaders["val"], callbacks=callbacks, scheduler=scheduler)
-    print_line = (lambda text: print(text, file=stream, flush=True))
+
+    def print_line(text):
+        if main:
+            print(text, file=stream, flush=True)
+
+    if distributed.is_distributed():
+        print_line(f"data parallel over {distributed.world_size()} ranks: each global batch "
+                   f"of {cfg['batch_size']} split across them")
     if resume is not None:
         state, _ = checkpoint.load_checkpoint(last_checkpoint(resume), model, optimizer, scheduler)
         trainer.load_state_dict(state)
@@ -179,7 +196,7 @@ def run(cfg, out=None, resume=None, stream=None):
     history = trainer.fit(cfg["epochs"])
     test = evaluate(model, nn.CrossEntropyLoss(), loaders["test"])
     seconds = time.perf_counter() - start
-    if out is not None:
+    if out is not None and main:
         checkpoint.save_model(model, os.path.join(out, "model.safetensors"))
         plot_history(history, out)
     print_line(f"test accuracy {test['accuracy']:.4f}  test loss {test['loss']:.4f}  "

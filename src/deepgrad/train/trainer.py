@@ -15,6 +15,7 @@ of an epoch continues with exactly the batches it would have seen.
 import math
 import time
 
+from .. import distributed
 from ..autograd import no_grad
 from . import metrics as metrics_mod
 from .callbacks import Callback, LRSchedule
@@ -74,6 +75,15 @@ class Trainer:
         self.sums, self.count = _zero(self.metrics), 0
         self.history = History()
         self.stop_training = False
+        # Data parallel under mpiexec: every rank holds the whole model, sees its shard of
+        # each global batch, and applies the same averaged gradient.
+        self.sync = None
+        if distributed.is_distributed():
+            if not hasattr(train_data, "shard"):
+                raise TypeError("Trainer: distributed training needs a DataLoader (it shards "
+                                "each global batch across ranks)")
+            train_data.shard(distributed.rank(), distributed.world_size())
+            self.sync = distributed.GradientSync(model.parameters())
 
     @property
     def batches_per_epoch(self):
@@ -97,6 +107,8 @@ class Trainer:
     def fit(self, epochs):
         """Train until ``epochs`` epochs are complete (counting restored ones)."""
         self.stop_training = False
+        if self.sync is not None:
+            distributed.broadcast_model(self.model)
         self._call("on_train_begin")
         while self.epoch < epochs and not self.stop_training:
             number = self.epoch + 1
@@ -105,7 +117,12 @@ class Trainer:
             self.model.train()
             for x, y in self._batches():
                 self._train_step(x, y, number)
-            logs = {k: v / max(self.count, 1) for k, v in self.sums.items()}
+            sums, count = self.sums, self.count
+            if self.sync is not None:  # every rank logs the numbers of the whole epoch
+                totals = distributed.allreduce_sum({**sums, "__count": count})
+                count = totals.pop("__count")
+                sums = {k: totals[k] for k in sums}  # keep the column order
+            logs = {k: v / max(count, 1) for k, v in sums.items()}
             if self.val_data is not None:
                 val = evaluate(self.model, self.loss_fn, self.val_data,
                                [name for name, _ in self.metrics])
@@ -120,18 +137,26 @@ class Trainer:
         return self.history
 
     def _train_step(self, x, y, epoch):
-        out = self.model(x)
-        loss = self.loss_fn(out, y)
-        value = float(loss.item())
-        if not math.isfinite(value):
-            raise NonFiniteLossError(
-                f"the loss became {value} at epoch {epoch}, step {self.step + 1} (batch "
-                f"{self.batch + 1}); nothing was updated from it and saved checkpoints are "
-                f"intact. Try a smaller learning rate.")
         self.optimizer.zero_grad()
-        loss.backward()
+        n = y.shape[0]
+        if n:  # a rank's shard of a small last batch may be empty
+            out = self.model(x)
+            loss = self.loss_fn(out, y)
+            value = float(loss.item())
+            if not math.isfinite(value):
+                raise NonFiniteLossError(
+                    f"the loss became {value} at epoch {epoch}, step {self.step + 1} (batch "
+                    f"{self.batch + 1}); nothing was updated from it and saved checkpoints "
+                    f"are intact. Try a smaller learning rate.")
+            # distributed: backpropagate the shard's loss sum; the sync divides by the
+            # global batch size, giving the gradient of the global mean loss
+            (loss * n if self.sync is not None else loss).backward()
+            self.count += _accumulate(self.sums, self.metrics, out, y, value)
+        else:
+            value = float("nan")
+        if self.sync is not None:
+            self.sync(n)
         self.optimizer.step()
-        self.count += _accumulate(self.sums, self.metrics, out, y, value)
         self.batch += 1
         self.step += 1
         self._call("on_batch_end", {"loss": value})
