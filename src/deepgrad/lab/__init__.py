@@ -1,0 +1,49 @@
+"""The lab: every claim of the course, re-run as a seeded experiment on deepgrad itself.
+
+``deepgrad lab [NAME...] [--quick] [--out DIR]`` runs the experiments and writes
+``DIR/report.html`` (figures embedded), ``DIR/report.md`` (figures in ``DIR/figures``)
+and ``DIR/results.json`` (every number).
+
+Each experiment is a module with
+
+* ``NAME`` (the command-line name), ``TITLE``, ``CLAIM`` (the slide's words) and
+  ``CRITERION`` (the rule, in words, printed in the report);
+* ``run(quick, seed, out_dir) -> dict``: the measurements, JSON-able. Keys ending in
+  ``seconds`` hold wall-clock times; every other number is the same for the same seed;
+* ``verdict(numbers) -> (passed, explanation)``: a pure function of those numbers;
+* ``figure(numbers, path)``: draws the evidence to a PNG.
+
+``NAMES`` lists the experiments in the order of the course; ``get(name)`` returns
+one.
+"""
+import importlib
+
+_MODULES = {
+    "gd-vs-sgd": "gd_vs_sgd",
+    "learning-rate": "learning_rate",
+    "momentum": "momentum",
+    "optimizers": "optimizers",
+    "weight-decay": "weight_decay",
+    "dropout": "dropout",
+    "vanishing-gradients": "vanishing",
+    "batch-norm": "batch_norm",
+    "connectivity": "connectivity",
+    "linearization": "linearization",
+}
+
+
+NAMES = tuple(_MODULES)
+
+
+def get(name):
+    """The experiment module called ``name`` (imported on first use, so ``--list`` and
+    ``import deepgrad.lab`` stay instant)."""
+    if name not in _MODULES:
+        raise ValueError(f"deepgrad lab: unknown experiment {name!r}; known: "
+                         f"{', '.join(_MODULES)}")
+    return importlib.import_module(f".{_MODULES[name]}", __name__)
+
+
+from .runner import run_experiments  # noqa: E402
+
+__all__ = ["NAMES", "get", "run_experiments"]

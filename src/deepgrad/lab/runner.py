@@ -1,0 +1,87 @@
+"""Run experiments, time them, judge them and write the report.
+
+``run_experiments(names, quick, seed, out)`` leaves in ``out``:
+
+* ``results.json``: per experiment its numbers, verdict and time, plus the settings;
+* ``figures/<name>.png``; ``report.md`` (links them) and ``report.html`` (embeds them).
+"""
+import json
+import os
+import platform
+import tempfile
+import time
+
+import numpy as np
+
+import deepgrad as dg
+
+from . import NAMES, get
+from ._common import readable
+from .report import write_html, write_markdown
+
+
+def _write_atomic(path, text):
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+        readable(path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def run_one(name, quick=True, seed=0, out="lab-report"):
+    """Run, judge and draw one experiment; return its entry for the report."""
+    module = get(name)
+    start = time.perf_counter()
+    numbers = module.run(quick=quick, seed=seed, out_dir=out)
+    run_seconds = time.perf_counter() - start
+    passed, explanation = module.verdict(numbers)
+    figure = os.path.join(out, "figures", f"{name}.png")
+    module.figure(numbers, figure)
+    return {"name": name, "title": module.TITLE, "claim": module.CLAIM,
+            "criterion": module.CRITERION, "passed": bool(passed),
+            "explanation": explanation, "figure": os.path.relpath(figure, out),
+            "seconds": run_seconds, "total_seconds": time.perf_counter() - start,
+            "numbers": numbers}
+
+
+def run_experiments(names=None, quick=True, seed=0, out="lab-report", log=print):
+    """Run ``names`` (all by default) in the course's order; write the report in ``out``.
+
+    Returns the report's data: ``{"settings": ..., "experiments": [entry, ...]}``.
+    """
+    names = list(NAMES) if not names else list(dict.fromkeys(names))
+    for name in names:
+        get(name)  # an unknown name fails before anything runs
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"deepgrad lab: seed must be a non-negative integer, got {seed!r}")
+    os.makedirs(out, exist_ok=True)
+    entries, start = [], time.perf_counter()
+    for name in names:
+        entry = run_one(name, quick, int(seed), out)
+        entries.append(entry)
+        if log:
+            log(f"{name:<20} {'PASS' if entry['passed'] else 'FAIL'}  "
+                f"{entry['total_seconds']:6.1f}s  {entry['explanation']}")
+    settings = {"mode": "quick" if quick else "full", "seed": int(seed),
+                "seconds": time.perf_counter() - start,
+                "date": time.strftime("%Y-%m-%d %H:%M:%S"),
+                "deepgrad": dg.__version__, "numpy": np.__version__,
+                "python": platform.python_version(), "cpus": os.cpu_count()}
+    data = {"settings": settings, "experiments": entries}
+    _write_atomic(os.path.join(out, "results.json"),
+                  json.dumps(data, indent=1, allow_nan=False))
+    _write_atomic(os.path.join(out, "report.md"), write_markdown(data))
+    _write_atomic(os.path.join(out, "report.html"), write_html(data, out))
+    if log:
+        passed = sum(e["passed"] for e in entries)
+        log(f"{passed}/{len(entries)} claims supported in {settings['seconds']:.1f}s; wrote "
+            f"{os.path.join(out, 'report.html')} and report.md")
+    return data
