@@ -13,7 +13,9 @@ In training the running statistics move towards the batch's (PyTorch's conventio
     running_mean = (1 - momentum) * running_mean + momentum * mean
     running_var  = (1 - momentum) * running_var  + momentum * var * M / (M - 1)
 
-In evaluation ``mean`` and ``var`` are the running statistics, which are constants.
+In evaluation ``mean`` and ``var`` are the running statistics, which are constants, so
+the layer is the affine map ``y = x * a + c`` (``a = weight / sqrt(var + eps)``,
+``c = bias - mean * a``).
 
 Backward, with ``gw = g * weight`` (per channel sums over the same M values)::
 
@@ -27,6 +29,25 @@ from ..autograd import Function, Tensor
 
 def _stat_axes(ndim):
     return (0,) + tuple(range(2, ndim))
+
+
+def _per_channel(a):
+    return a.reshape(a.shape[0], a.shape[1], -1)
+
+
+def _channel_sum(a):
+    """Per-channel sum, shape (C,)."""
+    if a.flags.c_contiguous:  # einsum reads (N, C, L) in one pass, several times faster
+        return backend.get_array_module(a).einsum("ncl->c", _per_channel(a))
+    return a.sum(axis=_stat_axes(a.ndim))
+
+
+def _channel_dot(a, b):
+    """Per-channel sum of a * b, shape (C,), without a temporary of the input's size."""
+    if a.flags.c_contiguous and b.flags.c_contiguous:
+        return backend.get_array_module(a).einsum("ncl,ncl->c", _per_channel(a),
+                                                  _per_channel(b))
+    return (a * b).sum(axis=_stat_axes(a.ndim))
 
 
 def _channel_shape(ndim, channels):
@@ -48,27 +69,40 @@ class BatchNorm(Function):
 
     def forward(self, x, weight=None, bias=None):
         xp = backend.get_array_module(x)
-        axes = _stat_axes(x.ndim)
         shape = _channel_shape(x.ndim, x.shape[1])
         dtype = x.dtype.type
-        if self.training:
-            count = x.size // x.shape[1]
-            mean = x.mean(axis=axes, keepdims=True)
-            xhat = x - mean
-            sum_sq = (xhat * xhat).sum(axis=axes, keepdims=True)
-            invstd = 1 / xp.sqrt(sum_sq / dtype(count) + dtype(self.eps))
-            if self.running_mean is not None:
-                self._update_running(mean.reshape(-1), sum_sq.reshape(-1), count)
-        else:
-            mean = self.running_mean.reshape(shape)
-            invstd = 1 / xp.sqrt(self.running_var.reshape(shape) + dtype(self.eps))
-            xhat = x - mean
-        xhat *= invstd  # xhat owns its memory: normalise in place
+        self.weight = weight
+        if not self.training:
+            return self._forward_eval(x, weight, bias, shape)
+        count = x.size // x.shape[1]
+        mean = _channel_sum(x) / dtype(count)
+        xhat = x - mean.reshape(shape)
+        sum_sq = _channel_dot(xhat, xhat)  # two passes: no cancellation in the variance
+        invstd = 1 / xp.sqrt(sum_sq / dtype(count) + dtype(self.eps))
+        if self.running_mean is not None:
+            self._update_running(mean, sum_sq, count)
+        xhat *= invstd.reshape(shape)  # xhat owns its memory: normalise in place
         y = xhat * weight.reshape(shape) if weight is not None else xhat.copy()
         if bias is not None:
             y += bias.reshape(shape)
         self.xhat, self.invstd = xhat, invstd
-        self.weight = weight
+        return y
+
+    def _forward_eval(self, x, weight, bias, shape):
+        """With constant statistics y = x * a + c, a = weight * invstd, c = bias - mean * a:
+        one output array and two passes. xhat is recomputed in backward if dweight is
+        needed."""
+        xp = backend.get_array_module(x)
+        dtype = x.dtype
+        invstd = (1 / xp.sqrt(self.running_var + self.eps)).astype(dtype, copy=False)
+        mean = self.running_mean.astype(dtype, copy=True)  # a snapshot for backward
+        a = invstd if weight is None else invstd * weight
+        c = -mean * a if bias is None else bias - mean * a
+        y = x * a.reshape(shape)
+        y += c.reshape(shape)
+        self.invstd, self.scale, self.mean = invstd, a, mean
+        if weight is not None:  # a reference, no copy: dweight needs xhat in backward
+            self.x = x
         return y
 
     def _update_running(self, mean, sum_sq, count):
@@ -76,35 +110,34 @@ class BatchNorm(Function):
         dtype = self.running_mean.dtype.type
         self.running_mean *= dtype(1 - m)
         self.running_mean += dtype(m) * mean.astype(self.running_mean.dtype)
-        unbiased = (sum_sq / (count - 1)).astype(self.running_var.dtype)
+        unbiased = (sum_sq / sum_sq.dtype.type(count - 1)).astype(self.running_var.dtype)
         self.running_var *= dtype(1 - m)
         self.running_var += dtype(m) * unbiased
 
     def backward(self, g):
         need_x, need_w, need_b = self.needs_input_grad
-        xhat, invstd, weight = self.xhat, self.invstd, self.weight
-        axes = _stat_axes(g.ndim)
         shape = _channel_shape(g.ndim, g.shape[1])
-        gx = gw = gb = None
-        sum_g = g.sum(axis=axes, keepdims=True) if (need_b or (need_x and self.training)) \
-            else None
-        sum_gxhat = (g * xhat).sum(axis=axes, keepdims=True) \
-            if (need_w or (need_x and self.training)) else None
+        if not self.training:
+            gx = g * self.scale.reshape(shape) if need_x else None
+            gw = None
+            if need_w:
+                xhat = self.x - self.mean.reshape(shape)
+                xhat *= self.invstd.reshape(shape)
+                gw = _channel_dot(g, xhat)
+            return gx, gw, _channel_sum(g) if need_b else None
+        xhat, invstd, weight = self.xhat, self.invstd, self.weight
+        sum_g = _channel_sum(g) if (need_x or need_b) else None
+        sum_gxhat = _channel_dot(g, xhat) if (need_x or need_w) else None
+        gx = None
         if need_x:
-            scale = invstd if weight is None else invstd * weight.reshape(shape)
-            if self.training:
-                count = g.size // g.shape[1]
-                inv_count = g.dtype.type(1.0 / count)
-                gx = g - sum_g * inv_count
-                gx -= xhat * (sum_gxhat * inv_count)
-                gx *= scale
-            else:
-                gx = g * scale
-        if need_w:
-            gw = sum_gxhat.reshape(-1)
-        if need_b:
-            gb = sum_g.reshape(-1)
-        return gx, gw, gb
+            scale = invstd if weight is None else invstd * weight
+            # one array, four in-place passes: scale * (g - mean(g) - xhat mean(g xhat))
+            count = g.dtype.type(g.size // g.shape[1])
+            gx = xhat * (-(sum_gxhat / count)).reshape(shape)
+            gx += g
+            gx -= (sum_g / count).reshape(shape)
+            gx *= scale.reshape(shape)
+        return gx, sum_gxhat if need_w else None, sum_g if need_b else None
 
 
 def batch_norm(x, running_mean=None, running_var=None, weight=None, bias=None,
