@@ -261,7 +261,7 @@ def test_batch_of_one_is_fine_in_eval_and_with_spatial_values():
     (dict(num_features=0), "num_features must be a positive integer, got 0"),
     (dict(num_features=3.0), "num_features"),
     (dict(num_features=3, momentum=1.5), "momentum must be a number in \\[0, 1\\] or None"),
-    (dict(num_features=3, eps=0), "eps must be a positive number"),
+    (dict(num_features=3, eps=-1e-5), "eps must be a non-negative number, got -1e-05"),
 ])
 def test_bad_arguments_raise_at_construction(kwargs, match):
     with pytest.raises(ValueError, match=match):
