@@ -95,6 +95,9 @@ def test_sigmoid_mlp_shows_vanishing_gradients(tmp_path):
     assert [r["layer"] for r in rows] == [str(2 * i) for i in range(10)]  # depth order
     assert rows[0]["grad_norm"] * 100 <= rows[-1]["grad_norm"]
     assert monitor.gradient_ratio() < 1e-2 and monitor.vanishing
+    # dL/dy shrinks layer after layer on the way back (sigmoid' <= 1/4)
+    out_grads = [r["output_grad_norm"] for r in rows]
+    assert all(a < b for a, b in zip(out_grads, out_grads[1:]))
     report = monitor.report()
     assert "vanishing gradients" in report and "first layer's gradient norm" in report
     assert rows[3]["act_mean"] == pytest.approx(0.5, abs=0.1)  # sigmoid outputs near 1/2

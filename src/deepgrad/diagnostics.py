@@ -175,8 +175,10 @@ class GradientFlowMonitor:
 
     A ReLU unit (one feature, or one channel position of a feature map) is dead on a batch
     when it outputs 0 for every sample. ``records`` holds one dict per layer and recorded
-    step: step, layer, depth, grad_norm, act_mean, act_std, saturated, dead (the last two
-    are None when the layer is not followed by that kind of activation).
+    step: step, layer, depth, grad_norm (``||dL/dW||``), output_grad_norm (``||dL/dy||``
+    for the layer's output y, observed by a tensor hook during backward), act_mean,
+    act_std, saturated, dead (the last two are None when the layer is not followed by
+    that kind of activation).
     """
 
     def __init__(self, model, every=1, vanishing_ratio=0.01, saturation=0.01):
@@ -201,6 +203,7 @@ class GradientFlowMonitor:
         self.steps = 0
         self.records = []
         self._pending = {}
+        self._output_grads = {}
         self._current = None  # the weight layer whose activation comes next
         self._handles = []
         for name, m in self.layers:
@@ -220,6 +223,13 @@ class GradientFlowMonitor:
             self._current = name
             if self._capturing:
                 self._pending[name] = self._stats(output.data, None)
+                if output.requires_grad:  # observe dL/d(output) during backward
+                    output.register_hook(self._output_grad_hook(name))
+        return hook
+
+    def _output_grad_hook(self, name):
+        def hook(grad):
+            self._output_grads[name] = _norm(grad)
         return hook
 
     def _activation_hook(self, kind):
@@ -249,13 +259,14 @@ class GradientFlowMonitor:
         if self._capturing:
             for depth, (name, m) in enumerate(self.layers, start=1):
                 grad = m.weight.grad
-                norm = float("nan") if grad is None else math.sqrt(
-                    float((grad.astype(np.float64, copy=False) ** 2).sum()))
-                row = {"step": self.steps, "layer": name, "depth": depth, "grad_norm": norm,
+                row = {"step": self.steps, "layer": name, "depth": depth,
+                       "grad_norm": float("nan") if grad is None else _norm(grad),
+                       "output_grad_norm": self._output_grads.get(name),
                        "act_mean": None, "act_std": None, "saturated": None, "dead": None}
                 row.update(self._pending.get(name, {}))
                 self.records.append(row)
         self._pending = {}
+        self._output_grads = {}
         self._current = None
         self.steps += 1
 
@@ -312,10 +323,11 @@ class GradientFlowMonitor:
             return "-" if value is None else format(value, spec)
 
         lines = [f"gradient flow at step {rows[0]['step']}:",
-                 f"{'depth':>5}  {'layer':<16} {'grad norm':>10} {'act mean':>9} "
-                 f"{'act std':>8} {'saturated':>9} {'dead':>6}"]
+                 f"{'depth':>5}  {'layer':<16} {'|dL/dW|':>10} {'|dL/dy|':>10} "
+                 f"{'act mean':>9} {'act std':>8} {'saturated':>9} {'dead':>6}"]
         for r in rows:
             lines.append(f"{r['depth']:>5}  {r['layer']:<16} {r['grad_norm']:>10.3e} "
+                         f"{fmt(r['output_grad_norm'], '10.3e'):>10} "
                          f"{fmt(r['act_mean'], '9.3f'):>9} {fmt(r['act_std'], '8.3f'):>8} "
                          f"{fmt(r['saturated'], '9.1%'):>9} {fmt(r['dead'], '6.1%'):>6}")
         found = self.issues()
@@ -325,7 +337,9 @@ class GradientFlowMonitor:
     def plot(self, path, max_lines=6):
         """Write a PNG of gradient norm (log scale) against depth, one line per recorded
         step (at most ``max_lines``, evenly spread, the first and last included)."""
-        from matplotlib.figure import Figure  # no pyplot: no global state, no window
+        # The Agg canvas directly, no pyplot: no global backend switch, never a window.
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
 
         steps = sorted({r["step"] for r in self.records})
         if not steps:
@@ -334,6 +348,7 @@ class GradientFlowMonitor:
             picks = np.linspace(0, len(steps) - 1, max_lines).round().astype(int)
             steps = [steps[i] for i in sorted(set(picks))]
         fig = Figure(figsize=(6.4, 4.2))
+        FigureCanvasAgg(fig)
         ax = fig.add_subplot()
         for s in steps:
             rows = [r for r in self.records if r["step"] == s]
@@ -361,6 +376,12 @@ class GradientFlowMonitor:
 
     def __exit__(self, *exc):
         self.remove()
+
+
+def _norm(array):
+    """The 2-norm of an array, accumulated in float64."""
+    flat = array.reshape(-1).astype(np.float64)
+    return math.sqrt(float(flat @ flat))
 
 
 def _save_atomic(fig, path):
