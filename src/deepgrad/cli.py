@@ -40,6 +40,26 @@ def build_parser():
     train.add_argument("--config", metavar="FILE", help="TOML file of options (keys = flags)")
     train.set_defaults(run=cmd_train)
 
+    sweep = sub.add_parser("sweep", help="a grid of training runs over optimizers, "
+                           "learning rates, batch sizes and seeds", allow_abbrev=False,
+                           description="Run every combination of the grid (flags take "
+                           "several values) as independent runs, over the ranks of mpiexec "
+                           "or over --jobs local processes; write sweep.csv, sweep.md and "
+                           "sweep.png.")
+    from .sweep import GRID_KEYS
+    for name, (default, kind, text) in config_mod.TRAIN_OPTIONS.items():
+        if name in GRID_KEYS:
+            sweep.add_argument(config_mod.flag(name), type=kind, nargs="+",
+                               default=argparse.SUPPRESS, help=f"{text}: one or more values")
+        elif kind is not bool:
+            sweep.add_argument(config_mod.flag(name), type=kind, default=argparse.SUPPRESS,
+                               help=f"{text} (default: {default})")
+    sweep.add_argument("--grid", metavar="FILE", help="TOML file: lists under optimizer, "
+                       "lr, batch-size, seed; single values for other options")
+    sweep.add_argument("--jobs", type=int, default=1, help="local processes (without MPI)")
+    sweep.add_argument("--out", metavar="DIR", default="sweep", help="output directory")
+    sweep.set_defaults(run=cmd_sweep)
+
     evaluate = sub.add_parser("eval", help="evaluate a saved model on its test set")
     evaluate.add_argument("checkpoint", help="a run directory, or a .safetensors file inside one")
     evaluate.set_defaults(run=cmd_eval)
@@ -100,6 +120,22 @@ def cmd_train(args):
             overrides={k: getattr(args, k) for k in allowed if k in vars(args)})
     else:
         run(train_config(args), out=args.out)
+    return 0
+
+
+def cmd_sweep(args):
+    from . import sweep
+    grid, fixed = sweep.load_grid(args.grid) if args.grid else ({}, {})
+    for name in config_mod.TRAIN_OPTIONS:
+        if name in vars(args):
+            (grid if name in sweep.GRID_KEYS else fixed)[name] = getattr(args, name)
+    runs = sweep.expand(grid, fixed)
+    if args.jobs < 1:
+        raise ValueError(f"--jobs must be >= 1, got {args.jobs}")
+    rows = sweep.sweep(runs, args.out, jobs=args.jobs)
+    if rows is not None:
+        print(open(os.path.join(args.out, "sweep.md")).read())
+        print(f"{len(rows)} runs; wrote {args.out}/sweep.csv, sweep.md, sweep.png")
     return 0
 
 

@@ -47,7 +47,8 @@ def main():
                        weight_decay=1e-3)
     loader = DataLoader(TensorDataset(x, y), batch_size=32, shuffle=True, seed=1)
     callbacks = [FailAt(args.fail_on_rank, 3)] if args.fail_on_rank is not None else []
-    trainer = Trainer(model, nn.CrossEntropyLoss(), opt, loader, callbacks=callbacks)
+    trainer = Trainer(model, nn.CrossEntropyLoss(), opt, loader, callbacks=callbacks,
+                      distributed=True)
     trainer.fit(5)  # 5 epochs x 11 batches = 55 steps
     assert trainer.step == 55
     if distributed.is_main():

@@ -161,7 +161,8 @@ def run(cfg, out=None, resume=None, stream=None, overrides=None):
         out = resume
     if cfg["distributed"]:
         distributed.init()
-    main = distributed.is_main()  # rank 0 prints and writes; every rank trains
+    # in a data-parallel run rank 0 prints and writes, every rank trains
+    main = not cfg["distributed"] or distributed.is_main()
     loaders, model, optimizer, scheduler = prepare(cfg)
     callbacks = [ProgressBar(cfg["epochs"], stream=stream)] if main else []
     if cfg["patience"]:
@@ -173,13 +174,14 @@ def run(cfg, out=None, resume=None, stream=None, overrides=None):
                                       every_steps=cfg["checkpoint_every"], config=cfg),
                       MetricsLogger(out)]
     trainer = Trainer(model, nn.CrossEntropyLoss(), optimizer, loaders["train"],
-                      loaders["val"], callbacks=callbacks, scheduler=scheduler)
+                      loaders["val"], callbacks=callbacks, scheduler=scheduler,
+                      distributed=cfg["distributed"])
 
     def print_line(text):
         if main:
             print(text, file=stream, flush=True)
 
-    if distributed.is_distributed():
+    if trainer.sync is not None:
         print_line(f"data parallel over {distributed.world_size()} ranks: each global batch "
                    f"of {cfg['batch_size']} split across them")
     if resume is not None:

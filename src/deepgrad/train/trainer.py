@@ -15,7 +15,7 @@ of an epoch continues with exactly the batches it would have seen.
 import math
 import time
 
-from .. import distributed
+from .. import distributed as dist
 from ..autograd import no_grad
 from . import metrics as metrics_mod
 from .callbacks import Callback, LRSchedule
@@ -57,7 +57,7 @@ def _accumulate(sums, named, out, y, loss):
 
 class Trainer:
     def __init__(self, model, loss_fn, optimizer, train_data, val_data=None,
-                 metrics=("accuracy",), callbacks=(), scheduler=None):
+                 metrics=("accuracy",), callbacks=(), scheduler=None, distributed=False):
         self.model, self.loss_fn, self.optimizer = model, loss_fn, optimizer
         self.train_data, self.val_data = train_data, val_data
         self.metrics = [metrics_mod.get(m) for m in metrics]
@@ -78,12 +78,14 @@ class Trainer:
         # Data parallel under mpiexec: every rank holds the whole model, sees its shard of
         # each global batch, and applies the same averaged gradient.
         self.sync = None
-        if distributed.is_distributed():
+        if distributed:
+            dist.init()
+        if distributed and dist.is_distributed():
             if not hasattr(train_data, "shard"):
                 raise TypeError("Trainer: distributed training needs a DataLoader (it shards "
                                 "each global batch across ranks)")
-            train_data.shard(distributed.rank(), distributed.world_size())
-            self.sync = distributed.GradientSync(model.parameters())
+            train_data.shard(dist.rank(), dist.world_size())
+            self.sync = dist.GradientSync(model.parameters())
 
     @property
     def batches_per_epoch(self):
@@ -108,7 +110,7 @@ class Trainer:
         """Train until ``epochs`` epochs are complete (counting restored ones)."""
         self.stop_training = False
         if self.sync is not None:
-            distributed.broadcast_model(self.model)
+            dist.broadcast_model(self.model)
         self._call("on_train_begin")
         while self.epoch < epochs and not self.stop_training:
             number = self.epoch + 1
@@ -119,7 +121,7 @@ class Trainer:
                 self._train_step(x, y, number)
             sums, count = self.sums, self.count
             if self.sync is not None:  # every rank logs the numbers of the whole epoch
-                totals = distributed.allreduce_sum({**sums, "__count": count})
+                totals = dist.allreduce_sum({**sums, "__count": count})
                 count = totals.pop("__count")
                 sums = {k: totals[k] for k in sums}  # keep the column order
             logs = {k: v / max(count, 1) for k, v in sums.items()}
@@ -178,14 +180,20 @@ class Trainer:
 
 
 def fit(model, loss_fn, optimizer, train_data, val_data=None, epochs=1,
-        metrics=("accuracy",), callbacks=None, scheduler=None, verbose=True):
+        metrics=("accuracy",), callbacks=None, scheduler=None, verbose=True,
+        distributed=False):
     """Train ``model`` for ``epochs`` epochs and return the :class:`History`.
 
     ``callbacks`` defaults to a progress display (a bar on a terminal, one line per
-    epoch elsewhere) when ``verbose``; ``scheduler`` is stepped once per epoch.
+    epoch elsewhere; on rank 0 only) when ``verbose``; ``scheduler`` is stepped once per
+    epoch. With ``distributed=True`` under ``mpiexec -n K``, each global batch of the
+    DataLoader is split across the K ranks and their gradients averaged: the same steps
+    as one process (see :mod:`deepgrad.distributed`).
     """
+    if distributed:
+        dist.init()
     if callbacks is None:
-        callbacks = [ProgressBar(epochs)] if verbose else []
+        callbacks = [ProgressBar(epochs)] if verbose and dist.is_main() else []
     trainer = Trainer(model, loss_fn, optimizer, train_data, val_data, metrics, callbacks,
-                      scheduler)
+                      scheduler, distributed)
     return trainer.fit(epochs)
