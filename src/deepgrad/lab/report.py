@@ -3,7 +3,8 @@ HTML page (figures embedded as base64 PNG, so it can be mailed or opened offline
 
 Both take the runner's data: ``{"settings": {...}, "experiments": [entry, ...]}`` where
 an entry has name, title, claim, criterion, passed, explanation, figure (a path relative
-to the report), seconds and numbers.
+to the report), seconds, numbers, and table (rows of strings, the first the header; or
+None).
 """
 import base64
 import html
@@ -41,8 +42,27 @@ def write_markdown(data):
                   f"**Criterion.** {e['criterion']}", "",
                   f"**Verdict: {_verdict_word(e['passed'])}.** {e['explanation']}", "",
                   f"![{e['title']}]({e['figure']})", "",
+                  *_markdown_table(e.get("table")),
                   f"`deepgrad lab {e['name']}` ({e['total_seconds']:.1f} s)"]
     return "\n".join(lines) + "\n"
+
+
+def _markdown_table(rows):
+    if not rows:
+        return []
+    cells = [[str(c).replace("|", "\\|") for c in row] for row in rows]
+    return (["| " + " | ".join(cells[0]) + " |", "|" + "---|" * len(cells[0])]
+            + ["| " + " | ".join(row) + " |" for row in cells[1:]] + [""])
+
+
+def _html_table(rows):
+    if not rows:
+        return ""
+    esc = html.escape
+    head = "".join(f"<th>{esc(str(c))}</th>" for c in rows[0])
+    body = "\n".join("<tr>" + "".join(f"<td>{esc(str(c))}</td>" for c in row) + "</tr>"
+                     for row in rows[1:])
+    return f"<table class=\"data\"><tr>{head}</tr>\n{body}\n</table>"
 
 
 _CSS = """
@@ -54,7 +74,7 @@ blockquote { margin: 0.5em 0; padding: 0.4em 1em; background: #f6f6f2;
 .pass { color: #17692b; font-weight: bold; } .fail { color: #b0191e; font-weight: bold; }
 table { border-collapse: collapse; } td, th { padding: 0.2em 0.8em;
         border-bottom: 1px solid #eee; text-align: left; }
-td.num { text-align: right; } img { max-width: 100%; height: auto; }
+td.num { text-align: right; } table.data { font-size: 0.9em; margin: 0.5em 0; } img { max-width: 100%; height: auto; }
 .meta { color: #666; font-size: 0.9em; } code { background: #f2f2f2; padding: 0 0.2em; }
 """
 
@@ -85,6 +105,7 @@ def write_html(data, out_dir):
 <p><span class="{klass}">Verdict: {_verdict_word(e['passed'])}.</span>
 {esc(e['explanation'])}</p>
 <figure><img src="{uri}" alt="{esc(e['title'])}"></figure>
+{_html_table(e.get("table"))}
 <p class="meta"><code>deepgrad lab {esc(e['name'])}</code> ({e['total_seconds']:.1f} s)</p>
 </section>""")
     return f"""<!DOCTYPE html>

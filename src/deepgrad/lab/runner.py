@@ -49,6 +49,7 @@ def run_one(name, quick=True, seed=0, out="lab-report"):
             "criterion": module.CRITERION, "passed": bool(passed),
             "explanation": explanation, "figure": os.path.relpath(figure, out),
             "seconds": run_seconds, "total_seconds": time.perf_counter() - start,
+            "table": module.table(numbers) if hasattr(module, "table") else None,
             "numbers": numbers}
 
 
