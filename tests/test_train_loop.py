@@ -65,3 +65,20 @@ def test_scheduler_is_stepped_once_per_epoch_and_lr_logged():
                   verbose=False)
     assert history["lr"] == pytest.approx([0.1, 0.05, 0.025])
     assert opt.param_groups[0]["lr"] == pytest.approx(0.0125)
+
+
+def test_gradient_flow_callback_logs_the_ratio_and_plots(tmp_path, capsys):
+    from deepgrad.train import GradientFlow
+    x, y = blobs(200, n_classes=3)
+    layers = [nn.Linear(2, 32), nn.Sigmoid()]
+    for _ in range(8):
+        layers += [nn.Linear(32, 32), nn.Sigmoid()]
+    model = nn.Sequential(*layers, nn.Linear(32, 3))
+    opt = dg.optim.SGD(model.parameters(), lr=0.01)
+    data = DataLoader(TensorDataset(x, y), batch_size=50)
+    flow = GradientFlow(every=2, path=tmp_path / "flow.png")
+    history = fit(model, nn.CrossEntropyLoss(), opt, data, epochs=2, callbacks=[flow])
+    assert len(history["grad_ratio"]) == 2 and history["grad_ratio"][-1] < 0.01
+    assert "vanishing gradients" in capsys.readouterr().err
+    assert (tmp_path / "flow.png").read_bytes()[:4] == b"\x89PNG"
+    assert not model.__dict__["_modules"]["0"]._forward_hooks  # hooks removed at the end

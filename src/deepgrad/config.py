@@ -30,6 +30,8 @@ TRAIN_OPTIONS = {
                  "(0: never)"),
     "checkpoint_every": (50, int, "save the training state every this many steps "
                          "(and at every epoch's end)"),
+    "monitor_every": (0, int, "record the gradient flow every this many steps, warn about "
+                      "vanishing gradients, plot gradient_flow.png (0: off)"),
     "distributed": (False, bool, "data-parallel over the ranks of mpiexec (each global "
                     "batch split across ranks)"),
     "sync_batchnorm": (False, bool, "with --distributed: batch statistics over all ranks"),

@@ -1,8 +1,9 @@
 """Callbacks: code that runs at fixed points of ``Trainer.fit``.
 
 A callback overrides any of ``on_train_begin(trainer)``, ``on_epoch_begin(trainer,
-epoch)``, ``on_batch_end(trainer, logs)``, ``on_epoch_end(trainer, epoch, logs)`` and
-``on_train_end(trainer)``. ``trainer`` gives the model, optimizer, epoch, step, history;
+epoch)``, ``on_batch_end(trainer, logs)``, ``on_epoch_logs(trainer, epoch, logs)`` (add
+numbers to the epoch's record before it is stored), ``on_epoch_end(trainer, epoch,
+logs)`` (the record is in ``trainer.history``) and ``on_train_end(trainer)``. ``trainer`` gives the model, optimizer, epoch, step, history;
 setting ``trainer.stop_training = True`` ends the run after the current epoch.
 """
 import csv
@@ -22,6 +23,9 @@ class Callback:
         pass
 
     def on_batch_end(self, trainer, logs):
+        pass
+
+    def on_epoch_logs(self, trainer, epoch, logs):
         pass
 
     def on_epoch_end(self, trainer, epoch, logs):
@@ -164,3 +168,40 @@ def _fmt(value):
     if isinstance(value, float) and math.isfinite(value):
         return repr(value)
     return str(value)
+
+
+class GradientFlow(Callback):
+    """Watch the gradient flow with :class:`deepgrad.diagnostics.GradientFlowMonitor`.
+
+    Records every ``every`` steps, adds ``grad_ratio`` (first layer's gradient norm over
+    the last's) to each epoch's numbers, prints the monitor's warnings (such as vanishing
+    gradients) after each epoch, and at the end writes the gradient-norm-by-depth plot
+    to ``path``.
+    """
+
+    def __init__(self, every=10, path=None, vanishing_ratio=0.01, stream=None):
+        self.every, self.path, self.vanishing_ratio = every, path, vanishing_ratio
+        self.stream, self.monitor = stream, None
+
+    def on_train_begin(self, trainer):
+        from ..diagnostics import GradientFlowMonitor
+        if self.monitor is None:
+            self.monitor = GradientFlowMonitor(trainer.model, every=self.every,
+                                               vanishing_ratio=self.vanishing_ratio)
+
+    def on_batch_end(self, trainer, logs):
+        self.monitor.step()
+
+    def on_epoch_logs(self, trainer, epoch, logs):
+        if not self.monitor.records:
+            return
+        logs["grad_ratio"] = self.monitor.gradient_ratio()
+        import sys
+        for issue in self.monitor.issues():
+            print(f"gradient flow: {issue}", file=self.stream or sys.stderr, flush=True)
+
+    def on_train_end(self, trainer):
+        if self.path is not None and self.monitor.records:
+            self.monitor.plot(self.path)
+        self.monitor.remove()
+        self.monitor = None

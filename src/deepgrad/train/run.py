@@ -19,7 +19,7 @@ from .. import backend, checkpoint, config as config_mod, distributed, nn, optim
 from ..autograd import Tensor, no_grad
 from ..data import DataLoader, TensorDataset, load, train_test_split
 from ..nn.models import MODELS
-from .callbacks import EarlyStopping, MetricsLogger, ModelCheckpoint
+from .callbacks import EarlyStopping, GradientFlow, MetricsLogger, ModelCheckpoint
 from .progress import ProgressBar
 from .trainer import Trainer, evaluate
 
@@ -39,7 +39,7 @@ def validate(cfg):
     for key in ("hidden", "batch_size", "epochs", "checkpoint_every"):
         if cfg[key] <= 0:
             raise ValueError(f"{config_mod.flag(key)} must be positive, got {cfg[key]}")
-    for key in ("depth", "patience"):
+    for key in ("depth", "patience", "monitor_every"):
         if cfg[key] < 0:
             raise ValueError(f"{config_mod.flag(key)} must be >= 0, got {cfg[key]}")
     if not cfg["lr"] > 0:
@@ -167,6 +167,9 @@ def run(cfg, out=None, resume=None, stream=None, overrides=None):
     callbacks = [ProgressBar(cfg["epochs"], stream=stream)] if main else []
     if cfg["patience"]:
         callbacks.append(EarlyStopping("val_loss", patience=cfg["patience"]))
+    if cfg["monitor_every"] and main:
+        figure = os.path.join(out, "gradient_flow.png") if out is not None else None
+        callbacks.append(GradientFlow(cfg["monitor_every"], figure, stream=stream))
     if out is not None and main:
         os.makedirs(out, exist_ok=True)
         config_mod.dump_toml(cfg, os.path.join(out, "config.toml"))

@@ -133,6 +133,7 @@ class Trainer:
             logs["time"] = time.perf_counter() - start
             self.epoch, self.batch = number, 0
             self.sums, self.count = _zero(self.metrics), 0
+            self._call("on_epoch_logs", number, logs)
             self.history.append(number, logs)
             self._call("on_epoch_end", number, logs)
         self._call("on_train_end")
