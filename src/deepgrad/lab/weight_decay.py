@@ -1,0 +1,152 @@
+"""Overfitting, and weight decay against it.
+
+Two over-parameterised nets trained on few samples, full batch, with SGD (momentum 0.9)
+and L2 weight decay lambda (``SGD(weight_decay=lambda)`` adds lambda * w to the gradient,
+the gradient of the per-layer penalty lambda/2 ||W||^2 of the slide):
+
+* regression: y = sin(2 pi x) + noise (sigma 0.3), 12 training points, a 1-100-100-1 tanh
+  MLP, mean squared error; the gap is test MSE minus training MSE;
+* classification: two moons (noise 0.3), 30 training points, a 2-128-128-2 ReLU MLP,
+  cross-entropy; the gap is test error minus training error.
+
+The test sets hold 500 / 1000 fresh samples of the same distributions.
+"""
+import numpy as np
+
+from deepgrad import nn
+from deepgrad.data import regression_1d, two_moons
+
+import deepgrad as dg
+
+from . import _common as C
+
+NAME = "weight-decay"
+TITLE = "Overfitting and weight decay"
+CLAIM = ("Overfitting: a net that fits few samples too well generalises badly (in "
+         "classification and in regression); l2 regularization (\"weight decay\": "
+         "per-sample loss + per-layer regularization) counters it.")
+CRITERION = ("For both the regression and the classifier: without decay the train/test gap "
+             "is at least twice the smallest gap reached with some lambda > 0; some lambda "
+             "> 0 gives a lower test loss (regression) or test error (classifier) than "
+             "lambda = 0; and the largest lambda raises the training loss (decay trades "
+             "fit for generalisation).")
+
+DECAYS = (0.0, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1)
+
+
+def _regression(decays, steps, n, seed):
+    x, y = regression_1d(n, noise=0.3, seed=seed + 1)
+    xs, ys = regression_1d(500, noise=0.3, seed=seed + 1001)
+    # inputs to [-2, 2] so that tanh units start in their working range
+    xt, yt, xst, yst = C.tensors(4 * x - 2, y, 4 * xs - 2, ys)
+    grid = np.linspace(0, 1, 200, dtype=np.float32)[:, None]
+    runs = []
+    for lam in decays:
+        C.seed_all(seed)
+        model = nn.Sequential(nn.Linear(1, 100), nn.Tanh(), nn.Linear(100, 100), nn.Tanh(),
+                              nn.Linear(100, 1))
+        opt = dg.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=lam)
+        for _ in range(steps):
+            C.step(model, opt, C.mse, xt, yt)
+        train, test = C.loss_of(model, C.mse, xt, yt), C.loss_of(model, C.mse, xst, yst)
+        with dg.no_grad():
+            curve = model(dg.tensor(4 * grid - 2)).data[:, 0]
+        runs.append({"decay": lam, "train": C.finite(train), "test": C.finite(test),
+                     "gap": C.finite(test - train), "curve": C.floats(curve)})
+    return {"x": x[:, 0].tolist(), "y": y[:, 0].tolist(), "grid": grid[:, 0].tolist(),
+            "n_train": n, "steps": steps, "runs": runs}
+
+
+def _classifier(decays, steps, n, seed):
+    x, y = two_moons(n, noise=0.3, seed=seed + 1)
+    xs, ys = two_moons(1000, noise=0.3, seed=seed + 1001)
+    xt, yt, xst, yst = C.tensors(x, y, xs, ys)
+    runs = []
+    for lam in decays:
+        C.seed_all(seed)
+        model = nn.Sequential(nn.Linear(2, 128), nn.ReLU(), nn.Linear(128, 128), nn.ReLU(),
+                              nn.Linear(128, 2))
+        opt = dg.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=lam)
+        for _ in range(steps):
+            C.step(model, opt, C.cross_entropy, xt, yt)
+        train_err = 1 - C.accuracy_of(model, xt, yt)
+        test_err = 1 - C.accuracy_of(model, xst, yst)
+        runs.append({"decay": lam, "train": train_err, "test": test_err,
+                     "gap": test_err - train_err,
+                     "train_loss": C.finite(C.loss_of(model, C.cross_entropy, xt, yt))})
+    return {"n_train": n, "steps": steps, "runs": runs}
+
+
+def run(quick=True, seed=0, out_dir=None):
+    if quick:
+        return {"regression": _regression(DECAYS, 1500, 12, seed),
+                "classifier": _classifier(DECAYS, 400, 30, seed)}
+    decays = DECAYS + (3e-4, 3e-1)
+    decays = tuple(sorted(decays))
+    return {"regression": _regression(decays, 5000, 12, seed),
+            "classifier": _classifier(decays, 1500, 30, seed)}
+
+
+def _judge(problem, train_key, what):
+    runs = problem["runs"]
+    base = next(r for r in runs if r["decay"] == 0.0)
+    decayed = [r for r in runs if r["decay"] > 0 and r["gap"] is not None]
+    if not decayed or base["gap"] is None:
+        return False, f"{what}: a run diverged"
+    best_gap = min(decayed, key=lambda r: r["gap"])
+    best_test = min(decayed, key=lambda r: r["test"])
+    largest = max(runs, key=lambda r: r["decay"])
+    narrows = best_gap["gap"] <= 0.5 * base["gap"]
+    helps = best_test["test"] < base["test"]
+    trades = (largest[train_key] is not None and base[train_key] is not None
+              and largest[train_key] > base[train_key])
+    text = (f"{what}: gap {base['gap']:.3g} without decay, {best_gap['gap']:.3g} at lambda "
+            f"{best_gap['decay']:g}; test {base['test']:.3g} without decay, best "
+            f"{best_test['test']:.3g} at lambda {best_test['decay']:g}")
+    if not narrows:
+        text += " (gap not halved)"
+    if not helps:
+        text += " (decay never lowered the test value)"
+    if not trades:
+        text += " (the largest decay did not raise the training loss)"
+    return narrows and helps and trades, text
+
+
+def verdict(numbers):
+    ok1, t1 = _judge(numbers["regression"], "train", "regression (MSE)")
+    ok2, t2 = _judge(numbers["classifier"], "train_loss", "classifier (error)")
+    return ok1 and ok2, t1 + "; " + t2 + "."
+
+
+def figure(numbers, path):
+    fig, axes = C.figure(1, 3, size=(4.5, 3.9))
+    reg, clf = numbers["regression"], numbers["classifier"]
+    ax = axes[0]
+    ax.plot(reg["grid"], np.sin(2 * np.pi * np.array(reg["grid"])), "k:", lw=1,
+            label="true sin(2 pi x)")
+    best = min((r for r in reg["runs"] if r["decay"] > 0), key=lambda r: r["test"])
+    for r, color in ((reg["runs"][0], "C3"), (best, "C2")):
+        ax.plot(reg["grid"], [np.nan if v is None else v for v in r["curve"]], color=color,
+                label=f"lambda = {r['decay']:g}: test MSE {r['test']:.3f}")
+    ax.plot(reg["x"], reg["y"], "ko", ms=4, label=f"{reg['n_train']} training points")
+    ax.set_ylim(-2.2, 2.2)
+    ax.set_xlabel("x")
+    ax.set_ylabel("y")
+    ax.set_title("regression: the fits")
+    ax.legend(fontsize=7, loc="lower left")
+    for ax, problem, name, ylabel in (
+            (axes[1], reg, "regression", "mean squared error"),
+            (axes[2], clf, "classifier (two moons)", "error rate")):
+        runs = problem["runs"]
+        # lambda = 0 drawn at a tenth of the smallest decay, on a log axis
+        lam = [r["decay"] or min(d["decay"] for d in runs if d["decay"] > 0) / 10
+               for r in runs]
+        ax.semilogx(lam, [r["train"] for r in runs], "o-", label="train")
+        ax.semilogx(lam, [r["test"] for r in runs], "s-", label="test")
+        ax.semilogx(lam, [r["gap"] for r in runs], "^--", color="0.4", label="gap (test - train)")
+        ax.set_xlabel("weight decay lambda (leftmost point: lambda = 0)")
+        ax.set_ylabel(ylabel)
+        ax.set_title(f"{name}: {problem['n_train']} samples, {problem['steps']} steps",
+                     fontsize=9)
+        ax.legend(fontsize=7)
+    return C.save(fig, path, TITLE)
