@@ -6,7 +6,7 @@
     y.backward()          # x.grad == [[2., 4.]]
 """
 from . import backend
-from .autograd import Tensor, enable_grad, is_grad_enabled, no_grad
+from .autograd import AnomalyError, Tensor, detect_anomaly, enable_grad, is_grad_enabled, no_grad
 from .backend import manual_seed
 from .ops import (abs, clip, concatenate, exp, log, log_softmax, matmul, max, mean, min,
                   relu, reshape, sigmoid, softmax, sqrt, stack, sum, tanh, transpose, where)

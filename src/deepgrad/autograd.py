@@ -19,6 +19,7 @@ Conventions:
 import contextlib
 import heapq
 import itertools
+import os
 import traceback
 
 from . import backend
@@ -50,6 +51,43 @@ def enable_grad():
         yield
     finally:
         _grad_enabled = previous
+
+
+_anomaly_mode = False
+
+
+class AnomalyError(FloatingPointError):
+    """An op produced NaN or Inf while ``detect_anomaly()`` was on."""
+
+
+@contextlib.contextmanager
+def detect_anomaly():
+    """Raise at the first op whose forward or backward produces NaN or Inf, naming the
+    op and the line of user code that created it. Slower: every result is checked."""
+    global _anomaly_mode
+    previous, _anomaly_mode = _anomaly_mode, True
+    try:
+        yield
+    finally:
+        _anomaly_mode = previous
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def _user_frame():
+    """'file:line in function' of the innermost caller outside deepgrad itself."""
+    for frame in reversed(traceback.extract_stack()):
+        if not os.path.abspath(frame.filename).startswith(_PACKAGE_DIR + os.sep):
+            return f"{frame.filename}:{frame.lineno} in {frame.name}: {frame.line}"
+    return "(inside deepgrad)"
+
+
+def _check_finite(array, what, origin):
+    xp = backend.get_array_module(array)
+    if array.dtype.kind in "fc" and not bool(xp.isfinite(array).all()):
+        kind = "NaN" if bool(xp.isnan(array).any()) else "Inf"
+        raise AnomalyError(f"{what} produced {kind}; the op was created at {origin}")
 
 
 def sum_to(grad, shape):
@@ -216,20 +254,20 @@ class Function:
     rank = 0
     _hooks = None
     _grad = None
-    _origin = None  # where in user code the op was created (set when anomaly mode is on)
-    keep_origin = False
+    _origin = None  # where in user code the op was created (kept in anomaly mode)
 
     def __call__(self, *inputs):
         data = [x.data if isinstance(x, Tensor) else x for x in inputs]
         out = Tensor(self.forward(*data))
+        if _anomaly_mode:
+            self._origin = _user_frame()
+            _check_finite(out.data, f"the forward of {self.name}", self._origin)
         if _grad_enabled:
             needs = tuple(isinstance(x, Tensor) and x.requires_grad for x in inputs)
             if any(needs):
                 self.inputs = inputs
                 self.needs_input_grad = needs
                 self.rank = max(x.rank for x in inputs if isinstance(x, Tensor))
-                if Function.keep_origin:
-                    self._origin = traceback.extract_stack()[:-2]
                 out.requires_grad = True
                 out.creator = self
                 out.rank = self.rank + 1
@@ -286,9 +324,12 @@ def run_backward(root, grad, retain_graph=False):
             grads = fn.backward(g)
         except Exception as err:
             if fn._origin:
-                where = "".join(traceback.format_list(fn._origin[-3:]))
-                err.add_note(f"in the backward of {fn.name}, created at:\n{where}")
+                err.add_note(f"in the backward of {fn.name}, created at {fn._origin}")
             raise
+        if _anomaly_mode:
+            for gx in grads:
+                if gx is not None:
+                    _check_finite(gx, f"the backward of {fn.name}", fn._origin)
         for x, gx in zip(fn.inputs, grads):
             if gx is None or not isinstance(x, Tensor) or not x.requires_grad:
                 continue
