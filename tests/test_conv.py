@@ -203,6 +203,12 @@ def test_bad_arguments_raise_at_construction(kwargs, message):
         dg.nn.Conv2d(4, 8, **kwargs)
 
 
+def test_dtype_mismatch_is_a_type_error():
+    with pytest.raises(TypeError, match="conv2d: input has dtype float64 but weight has "
+                                        "float32"):
+        dg.nn.Conv2d(1, 1, 1)(dg.zeros(1, 1, 2, 2, dtype=np.float64))
+
+
 def test_non_tensor_input_is_a_type_error():
     with pytest.raises(TypeError, match="Conv2d.*Tensor"):
         dg.nn.Conv2d(1, 1, 1)(np.zeros((1, 1, 2, 2)))

@@ -86,12 +86,8 @@ class Conv2d(Module):
         who = self._who()
         check_input(who, x.data, self.in_channels)
         check_fits(who, x.shape, self._pads, self.kernel_size, self.dilation)
-        return conv2d(x, self.weight, self.bias, self.stride, self._pads_arg(),
-                      self.dilation, self.groups, method=method)
-
-    def _pads_arg(self):
-        # the functional form takes symmetric pads or a string; 'same' stays a string
-        return self.padding
+        return conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
+                      self.groups, method=method)
 
     def _who(self):
         return f"Conv2d({self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size})"

@@ -11,15 +11,17 @@ no kernel flip).
 
 Two implementations of each op:
 
-* the fast path (default) pads once into a channels-last (N, H, W, C) buffer, takes the
-  windows as a strided view (no copy), copies them once into a contiguous column matrix
-  (N*OH*OW, kh*kw*C) and does one matrix product; backward is two more products and a
-  col2im that adds each kernel offset's slab into the padded gradient with ``+=`` on a
-  strided slice (``np.add.at`` is far slower). Channels-last makes every copy read and
-  write runs of C contiguous numbers, and the product's output (N*OH*OW, out) is already
-  the NHWC image: the op returns it as an (N, C, H, W) *view*, and elementwise ops and
-  pooling keep that memory order, so the next convolution finds its input channels-last
-  and pays no transpose.
+* the fast path (default) pads once (no copy when there is no padding and the memory
+  order already fits), takes the windows as a strided view (no copy), copies them once
+  into a contiguous column matrix and does one matrix product; backward is the weight
+  gradient's product and a col2im that adds each kernel offset's slab into the padded
+  gradient with ``+=`` on a strided slice (``np.add.at`` is far slower). Inputs with
+  many channels go channels-last (N, H, W, C), so copies move runs of C numbers; inputs
+  with few channels (a grey or RGB first layer) go planar, runs of OW numbers (see
+  :class:`Conv2d`). Either way the product's output (N*OH*OW, out) is already the NHWC
+  image: the op returns it as an (N, C, H, W) *view*, and elementwise ops and pooling
+  keep that memory order, so the next convolution finds its input channels-last and
+  pays no transpose.
 * the simple path (``method="simple"``) loops over the kh*kw kernel offsets and does one
   small tensor contraction per offset. It shares no code with the fast path and is kept
   as the test oracle.
@@ -386,6 +388,8 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, 
         raise ValueError(f"{who}: out channels {w.shape[0]} are not divisible by groups "
                          f"{groups}")
     check_input(who, x, w.shape[1] * groups)
+    if w.dtype != x.dtype:
+        raise TypeError(f"{who}: input has dtype {x.dtype} but weight has {w.dtype}")
     stride = pair(who, "stride", stride)
     dilation = pair(who, "dilation", dilation)
     pads = parse_padding(who, padding, w.shape[2:], stride, dilation)
