@@ -12,8 +12,11 @@ and in ceil mode the last window is dropped if it would start inside the right p
 (``(out - 1) * stride >= in + pad``). PyTorch requires ``pad <= k // 2``.
 
 Max and average pooling loop over the kh*kw kernel offsets, each step one vectorised
-operation on an (N, C, OH, OW) strided slab; the max keeps the index of the first
-maximal offset (row-major), PyTorch's tie rule, and a NaN wins as in PyTorch.
+operation on an (N, C, OH, OW) strided slab of the input (padded only when padding or
+ceil mode need it: no copy otherwise). With stride == kernel the slabs are exactly the
+views a reshape to (N, C, OH, kh, OW, kw) gives, so a 2x2 pool reads the input once,
+in its own memory order. The max keeps the index of the first maximal offset
+(row-major), PyTorch's tie rule, and a NaN wins as in PyTorch.
 """
 from .. import backend
 from ..autograd import Function, Tensor
@@ -90,11 +93,12 @@ class _Pool(Function):
 class MaxPool2d(_Pool):
     """Saves, per window, the offset k = i*kw + j of its maximum (uint8 when kh*kw <= 256).
 
-    The maximum is a running ``np.maximum`` over the offsets' slabs (it propagates NaN
-    as PyTorch does). The winning offset is then the first slab equal to the maximum,
-    found with boolean operations (``np.where``/``copyto(where=)`` are several times
-    slower); only a window holding a NaN needs PyTorch's sequential rule (the last NaN
-    wins), taken only when the output has a NaN.
+    One pass over the kernel offsets keeps the running maximum (``np.maximum``, which
+    propagates NaN as PyTorch does) and, where offset k is strictly larger, k as the
+    index: since k grows, ``idx = max(idx, k * (v > best))`` records that without
+    ``np.where``/``copyto(where=)`` (several times slower), and ties keep the first
+    offset, PyTorch's rule. A window holding a NaN needs PyTorch's exact sequential rule
+    (a NaN wins, the last one), taken only when the output has a NaN.
     """
 
     def forward(self, x):
@@ -104,22 +108,17 @@ class MaxPool2d(_Pool):
         xpad = _padded(x, pads, -xp.inf)
         slabs = [xpad[_slab(i, j, out_hw, self.stride, self.dilation)]
                  for i in range(kh) for j in range(kw)]
-        out = slabs[0].copy()
-        for v in slabs[1:]:
-            xp.maximum(out, v, out=out)
         index_type = xp.uint8 if kh * kw <= 256 else xp.int32
-        if bool(xp.isnan(out).any()):
+        best = slabs[0].copy()  # keeps x's memory order
+        idx = xp.zeros_like(best, dtype=index_type)
+        for k, v in enumerate(slabs[1:], 1):
+            larger = v > best
+            xp.maximum(best, v, out=best)
+            xp.maximum(idx, larger * index_type(k), out=idx)
+        if bool(xp.isnan(best).any()):
             idx = self._sequential_argmax(xp, slabs, index_type)
-        else:
-            idx = xp.zeros(out.shape, dtype=index_type)
-            found = slabs[0] == out
-            for k, v in enumerate(slabs[1:], 1):
-                first = v == out
-                first &= ~found  # windows whose maximum is first met at offset k
-                found |= first
-                idx += first * index_type(k)
         self.idx, self.x_like, self.pads, self.out_hw = idx, x, pads, out_hw
-        return out
+        return best
 
     @staticmethod
     def _sequential_argmax(xp, slabs, index_type):
