@@ -53,15 +53,15 @@ def _padded(x, pads, fill):
     return out
 
 
-def _zeros_padded(x, pads):
-    """Zeros of x's padded shape, in x's memory order (the gradient buffer of a pool)."""
-    xp = backend.get_array_module(x)
+def _zeros_padded(xp, shape, dtype, channels_last, pads):
+    """Zeros of the padded ``shape`` in the given memory order (a pool's gradient
+    buffer, in its input's order)."""
     (pt, pb), (pl, pr) = pads
-    n, c, h, w = x.shape
+    n, c, h, w = shape
     hp, wp = h + pt + pb, w + pl + pr
-    if _is_channels_last(x):
-        return xp.zeros((n, hp, wp, c), dtype=x.dtype).transpose(0, 3, 1, 2)
-    return xp.zeros((n, c, hp, wp), dtype=x.dtype)
+    if channels_last:
+        return xp.zeros((n, hp, wp, c), dtype=dtype).transpose(0, 3, 1, 2)
+    return xp.zeros((n, c, hp, wp), dtype=dtype)
 
 
 def _slab(i, j, out_hw, stride, dilation):
@@ -117,7 +117,8 @@ class MaxPool2d(_Pool):
             xp.maximum(idx, larger * index_type(k), out=idx)
         if bool(xp.isnan(best).any()):
             idx = self._sequential_argmax(xp, slabs, index_type)
-        self.idx, self.x_like, self.pads, self.out_hw = idx, x, pads, out_hw
+        self.idx, self.pads, self.out_hw = idx, pads, out_hw
+        self.x_shape, self.channels_last = x.shape, _is_channels_last(x)
         return best
 
     @staticmethod
@@ -137,7 +138,7 @@ class MaxPool2d(_Pool):
         xp = backend.get_array_module(self.idx)
         kw = self.kernel[1]
         oh, ow = self.out_hw
-        w = self.x_like.shape[3]
+        w = self.x_shape[3]
         i, j = self.idx // kw, self.idx % kw
         rows = (xp.arange(oh) * self.stride[0] - self.padding[0])[:, None] + i.astype(
             xp.int64) * self.dilation[0]
@@ -147,11 +148,10 @@ class MaxPool2d(_Pool):
 
     def backward(self, grad):
         xp = backend.get_array_module(grad)
-        x = self.x_like
         kh, kw = self.kernel
         (pt, _), (pl, _) = self.pads
-        h, w = x.shape[2:]
-        dxpad = _zeros_padded(x, self.pads)
+        h, w = self.x_shape[2:]
+        dxpad = _zeros_padded(xp, self.x_shape, grad.dtype, self.channels_last, self.pads)
         # windows that do not overlap can be written, not added, and need no temporary
         disjoint = all(s >= d * (k - 1) + 1 for s, d, k in
                        zip(self.stride, self.dilation, self.kernel))
@@ -196,22 +196,23 @@ class AvgPool2d(_Pool):
         out_hw, pads = self._geometry(x.shape)
         kh, kw = self.kernel
         xpad = _padded(x, pads, 0)
-        out = None
-        for i in range(kh):
-            for j in range(kw):
-                v = xpad[_slab(i, j, out_hw, self.stride, self.dilation)]
-                out = v.copy() if out is None else out.__iadd__(v)
+        slabs = [xpad[_slab(i, j, out_hw, self.stride, self.dilation)]
+                 for i in range(kh) for j in range(kw)]
+        out = slabs[0].copy()  # keeps x's memory order
+        for v in slabs[1:]:
+            out += v
         self.scale = self._inverse_counts(x.shape, out_hw, xp, x.dtype)
         out *= self.scale
-        self.x_like, self.pads, self.out_hw = x, pads, out_hw
+        self.pads, self.out_hw = pads, out_hw
+        self.x_shape, self.channels_last = x.shape, _is_channels_last(x)
         return out
 
     def backward(self, grad):
-        x = self.x_like
+        xp = backend.get_array_module(grad)
         kh, kw = self.kernel
         (pt, _), (pl, _) = self.pads
-        h, w = x.shape[2:]
-        dxpad = _zeros_padded(x, self.pads)
+        h, w = self.x_shape[2:]
+        dxpad = _zeros_padded(xp, self.x_shape, grad.dtype, self.channels_last, self.pads)
         g = grad * self.scale
         for i in range(kh):
             for j in range(kw):
