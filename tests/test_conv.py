@@ -91,6 +91,18 @@ def test_fast_path_equals_simple_path(seed):
             np.testing.assert_allclose(fast, simple, rtol=1e-10, atol=1e-12, err_msg=str(cfg))
 
 
+@pytest.mark.parametrize("method", ["fast", "simple"])
+def test_elementwise_gradcheck(method):
+    """Every input element, central differences (dg.diagnostics.gradcheck), float64."""
+    from deepgrad.diagnostics import gradcheck
+    rng = np.random.default_rng(3)
+    x, w, b = (dg.tensor(rng.standard_normal(s), requires_grad=True)
+               for s in ((2, 4, 5, 4), (4, 2, 2, 3), (4,)))
+    assert gradcheck(lambda x, w, b: F.conv2d(x, w, b, stride=(2, 1), padding=1,
+                                              dilation=(1, 2), groups=2, method=method),
+                     (x, w, b))
+
+
 def test_channels_last_input_gives_the_same_result():
     """A conv output (NHWC memory seen as NCHW) fed to the next conv, and its gradient."""
     rng = np.random.default_rng(0)

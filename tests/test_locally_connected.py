@@ -70,6 +70,18 @@ def test_fast_path_equals_simple_path():
             np.testing.assert_allclose(fast, simple, rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize("method", ["fast", "simple"])
+def test_elementwise_gradcheck(method):
+    """Every input element, central differences (dg.diagnostics.gradcheck), float64."""
+    from deepgrad.diagnostics import gradcheck
+    rng = np.random.default_rng(4)
+    x, w, b = (dg.tensor(rng.standard_normal(s), requires_grad=True)
+               for s in ((2, 2, 5, 4), (3, 2, 2, 2, 2, 3), (2, 3, 2)))
+    assert gradcheck(lambda x, w, b: F.locally_connected2d(x, w, b, stride=(2, 1),
+                                                           padding=(1, 0), method=method),
+                     (x, w, b))
+
+
 def test_with_one_position_it_is_a_convolution():
     """A kernel covering the whole padded input leaves one position: the same as Conv2d."""
     rng = np.random.default_rng(1)

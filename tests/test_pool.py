@@ -56,6 +56,15 @@ def test_adaptive_avg_pool2d_matches_torch(size):
                     torch_fn=lambda x: TF.adaptive_avg_pool2d(x, size), samplers=uniform()))
 
 
+def test_elementwise_gradcheck():
+    """Every input element, central differences (dg.diagnostics.gradcheck), float64."""
+    from deepgrad.diagnostics import gradcheck
+    x = dg.tensor(distinct()(np.random.default_rng(0), (2, 2, 5, 6)), requires_grad=True)
+    assert gradcheck(lambda x: F.max_pool2d(x, 3, 2, 1, 1, True), (x,))
+    assert gradcheck(lambda x: F.avg_pool2d(x, 3, 2, 1, True, False), (x,))
+    assert gradcheck(lambda x: F.adaptive_avg_pool2d(x, (2, 4)), (x,))
+
+
 @pytest.mark.parametrize("opts", MAX_OPTIONS, ids=str)
 def test_return_indices_match_torch(opts):
     k, s, p, d, c = opts
