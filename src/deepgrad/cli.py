@@ -83,6 +83,17 @@ def build_parser():
     lab.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     lab.set_defaults(run=cmd_lab)
 
+    bench = sub.add_parser("bench", help="time deepgrad against PyTorch (same data, one "
+                           "process)", description="Time training steps, optimizer steps, "
+                           "evaluation, import and peak memory against PyTorch; every case "
+                           "first checks both give the same results.")
+    bench.add_argument("--case", nargs="+", metavar="NAME", help="cases to run (default: "
+                       "all); 'allreduce' under mpiexec")
+    bench.add_argument("--repeats", type=int, default=50, help="timed calls per case")
+    bench.add_argument("--json", action="store_true", help="machine-readable output")
+    bench.add_argument("--list", action="store_true", help="list the cases and exit")
+    bench.set_defaults(run=cmd_bench)
+
     info = sub.add_parser("info", help="versions, backend, BLAS and threads")
     info.set_defaults(run=cmd_info)
     return parser
@@ -173,6 +184,19 @@ def cmd_lab(args):
             print(f"{name:<20} {lab.get(name).TITLE}")
         return 0
     lab.run_experiments(args.names, quick=args.quick, seed=args.seed, out=args.out)
+    return 0
+
+
+def cmd_bench(args):
+    from .bench import run
+    if args.list:
+        for name, (description, _, _) in run.CASES.items():
+            print(f"{name:18s} {description}")
+        print(f"{'allreduce':18s} data-parallel MLP step (under mpiexec -n K)")
+        return 0
+    if args.repeats < 1:
+        raise ValueError(f"--repeats must be >= 1, got {args.repeats}")
+    run.main(args.case, args.repeats, args.json)
     return 0
 
 

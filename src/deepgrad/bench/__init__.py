@@ -1,0 +1,1 @@
+"""Benchmarks: deepgrad against PyTorch, one process, same data (``deepgrad bench``)."""

@@ -1,0 +1,217 @@
+"""The benchmark cases. Each ``build_*`` returns ``(deepgrad_step, torch_step, flops)``
+after checking that both compute the same thing; ``CASES`` names every timed case.
+
+All cases are float32 with the same initial weights and data in both frameworks.
+"""
+import numpy as np
+
+import deepgrad as dg
+from deepgrad import nn
+
+from .harness import check_close, setup_torch
+
+MLP_SIZES = (784, 512, 256, 10)
+
+
+def _copy_weights(model, tmodel, torch):
+    tmodel.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in
+                            model.state_dict().items()})
+
+
+def _training_steps(model, tmodel, x, y, torch, opt_name="SGD", **options):
+    """One training step function per framework, checked against each other."""
+    opt = getattr(dg.optim, opt_name)(model.parameters(), **options)
+    topt = getattr(torch.optim, opt_name)(tmodel.parameters(), **options)
+    loss_fn, tloss = nn.CrossEntropyLoss(), torch.nn.CrossEntropyLoss()
+    xd, yd = dg.tensor(x), dg.tensor(y)
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+
+    def dg_step():
+        loss = loss_fn(model(xd), yd)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss
+
+    def torch_step():
+        loss = tloss(tmodel(xt), yt)
+        topt.zero_grad()
+        loss.backward()
+        topt.step()
+        return loss
+
+    for step in range(2):  # same weights and data: losses and weights stay together
+        check_close(f"loss at step {step}", dg_step().item(), torch_step().item())
+    state = tmodel.state_dict()
+    for key, value in model.state_dict().items():
+        check_close(f"{key} after 2 steps", value, state[key].numpy())
+    return dg_step, torch_step
+
+
+def _mlp(torch, batch_norm=False):
+    layers, tlayers = [], []
+    for a, b in zip(MLP_SIZES[:-1], MLP_SIZES[1:]):
+        layers.append(nn.Linear(a, b))
+        tlayers.append(torch.nn.Linear(a, b))
+        if b != MLP_SIZES[-1]:
+            if batch_norm:
+                layers.append(nn.BatchNorm1d(b))
+                tlayers.append(torch.nn.BatchNorm1d(b))
+            layers.append(nn.ReLU())
+            tlayers.append(torch.nn.ReLU())
+    return nn.Sequential(*layers), torch.nn.Sequential(*tlayers)
+
+
+def _mlp_flops(batch):
+    """Matmul FLOPs of a training step: forward 2*m*n*k per layer, backward twice that."""
+    return 3 * 2 * batch * sum(a * b for a, b in zip(MLP_SIZES[:-1], MLP_SIZES[1:]))
+
+
+def build_mlp(batch, batch_norm=False, seed=0):
+    torch = setup_torch()
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((batch, MLP_SIZES[0]), dtype=np.float32)
+    y = rng.integers(0, MLP_SIZES[-1], size=batch)
+    dg.manual_seed(seed)
+    model, tmodel = _mlp(torch, batch_norm)
+    _copy_weights(model, tmodel, torch)
+    steps = _training_steps(model, tmodel, x, y, torch, lr=0.01, momentum=0.9)
+    return (*steps, _mlp_flops(batch))
+
+
+def _convnet(torch):
+    model = nn.Sequential(
+        nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(3136, 128), nn.ReLU(), nn.Linear(128, 10))
+    tmodel = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 32, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+        torch.nn.Conv2d(32, 64, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+        torch.nn.Flatten(), torch.nn.Linear(3136, 128), torch.nn.ReLU(),
+        torch.nn.Linear(128, 10))
+    return model, tmodel
+
+
+def build_conv(batch, seed=0):
+    """conv 1->32 3x3, ReLU, maxpool 2, conv 32->64 3x3, ReLU, maxpool 2, linear
+    3136->128, ReLU, linear 128->10 on 28x28 images; SGD momentum 0.9."""
+    torch = setup_torch()
+    rng = np.random.default_rng(seed)
+    x = rng.random((batch, 1, 28, 28), dtype=np.float32)
+    y = rng.integers(0, 10, size=batch)
+    dg.manual_seed(seed)
+    model, tmodel = _convnet(torch)
+    _copy_weights(model, tmodel, torch)
+    steps = _training_steps(model, tmodel, x, y, torch, lr=0.01, momentum=0.9)
+    macs = (28 * 28 * 32 * 9 + 14 * 14 * 64 * 32 * 9 + 3136 * 128 + 128 * 10) * batch
+    return (*steps, 3 * 2 * macs)
+
+
+def build_locally_connected(batch, seed=0):
+    """LocallyConnected2d(16 -> 32, 16x16 input, 3x3): forward + backward. PyTorch has no
+    such layer; its side is the usual unfold + batched-matmul construction."""
+    torch = setup_torch()
+    c_in, c_out, size, k = 16, 32, 16, 3
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((batch, c_in, size, size), dtype=np.float32)
+    dg.manual_seed(seed)
+    layer = nn.LocallyConnected2d(c_in, c_out, size, k, padding=1)
+    out_h = out_w = size
+    positions = out_h * out_w
+    w = np.array(layer.weight.data)
+    b = np.array(layer.bias.data)
+    tw = torch.tensor(w.reshape(positions, c_out, c_in * k * k), requires_grad=True)
+    tb = torch.tensor(b.reshape(c_out, positions).T.copy(), requires_grad=True)
+    xd = dg.tensor(x, requires_grad=True)
+    xt = torch.tensor(x, requires_grad=True)
+
+    def dg_step():
+        out = layer(xd)
+        out.backward(np.ones(out.shape, np.float32))
+        return out
+
+    def torch_step():
+        cols = torch.nn.functional.unfold(xt, k, padding=1)  # (N, Cin*k*k, P)
+        out = torch.bmm(tw, cols.permute(2, 1, 0))            # (P, Cout, N)
+        out = out + tb[:, :, None]
+        out = out.permute(2, 1, 0).reshape(batch, c_out, out_h, out_w)
+        out.backward(torch.ones_like(out))
+        return out
+
+    check_close("LocallyConnected2d output", dg_step().numpy(), torch_step().detach().numpy())
+    macs = batch * positions * c_out * c_in * k * k
+    return dg_step, torch_step, 3 * 2 * macs
+
+
+# 10M parameters in three arrays, as a large model's layers would be
+OPTIM_SHAPES = [(2000, 2000), (2000, 2000), (1000, 2000)]
+
+
+def build_optimizer(name, seed=0, shapes=OPTIM_SHAPES, **options):
+    torch = setup_torch()
+    rng = np.random.default_rng(seed)
+    starts = [rng.standard_normal(s, dtype=np.float32) for s in shapes]
+    grads = [rng.standard_normal(s, dtype=np.float32) for s in shapes]
+    params = [nn.Parameter(x.copy()) for x in starts]
+    tparams = [torch.tensor(x.copy(), requires_grad=True) for x in starts]
+    for p, tp, g in zip(params, tparams, grads):
+        p.grad = g.copy()
+        tp.grad = torch.from_numpy(g.copy())
+    opt = getattr(dg.optim, name)(params, **options)
+    topt = getattr(torch.optim, name)(tparams, **options)  # torch's default implementation
+    for _ in range(2):
+        opt.step()
+        topt.step()
+    for i, (p, tp) in enumerate(zip(params, tparams)):
+        check_close(f"{name} parameter {i} after 2 steps", p.data, tp.detach().numpy())
+    return opt.step, topt.step, None
+
+
+def build_eval(batch, seed=0):
+    """Evaluation throughput: the MLP's forward under no_grad, in samples per second."""
+    torch = setup_torch()
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((batch, MLP_SIZES[0]), dtype=np.float32)
+    dg.manual_seed(seed)
+    model, tmodel = _mlp(torch)
+    _copy_weights(model, tmodel, torch)
+    model.eval()
+    tmodel.eval()
+    xd, xt = dg.tensor(x), torch.from_numpy(x)
+
+    def dg_step():
+        with dg.no_grad():
+            return model(xd)
+
+    def torch_step():
+        with torch.no_grad():
+            return tmodel(xt)
+
+    check_close("eval output", dg_step().numpy(), torch_step().numpy())
+    return dg_step, torch_step, 2 * batch * sum(a * b for a, b in
+                                                zip(MLP_SIZES[:-1], MLP_SIZES[1:]))
+
+
+# name -> (description, builder, arguments)
+CASES = {
+    "mlp-32": ("MLP 784-512-256-10 step, batch 32", build_mlp, {"batch": 32}),
+    "mlp-128": ("MLP 784-512-256-10 step, batch 128", build_mlp, {"batch": 128}),
+    "mlp-512": ("MLP 784-512-256-10 step, batch 512", build_mlp, {"batch": 512}),
+    "bn-mlp-128": ("MLP with BatchNorm1d step, batch 128", build_mlp,
+                   {"batch": 128, "batch_norm": True}),
+    "conv-64": ("convnet step, batch 64", build_conv, {"batch": 64}),
+    "conv-256": ("convnet step, batch 256", build_conv, {"batch": 256}),
+    "locally-connected": ("LocallyConnected2d 16->32, 16x16, fwd+bwd, batch 32",
+                          build_locally_connected, {"batch": 32}),
+    "adam-10m": ("Adam step, 10M parameters", build_optimizer, {"name": "Adam", "lr": 1e-3}),
+    "sgd-10m": ("SGD momentum step, 10M parameters", build_optimizer,
+                {"name": "SGD", "lr": 1e-2, "momentum": 0.9}),
+    "eval-1024": ("MLP evaluation (no_grad), batch 1024", build_eval, {"batch": 1024}),
+}
+
+# small versions of every case, for the test that checks results without timing
+CHECK_ARGS = {"mlp-32": {"batch": 8}, "mlp-128": {"batch": 8}, "mlp-512": {"batch": 8},
+              "bn-mlp-128": {"batch": 8, "batch_norm": True}, "conv-64": {"batch": 4},
+              "conv-256": {"batch": 4}, "locally-connected": {"batch": 2},
+              "eval-1024": {"batch": 16}, "adam-10m": {"shapes": [(30, 20), (7,)]},
+              "sgd-10m": {"shapes": [(30, 20), (7,)]}}

@@ -1,0 +1,120 @@
+"""Benchmark machinery: threads, warm-up, alternating medians, the matmul ceiling, tables.
+
+Each case runs deepgrad and PyTorch in one process on the same data and weights,
+alternating rounds so that a slow-down of the machine hits both, and reports medians
+and the ratio deepgrad / PyTorch (below 1.0: deepgrad is faster). Before timing, every
+case checks that both give the same results; a mismatch raises
+:class:`BenchmarkMismatch`, so speed never costs correctness.
+"""
+import json
+import os
+import platform
+import statistics
+import time
+
+import numpy as np
+
+
+class BenchmarkMismatch(AssertionError):
+    """deepgrad and PyTorch disagree on a benchmarked computation."""
+
+
+def blas_threads():
+    """Threads of NumPy's BLAS; PyTorch is given the same number."""
+    try:
+        from threadpoolctl import threadpool_info
+        return max([lib["num_threads"] for lib in threadpool_info()
+                    if lib.get("user_api") == "blas"] or [1])
+    except ImportError:  # pragma: no cover
+        return os.cpu_count() or 1
+
+
+def blas_kernel():
+    try:
+        from threadpoolctl import threadpool_info
+        for lib in threadpool_info():
+            if lib.get("user_api") == "blas":
+                return f"{lib.get('internal_api')} {lib.get('architecture')}"
+    except ImportError:  # pragma: no cover
+        pass
+    return "unknown"
+
+
+def setup_torch():
+    import torch
+    torch.set_num_threads(blas_threads())
+    return torch
+
+
+def median_time(fn, repeats):
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def compare(deepgrad_step, torch_step, repeats=50, rounds=5, warmup=5):
+    """Median seconds per call of each, measured in alternating rounds."""
+    for _ in range(warmup):
+        deepgrad_step()
+        torch_step()
+    per_round = max(1, repeats // rounds)
+    dg_times, torch_times = [], []
+    for _ in range(rounds):
+        dg_times.append(median_time(deepgrad_step, per_round))
+        torch_times.append(median_time(torch_step, per_round))
+    return statistics.median(dg_times), statistics.median(torch_times)
+
+
+def check_close(name, ours, theirs, rtol=1e-4, atol=1e-5):
+    """Raise BenchmarkMismatch unless two arrays agree (float32 round-off)."""
+    ours, theirs = np.asarray(ours), np.asarray(theirs)
+    if ours.shape != theirs.shape or not np.allclose(ours, theirs, rtol=rtol, atol=atol):
+        worst = float(np.max(np.abs(ours - theirs))) if ours.shape == theirs.shape else None
+        raise BenchmarkMismatch(f"{name}: deepgrad and PyTorch differ (shapes {ours.shape} "
+                                f"and {theirs.shape}, largest difference {worst})")
+
+
+_ceiling = None
+
+
+def matmul_ceiling(n=2048, repeats=5):
+    """GFLOP/s of a large float32 matrix product: the ceiling of every dense layer."""
+    global _ceiling
+    if _ceiling is None:
+        rng = np.random.default_rng(0)
+        a = rng.standard_normal((n, n), dtype=np.float32)
+        b = rng.standard_normal((n, n), dtype=np.float32)
+        a @ b
+        _ceiling = 2 * n ** 3 / median_time(lambda: a @ b, repeats) / 1e9
+    return _ceiling
+
+
+def machine():
+    import numpy
+    try:
+        import torch
+        torch_version = torch.__version__
+    except ImportError:  # pragma: no cover
+        torch_version = None
+    return {"python": platform.python_version(), "numpy": numpy.__version__,
+            "torch": torch_version, "blas": blas_kernel(), "blas_threads": blas_threads(),
+            "cpus": os.cpu_count(), "machine": platform.machine(),
+            "openblas_env": {k: os.environ.get(k) for k in
+                             ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}}
+
+
+def table(title, rows, columns):
+    lines = [f"## {title}", "", "| " + " | ".join(columns) + " |",
+             "|" + "---|" * len(columns)]
+    for row in rows:
+        cells = [(f"{row[c]:.3g}" if isinstance(row.get(c), float) else str(row.get(c, "")))
+                 for c in columns]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def dumps(rows):
+    return json.dumps({"machine": machine(), "rows": rows}, indent=2)

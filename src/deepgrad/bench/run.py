@@ -1,0 +1,108 @@
+"""``deepgrad bench``: run the cases, print a table (or JSON).
+
+    deepgrad bench                      # every timed case, import time, peak memory
+    deepgrad bench --case mlp-128 conv-64 --repeats 100
+    mpiexec -n 2 deepgrad bench --case allreduce
+"""
+import json
+import sys
+
+from . import harness, processes
+from .cases import CASES
+
+COLUMNS = ["case", "deepgrad ms", "torch ms", "ratio", "GFLOP/s", "of ceiling"]
+
+
+def time_case(name, repeats):
+    description, build, kwargs = CASES[name]
+    dg_step, torch_step, flops = build(**kwargs)
+    t_dg, t_torch = harness.compare(dg_step, torch_step, repeats=repeats)
+    row = {"case": description, "deepgrad ms": t_dg * 1e3, "torch ms": t_torch * 1e3,
+           "ratio": t_dg / t_torch}
+    if flops:
+        row["GFLOP/s"] = flops / t_dg / 1e9
+        row["of ceiling"] = f"{row['GFLOP/s'] / harness.matmul_ceiling():.0%}"
+    return row
+
+
+def check_case(name, **override):
+    """Build a case (which checks deepgrad against PyTorch) without timing it."""
+    _, build, kwargs = CASES[name]
+    build(**{**kwargs, **override})
+
+
+def process_rows():
+    rows = [{"case": "import (s)", "deepgrad ms": processes.import_time("deepgrad") * 1e3,
+             "torch ms": processes.import_time("torch") * 1e3}]
+    for model in ("mlp", "conv"):
+        rows.append({"case": f"peak RSS (MB) training the {model}",
+                     "deepgrad ms": processes.peak_memory_mb("deepgrad", model),
+                     "torch ms": processes.peak_memory_mb("torch", model)})
+    for row in rows:
+        row["ratio"] = row["deepgrad ms"] / row["torch ms"]
+    return rows
+
+
+def allreduce_row(batch=128, steps=60):
+    """Time per step and in Allreduce of a data-parallel MLP step (run under mpiexec)."""
+    import time
+
+    import numpy as np
+
+    import deepgrad as dg
+    from deepgrad import distributed, nn
+    from deepgrad.data import DataLoader, TensorDataset
+    from deepgrad.train import Trainer
+
+    distributed.init()
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((batch * steps, 784), dtype=np.float32)
+    y = rng.integers(0, 10, size=len(x))
+    dg.manual_seed(0)
+    model = nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU(),
+                          nn.Linear(256, 10))
+    trainer = Trainer(model, nn.CrossEntropyLoss(), dg.optim.SGD(model.parameters(), lr=0.01,
+                      momentum=0.9), DataLoader(TensorDataset(x, y), batch_size=batch),
+                      distributed=True)
+    trainer.fit(1)  # warm-up epoch
+    sync = trainer.sync
+    before, calls = (sync.seconds, sync.calls) if sync else (0.0, 0)
+    start = time.perf_counter()
+    trainer.fit(2)
+    elapsed = time.perf_counter() - start
+    if sync is None:
+        return None
+    per_step = (sync.seconds - before) / (sync.calls - calls)
+    return {"case": f"MLP step, global batch {batch}, {distributed.world_size()} ranks",
+            "deepgrad ms": elapsed / steps * 1e3, "allreduce ms": per_step * 1e3,
+            "MB per step": sync.bytes_per_step / 1e6,
+            "allreduce share": f"{per_step / (elapsed / steps):.0%}"}
+
+
+def main(names=None, repeats=50, as_json=False, with_processes=True, out=sys.stdout):
+    if names == ["allreduce"]:
+        row = allreduce_row()
+        if row is not None and __import__("deepgrad").distributed.is_main():
+            cols = ["case", "deepgrad ms", "allreduce ms", "MB per step", "allreduce share"]
+            out.write(json.dumps(row) + "\n" if as_json else
+                      harness.table("Data-parallel step over MPI", [row], cols))
+        elif row is None:
+            raise ValueError("the allreduce case needs mpiexec -n K (K > 1)")
+        return
+    unknown = [n for n in names or [] if n not in CASES]
+    if unknown:
+        raise ValueError(f"unknown benchmark case(s) {unknown}; known: "
+                         f"{', '.join(list(CASES) + ['allreduce'])}")
+    rows = [time_case(name, repeats) for name in (names or CASES)]
+    if with_processes and not names:
+        rows += process_rows()
+    if as_json:
+        out.write(harness.dumps(rows) + "\n")
+        return
+    machine = harness.machine()
+    out.write(f"machine: {machine['cpus']} CPUs, {machine['blas']} with "
+              f"{machine['blas_threads']} threads, numpy {machine['numpy']}, torch "
+              f"{machine['torch']}; matmul ceiling {harness.matmul_ceiling():.0f} GFLOP/s "
+              f"(float32 2048^3)\n\n")
+    out.write(harness.table("deepgrad / PyTorch (ratio < 1: deepgrad faster)", rows,
+                            COLUMNS))
