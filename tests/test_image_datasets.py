@@ -40,7 +40,7 @@ def test_mnist_subset_is_shuffled_scaled_and_balanced():
 
 
 def test_registered_names():
-    for name in ("mnist-subset", "mnist", "fashion-mnist", "cifar10"):
+    for name in ("mnist5k", "mnist", "fashion-mnist", "cifar10"):
         assert name in dg.data.DATASETS
 
 

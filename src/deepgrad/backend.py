@@ -84,3 +84,25 @@ def get_rng_state():
 def set_rng_state(state):
     """Restore the CPU generator from :func:`get_rng_state`'s dict."""
     generator("cpu").bit_generator.state = state
+
+
+def set_num_threads(n):
+    """Limit the BLAS library to ``n`` threads (with threadpoolctl, if installed).
+
+    Processes that share a machine (MPI ranks, sweep workers) should split its cores:
+    OpenBLAS threads spin while they wait, so two processes with a thread per core each
+    can run many times slower than with one thread each. Returns True if applied.
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+        return False
+    threadpool_limits(limits=max(1, int(n)), user_api="blas")
+    return True
+
+
+def share_cores(processes):
+    """Give this process its share of the machine's cores among ``processes``."""
+    import os
+    if processes > 1:
+        set_num_threads(max(1, (os.cpu_count() or 1) // processes))

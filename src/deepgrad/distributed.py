@@ -49,7 +49,16 @@ def init():
         _comm = MPI.COMM_WORLD
         if _comm.Get_size() > 1:
             sys.excepthook = _abort_on_exception
+            backend.share_cores(_local_ranks())
     return rank(), world_size()
+
+
+def _local_ranks():
+    """How many ranks run on this host (MPICH and Open MPI say so in the environment)."""
+    for var in ("MPI_LOCALNRANKS", "OMPI_COMM_WORLD_LOCAL_SIZE"):
+        if os.environ.get(var, "").isdigit():
+            return int(os.environ[var])
+    return world_size()
 
 
 def _abort_on_exception(kind, value, tb):

@@ -15,7 +15,7 @@ import os
 import tomllib
 from concurrent.futures import ProcessPoolExecutor
 
-from . import config as config_mod, distributed
+from . import backend, config as config_mod, distributed
 from .serialization import atomic_write
 
 GRID_KEYS = ("optimizer", "lr", "batch_size", "seed")
@@ -90,7 +90,8 @@ def sweep(runs, out, jobs=1):
             return None
         rows = [row for part in gathered for row in part]
     elif jobs > 1:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
+        with ProcessPoolExecutor(max_workers=jobs, initializer=backend.share_cores,
+                                 initargs=(jobs,)) as pool:
             rows = list(enumerate(pool.map(run_one, runs, itertools.repeat(out))))
     else:
         rows = [(i, run_one(cfg, out)) for i, cfg in enumerate(runs)]

