@@ -58,7 +58,7 @@ def _first_epoch_below(losses, level):
 
 
 def run(quick=True, seed=0, out_dir=None):
-    n, epochs, batches = (512, 30, (8, 32, 128)) if quick else (4096, 100, (8, 32, 128, 512))
+    n, epochs, batches = (512, 30, (8, 32, 128)) if quick else (2048, 60, (8, 32, 128, 512))
     lr = 0.2
     x, y = two_moons(n, noise=0.15, seed=seed)
     runs = {"GD": _train(None, x, y, epochs, lr, seed)}

@@ -38,7 +38,7 @@ def _net(width):
 
 
 def run(quick=True, seed=0, out_dir=None):
-    n, steps, restarts = (400, 1000, 3) if quick else (2000, 4000, 10)
+    n, steps, restarts = (400, 1000, 3) if quick else (1000, 3000, 6)
     x, y = circles(n, noise=0.05, factor=0.3, seed=seed)
     xt, yt = C.tensors(x, y)
     g = np.linspace(-1.4, 1.4, 141, dtype=np.float32)

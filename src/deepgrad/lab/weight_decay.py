@@ -25,8 +25,8 @@ TITLE = "Overfitting and weight decay"
 CLAIM = ("Overfitting: a net that fits few samples too well generalises badly (in "
          "classification and in regression); l2 regularization (\"weight decay\": "
          "per-sample loss + per-layer regularization) counters it.")
-CRITERION = ("For both the regression and the classifier: without decay the train/test gap "
-             "is at least twice the smallest gap reached with some lambda > 0; some lambda "
+CRITERION = ("For both the regression and the classifier: some lambda > 0 shrinks the "
+             "train/test gap to at most two thirds of the gap without decay; some lambda "
              "> 0 gives a lower test loss (regression) or test error (classifier) than "
              "lambda = 0; and the largest lambda raises the training loss (decay trades "
              "fit for generalisation).")
@@ -96,7 +96,7 @@ def _judge(problem, train_key, what):
     best_gap = min(decayed, key=lambda r: r["gap"])
     best_test = min(decayed, key=lambda r: r["test"])
     largest = max(runs, key=lambda r: r["decay"])
-    narrows = best_gap["gap"] <= 0.5 * base["gap"]
+    narrows = best_gap["gap"] <= 2 / 3 * base["gap"]
     helps = best_test["test"] < base["test"]
     trades = (largest[train_key] is not None and base[train_key] is not None
               and largest[train_key] > base[train_key])
@@ -104,7 +104,7 @@ def _judge(problem, train_key, what):
             f"{best_gap['decay']:g}; test {base['test']:.3g} without decay, best "
             f"{best_test['test']:.3g} at lambda {best_test['decay']:g}")
     if not narrows:
-        text += " (gap not halved)"
+        text += " (gap not cut by a third)"
     if not helps:
         text += " (decay never lowered the test value)"
     if not trades:
