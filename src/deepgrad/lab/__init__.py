@@ -11,7 +11,11 @@ Each experiment is a module with
 * ``run(quick, seed, out_dir) -> dict``: the measurements, JSON-able. Keys ending in
   ``seconds`` hold wall-clock times; every other number is the same for the same seed;
 * ``verdict(numbers) -> (passed, explanation)``: a pure function of those numbers;
-* ``figure(numbers, path)``: draws the evidence to a PNG.
+* ``figure(numbers, path)``: draws the evidence to a PNG (axis labels, titles and
+  legends are checked when it is saved);
+* optionally ``table(numbers)``: rows of strings (the first the header) for the report.
+
+Experiments run on one BLAS thread (see ``runner``): same numbers on any core count.
 
 ``NAMES`` lists the experiments in the order of the course; ``get(name)`` returns
 one.
