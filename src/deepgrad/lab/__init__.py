@@ -15,7 +15,8 @@ Each experiment is a module with
   legends are checked when it is saved);
 * optionally ``table(numbers)``: rows of strings (the first the header) for the report.
 
-Experiments run on one BLAS thread (see ``runner``): same numbers on any core count.
+Experiments run on one BLAS thread (see ``runner``), so the numbers do not depend on the
+number of cores.
 
 ``NAMES`` lists the experiments in the order of the course; ``get(name)`` returns
 one.

@@ -74,7 +74,8 @@ blockquote { margin: 0.5em 0; padding: 0.4em 1em; background: #f6f6f2;
 .pass { color: #17692b; font-weight: bold; } .fail { color: #b0191e; font-weight: bold; }
 table { border-collapse: collapse; } td, th { padding: 0.2em 0.8em;
         border-bottom: 1px solid #eee; text-align: left; }
-td.num { text-align: right; } table.data { font-size: 0.9em; margin: 0.5em 0; } img { max-width: 100%; height: auto; }
+td.num { text-align: right; } table.data { font-size: 0.9em; margin: 0.5em 0; }
+img { max-width: 100%; height: auto; }
 .meta { color: #666; font-size: 0.9em; } code { background: #f2f2f2; padding: 0 0.2em; }
 """
 
