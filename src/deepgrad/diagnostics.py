@@ -29,8 +29,6 @@ Usage::
     print(monitor.report()); monitor.plot("gradient_flow.png")
 """
 import math
-import os
-import tempfile
 
 import numpy as np
 
@@ -337,9 +335,7 @@ class GradientFlowMonitor:
     def plot(self, path, max_lines=6):
         """Write a PNG of gradient norm (log scale) against depth, one line per recorded
         step (at most ``max_lines``, evenly spread, the first and last included)."""
-        # The Agg canvas directly, no pyplot: no global backend switch, never a window.
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
+        from . import plotting
 
         steps = sorted({r["step"] for r in self.records})
         if not steps:
@@ -347,9 +343,7 @@ class GradientFlowMonitor:
         if len(steps) > max_lines:
             picks = np.linspace(0, len(steps) - 1, max_lines).round().astype(int)
             steps = [steps[i] for i in sorted(set(picks))]
-        fig = Figure(figsize=(6.4, 4.2))
-        FigureCanvasAgg(fig)
-        ax = fig.add_subplot()
+        fig, ax = plotting.subplots(figsize=(6.4, 4.2))
         for s in steps:
             rows = [r for r in self.records if r["step"] == s]
             ax.plot([r["depth"] for r in rows], [r["grad_norm"] for r in rows],
@@ -361,9 +355,7 @@ class GradientFlowMonitor:
         ax.set_xticks(range(1, len(self.layers) + 1))
         ax.grid(True, which="both", alpha=0.3)
         ax.legend()
-        fig.tight_layout()
-        _save_atomic(fig, path)
-        return path
+        return plotting.save(fig, path, dpi=100)
 
     def remove(self):
         """Detach the forward hooks from the model."""
@@ -382,21 +374,3 @@ def _norm(array):
     """The 2-norm of an array, accumulated in float64."""
     flat = array.reshape(-1).astype(np.float64)
     return math.sqrt(float(flat @ flat))
-
-
-def _save_atomic(fig, path):
-    """Write the figure to a temporary file beside ``path``, fsync, then rename."""
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, suffix=".png.tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            fig.savefig(f, format="png", dpi=100)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise

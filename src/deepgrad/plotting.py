@@ -1,33 +1,42 @@
-"""Matplotlib, imported on demand with a file-only backend (no screen needed)."""
+"""Figures for files: matplotlib's Agg canvas without pyplot.
+
+No global backend switch and never a window, so plotting from deepgrad cannot disturb a
+user's interactive matplotlib session. ``save`` writes atomically: a reader never sees
+half a PNG.
+"""
+import io
+
+
+def figure(**kwargs):
+    """A new Figure drawn by the Agg canvas (``Figure`` accepts figsize, dpi, ...)."""
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError as err:  # pragma: no cover - depends on the install
+        raise ImportError("plots need matplotlib: pip install 'deepgrad[plot]'") from err
+    fig = Figure(**kwargs)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def subplots(nrows=1, ncols=1, figsize=None, **kwargs):
+    """Like ``pyplot.subplots``: ``(figure, axes)``."""
+    fig = figure(figsize=figsize)
+    return fig, fig.subplots(nrows, ncols, **kwargs)
+
+
+def save(fig, path, dpi=110):
+    """Write ``fig`` as a PNG to ``path`` atomically; returns the path."""
+    from .serialization import atomic_write
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
+    atomic_write(path, buffer.getvalue())
+    return path
 
 
 def pyplot():
-    try:
-        import matplotlib
-    except ImportError as err:  # pragma: no cover - depends on the install
-        raise ImportError("plots need matplotlib: pip install 'deepgrad[plot]'") from err
+    """pyplot on the Agg backend (for code that still draws through it)."""
+    import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     return plt
-
-
-def save(fig, path):
-    """Write ``fig`` to ``path`` atomically (a reader never sees half a PNG)."""
-    import os
-    import tempfile
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, suffix=".png.tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            fig.savefig(f, format="png", dpi=110, bbox_inches="tight")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-    finally:
-        pyplot().close(fig)
-    return path

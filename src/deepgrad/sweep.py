@@ -128,8 +128,7 @@ def _cell(value):
 def plot(rows, path):
     import numpy as np
     from . import plotting
-    plt = plotting.pyplot()
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    fig, axes = plotting.subplots(1, 2, figsize=(11, 4.2))
     groups = {}
     for row in rows:
         groups.setdefault((row["optimizer"], row["batch_size"]), []).append(row)

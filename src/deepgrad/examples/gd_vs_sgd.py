@@ -68,8 +68,7 @@ def run(out=".", epochs=40, lr=0.2, batch_sizes=(8, 32), n_samples=512, seed=0):
 
 
 def plot(runs, path, n):
-    plt = plotting.pyplot()
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
+    fig, (ax1, ax2) = plotting.subplots(1, 2, figsize=(10, 4))
     for label, r in runs.items():
         epochs = range(len(r["loss"]))
         ax1.plot(epochs, r["loss"], label=label)

@@ -36,14 +36,13 @@ def run(out=".", epochs=300, lr=0.1, hidden=64, seed=0, verbose=False):
 
 
 def plot(model, x, y, history, path):
-    plt = plotting.pyplot()
     lo, hi = x.min(0) - 0.2, x.max(0) + 0.2
     gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], 300), np.linspace(lo[1], hi[1], 300))
     grid = np.stack([gx.ravel(), gy.ravel()], 1).astype(np.float32)
     model.eval()
     with dg.no_grad():
         regions = model(dg.tensor(grid)).data.argmax(1).reshape(gx.shape)
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4.5))
+    fig, (ax1, ax2) = plotting.subplots(1, 2, figsize=(10, 4.5))
     from matplotlib.colors import ListedColormap
     light = ListedColormap(["#f6c9c9", "#c9d9f6", "#cdeecd"])  # the points' colours, paler
     ax1.contourf(gx, gy, regions, levels=[-0.5, 0.5, 1.5, 2.5], cmap=light)

@@ -229,9 +229,8 @@ def resume_config(directory):
 def plot_history(history, out):
     """``loss.png`` and ``accuracy.png``: train and validation curves of this run."""
     from .. import plotting
-    plt = plotting.pyplot()
     for key, label in (("loss", "cross-entropy loss"), ("accuracy", "accuracy")):
-        fig, ax = plt.subplots(figsize=(6, 4))
+        fig, ax = plotting.subplots(figsize=(6, 4))
         ax.plot(history.epochs, history[key], marker="o", label=f"train {key}")
         if f"val_{key}" in history.history:
             ax.plot(history.epochs, history[f"val_{key}"], marker="s", label=f"validation {key}")
