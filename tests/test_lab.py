@@ -128,8 +128,7 @@ def test_figure_rules_are_enforced(tmp_path):
 
 
 def _png(path, color):
-    plt = plotting.pyplot()
-    fig, ax = plt.subplots(figsize=(1, 1))
+    fig, ax = plotting.subplots(figsize=(1, 1))
     ax.imshow([[color]])
     plotting.save(fig, path)
 

@@ -87,9 +87,8 @@ class Stopwatch:
 
 def figure(rows=1, cols=1, size=(5.0, 4.0), **kwargs):
     """A new figure with a grid of axes (always a flat list)."""
-    plt = plotting.pyplot()
-    fig, axes = plt.subplots(rows, cols, figsize=(size[0] * cols, size[1] * rows),
-                             squeeze=False, **kwargs)
+    fig, axes = plotting.subplots(rows, cols, figsize=(size[0] * cols, size[1] * rows),
+                                  squeeze=False, **kwargs)
     return fig, list(axes.ravel())
 
 

@@ -81,8 +81,7 @@ def verdict(numbers):
 
 
 def figure(numbers, path):
-    plt = plotting.pyplot()
-    fig = plt.figure(figsize=(16, 4.2))
+    fig = plotting.figure(figsize=(16, 4.2))
     x, y = np.array(numbers["x"]), np.array(numbers["y"])
     g = np.array(numbers["grid"])
     for i, width in enumerate(WIDTHS):
