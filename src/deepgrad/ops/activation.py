@@ -1,6 +1,7 @@
 """Activations: relu, leaky_relu, sigmoid, tanh, softmax, log_softmax."""
 from .. import backend
 from ..autograd import Function
+from .checks import check_dim, check_floating, check_real_arg
 
 
 class ReLU(Function):
@@ -87,24 +88,29 @@ class LogSoftmax(Function):
 
 
 def relu(a):
-    return ReLU()(a)
+    return ReLU()(check_floating("relu", a))
 
 
 def leaky_relu(a, negative_slope=0.01):
-    return LeakyReLU(negative_slope)(a)
+    check_real_arg("leaky_relu", "negative_slope", negative_slope)
+    return LeakyReLU(negative_slope)(check_floating("leaky_relu", a))
 
 
 def sigmoid(a):
-    return Sigmoid()(a)
+    return Sigmoid()(check_floating("sigmoid", a))
 
 
 def tanh(a):
-    return Tanh()(a)
+    return Tanh()(check_floating("tanh", a))
 
 
 def softmax(a, dim=-1):
-    return Softmax(dim)(a)
+    check_floating("softmax", a)
+    # a 0-d input is its own single "row" (as in PyTorch)
+    return Softmax(check_dim("softmax", dim, a.ndim) if a.ndim else None)(a)
 
 
 def log_softmax(a, dim=-1):
-    return LogSoftmax(dim)(a)
+    check_floating("log_softmax", a)
+    # a 0-d input is its own single "row" (as in PyTorch)
+    return LogSoftmax(check_dim("log_softmax", dim, a.ndim) if a.ndim else None)(a)

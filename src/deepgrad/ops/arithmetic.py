@@ -1,6 +1,7 @@
 """Elementwise arithmetic, matmul and the fused linear layer op."""
 from .. import backend
 from ..autograd import Function, Tensor, sum_to
+from .checks import check_floating, check_same_dtype
 
 
 class Add(Function):
@@ -212,6 +213,8 @@ def matmul(a, b):
 
 def linear(x, weight, bias=None):
     """``x @ weight.T + bias`` (PyTorch's ``F.linear``)."""
+    check_floating("linear", x)
+    check_same_dtype("linear", x, weight)
     if weight.ndim != 2 or x.ndim == 0 or x.shape[-1] != weight.shape[1]:
         raise ValueError(f"linear: input of shape {tuple(x.shape)} does not fit a weight of "
                          f"shape {tuple(weight.shape)}; expected input (..., in_features) "

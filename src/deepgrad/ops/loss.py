@@ -4,6 +4,7 @@ binary_cross_entropy_with_logits. ``reduction`` is 'mean' | 'sum' | 'none' as in
 from .. import backend
 from ..autograd import Function, Tensor
 from .activation import _log_softmax
+from .checks import check_floating, check_same_dtype, check_tensor
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -174,25 +175,52 @@ def _as_tensor(name, value, like=None):
     return Tensor(xp.asarray(value) if xp is not None else value)
 
 
+def _check_input(name, input, reduction, class_axis):
+    """The loss input: a floating-point Tensor, at least 1-D when it holds classes, and
+    not empty under ``reduction='mean'`` (the mean of no losses is NaN in PyTorch)."""
+    _check_reduction(name, reduction)
+    check_tensor(name, input)
+    check_floating(name, input)
+    if class_axis and input.ndim == 0:
+        raise ValueError(f"{name}: expected input of shape (C,), (N, C) or (N, C, d1, ...), "
+                         f"got a 0-d input")
+    if reduction == "mean" and input.size == 0:
+        raise ValueError(f"{name}: got an empty input of shape {tuple(input.shape)}; the "
+                         f"mean over no elements is undefined (use reduction='sum' or "
+                         f"'none')")
+
+
+def _check_float_target(name, input, target):
+    """Element-wise losses need a target of the input's floating dtype (no silent float64
+    promotion, no integer labels where probabilities or values are meant)."""
+    if target.dtype.kind != "f":
+        raise TypeError(f"{name}: target must be floating point like the input, got dtype "
+                        f"{target.dtype}; convert with .astype({input.dtype})")
+    check_same_dtype(name, input, target, "input", "target")
+
+
 def cross_entropy(input, target, reduction="mean"):
-    _check_reduction("cross_entropy", reduction)
+    _check_input("cross_entropy", input, reduction, class_axis=True)
     return CrossEntropy(reduction)(input, _as_tensor("target", target, input))
 
 
 def nll_loss(input, target, reduction="mean"):
-    _check_reduction("nll_loss", reduction)
+    _check_input("nll_loss", input, reduction, class_axis=True)
     return NLLLoss(reduction)(input, _as_tensor("target", target, input))
 
 
 def mse_loss(input, target, reduction="mean"):
-    _check_reduction("mse_loss", reduction)
+    _check_input("mse_loss", input, reduction, class_axis=False)
     target = _as_tensor("target", target, input)
     _check_same_shape("mse_loss", input, target)
+    _check_float_target("mse_loss", input, target)
     return MSE(reduction)(input, target)
 
 
 def binary_cross_entropy_with_logits(input, target, reduction="mean"):
-    _check_reduction("binary_cross_entropy_with_logits", reduction)
+    name = "binary_cross_entropy_with_logits"
+    _check_input(name, input, reduction, class_axis=False)
     target = _as_tensor("target", target, input)
-    _check_same_shape("binary_cross_entropy_with_logits", input, target)
+    _check_same_shape(name, input, target)
+    _check_float_target(name, input, target)
     return BCEWithLogits(reduction)(input, target)

@@ -317,6 +317,9 @@ def adaptive_avg_pool2d(input, output_size):
     who = "adaptive_avg_pool2d"
     data = input.data if isinstance(input, Tensor) else input
     check_input(who, data)
+    if 0 in data.shape[2:]:
+        raise ValueError(f"{who}: expected an input with H >= 1 and W >= 1, got shape "
+                         f"{tuple(data.shape)}")
     if not isinstance(output_size, (list, tuple)):
         output_size = (output_size, output_size)
     if len(output_size) != 2:

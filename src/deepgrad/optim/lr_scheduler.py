@@ -400,7 +400,11 @@ class ReduceLROnPlateau(LRScheduler):
                     else best + self.threshold)
 
     def step(self, metrics, epoch=None):
-        current = float(metrics)
+        try:
+            current = float(metrics)
+        except (TypeError, ValueError):
+            raise TypeError(f"ReduceLROnPlateau.step: metrics must be a number (or a "
+                            f"one-element Tensor), got {metrics!r:.80}") from None
         self.last_epoch = self.last_epoch + 1 if epoch is None else epoch
         if self.is_better(current, self.best):
             self.best = current

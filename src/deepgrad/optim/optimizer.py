@@ -6,6 +6,7 @@ state is created lazily. ``state_dict()`` indexes state by the parameter's posit
 all groups, so a checkpoint restores into a freshly built optimizer.
 """
 import copy
+import math
 import numbers
 
 from .. import backend
@@ -23,7 +24,14 @@ class Optimizer:
         self.param_groups = []
         self.state = {}  # id(param) -> dict of arrays; ids are for lookup only, never saved
         self._scratch = ScratchPool()  # per-block temporaries, reused by every step
-        params = list(params)
+        name = type(self).__name__
+        if isinstance(params, (Tensor, dict)):
+            params = [params]  # one parameter or one group, as PyTorch allows
+        try:
+            params = list(params)
+        except TypeError:
+            raise TypeError(f"{name}: params must be an iterable of Tensors or of dicts "
+                            f"(parameter groups), got {type(params).__name__}") from None
         if not params:
             raise ValueError(f"{type(self).__name__}: got an empty parameter list")
         if not isinstance(params[0], dict):
@@ -32,9 +40,17 @@ class Optimizer:
             self.add_param_group(group)
 
     def add_param_group(self, group):
+        if not isinstance(group, dict) or "params" not in group:
+            raise ValueError(f"{type(self).__name__}: a parameter group must be a dict with "
+                             f"a 'params' entry, got {group!r:.80}")
         group = dict(group)
         params = group["params"]
-        params = [params] if isinstance(params, Tensor) else list(params)
+        try:
+            params = [params] if isinstance(params, Tensor) else list(params)
+        except TypeError:
+            raise TypeError(f"{type(self).__name__}: a group's 'params' must be a Tensor "
+                            f"or an iterable of Tensors, got {type(params).__name__}") \
+                from None
         for p in params:
             if not isinstance(p, Tensor):
                 raise TypeError(f"{type(self).__name__}: parameters must be Tensors, got "
@@ -163,8 +179,10 @@ def _is_number(value):
 
 
 def check_non_negative(optimizer, name, value):
-    if not _is_number(value) or value < 0:
-        raise ValueError(f"{optimizer}: {name} must be a non-negative number, got {value!r}")
+    """A finite number >= 0 (NaN and inf would silently poison every parameter)."""
+    if not _is_number(value) or not 0 <= value < math.inf:
+        raise ValueError(f"{optimizer}: {name} must be a finite non-negative number, got "
+                         f"{value!r}")
 
 
 def check_interval(optimizer, name, value, low, high, closed_high=False):
