@@ -33,10 +33,3 @@ def save(fig, path, dpi=110):
     atomic_write(path, buffer.getvalue())
     return path
 
-
-def pyplot():
-    """pyplot on the Agg backend (for code that still draws through it)."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    return plt
