@@ -25,6 +25,10 @@ class TensorDataset(Dataset):
             raise ValueError("TensorDataset: needs at least one array")
         arrays = tuple(a.data if isinstance(a, Tensor) else backend.np.asarray(a)
                        if not hasattr(a, "shape") else a for a in arrays)
+        for i, a in enumerate(arrays):
+            if getattr(a, "ndim", 0) == 0:
+                raise ValueError(f"TensorDataset: array {i} must have at least 1 dimension "
+                                 f"(rows are samples), got shape {tuple(a.shape)}")
         n = len(arrays[0])
         for i, a in enumerate(arrays):
             if len(a) != n:
@@ -44,7 +48,16 @@ class TensorDataset(Dataset):
 
 class Subset(Dataset):
     def __init__(self, dataset, indices):
-        self.dataset, self.indices = dataset, backend.np.asarray(indices)
+        indices = backend.np.asarray(indices)
+        if indices.ndim != 1 or (indices.size and indices.dtype.kind not in "iu"):
+            raise TypeError(f"Subset: indices must be a 1-D sequence of integers, got "
+                            f"shape {indices.shape} of dtype {indices.dtype}")
+        n = len(dataset)
+        if indices.size and (int(indices.min()) < -n or int(indices.max()) >= n):
+            bad = int(indices.min()) if int(indices.min()) < -n else int(indices.max())
+            raise ValueError(f"Subset: index {bad} is out of range for a dataset of {n} "
+                             f"samples")
+        self.dataset, self.indices = dataset, indices.astype(backend.np.int64)
 
     def __len__(self):
         return len(self.indices)
@@ -63,6 +76,11 @@ class Subset(Dataset):
 def random_split(dataset, lengths, seed=None):
     """Split into non-overlapping Subsets of the given lengths (or fractions summing to 1)."""
     n = len(dataset)
+    lengths = list(lengths) if isinstance(lengths, (list, tuple)) else lengths
+    if not isinstance(lengths, list) or not lengths or not all(
+            isinstance(x, (int, float)) and not isinstance(x, bool) for x in lengths):
+        raise TypeError(f"random_split: lengths must be a non-empty list of sample counts "
+                        f"or of fractions summing to 1, got {lengths!r:.80}")
     if all(isinstance(x, float) for x in lengths) and abs(sum(lengths) - 1) < 1e-9:
         counts = [int(n * f) for f in lengths]
         counts[0] += n - sum(counts)

@@ -22,14 +22,28 @@ from ..autograd import Tensor
 class DataLoader:
     def __init__(self, dataset, batch_size=1, shuffle=False, replacement=False,
                  drop_last=False, seed=None):
+        if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
+            raise TypeError(f"DataLoader: dataset must have __len__ and __getitem__ (a "
+                            f"Dataset, TensorDataset or list), got {type(dataset).__name__}")
         if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size <= 0:
             raise ValueError(f"DataLoader: batch_size must be a positive integer, got "
                              f"{batch_size!r}")
+        for name, value in (("shuffle", shuffle), ("replacement", replacement),
+                            ("drop_last", drop_last)):
+            if not isinstance(value, (bool, np.bool_)):
+                raise TypeError(f"DataLoader: {name} must be True or False, got {value!r}")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(
+                seed, (int, np.integer)) or seed < 0):
+            raise ValueError(f"DataLoader: seed must be a non-negative integer or None, got "
+                             f"{seed!r}")
         if shuffle and replacement:
             raise ValueError("DataLoader: choose shuffle=True (permutation) or "
                              "replacement=True (sampling with replacement), not both")
         if len(dataset) == 0:
             raise ValueError("DataLoader: the dataset is empty")
+        if drop_last and batch_size > len(dataset):
+            raise ValueError(f"DataLoader: drop_last=True with batch_size={batch_size} > "
+                             f"{len(dataset)} samples would give no batches at all")
         self.dataset, self.batch_size = dataset, batch_size
         self.shuffle, self.replacement, self.drop_last = shuffle, replacement, drop_last
         if seed is None:
@@ -45,6 +59,10 @@ class DataLoader:
         ``num_shards`` contiguous, nearly equal slices of each, so together the ranks see
         exactly the batches a single process would.
         """
+        if any(isinstance(v, bool) or not isinstance(v, (int, np.integer))
+               for v in (rank, num_shards)):
+            raise TypeError(f"DataLoader.shard: rank and num_shards must be integers, got "
+                            f"{rank!r} and {num_shards!r}")
         if not 0 <= rank < num_shards:
             raise ValueError(f"DataLoader.shard: rank {rank} is not in [0, {num_shards})")
         self.rank, self.num_shards = rank, num_shards

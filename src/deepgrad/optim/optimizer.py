@@ -25,8 +25,11 @@ class Optimizer:
         self.state = {}  # id(param) -> dict of arrays; ids are for lookup only, never saved
         self._scratch = ScratchPool()  # per-block temporaries, reused by every step
         name = type(self).__name__
-        if isinstance(params, (Tensor, dict)):
-            params = [params]  # one parameter or one group, as PyTorch allows
+        if isinstance(params, Tensor):  # iterating would give its rows (as PyTorch)
+            raise TypeError(f"{name}: params must be an iterable of Tensors or of dicts "
+                            f"(parameter groups), got one Tensor; wrap it in a list")
+        if isinstance(params, dict):
+            params = [params]  # one parameter group
         try:
             params = list(params)
         except TypeError:
