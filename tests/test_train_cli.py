@@ -121,3 +121,18 @@ def test_piped_output_is_one_clean_line_per_epoch():
     lines = proc.stdout.splitlines()
     assert [ln.split("  ")[0] for ln in lines if ln.startswith("epoch")] == ["epoch 1/2",
                                                                            "epoch 2/2"]
+
+
+def test_history_plots_show_the_runs_own_numbers():
+    from deepgrad.train import History
+    from deepgrad.train.run import history_figure
+    history = History()
+    for epoch, (a, b) in enumerate([(0.5, 0.4), (0.7, 0.65), (0.9, 0.8)], 1):
+        history.append(epoch, {"accuracy": a, "val_accuracy": b})
+    ax = history_figure(history, "accuracy").axes[0]
+    assert ax.get_xlabel() == "epoch" and ax.get_ylabel() == "accuracy" and ax.get_title()
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["train accuracy",
+                                                                   "validation accuracy"]
+    train, val = ax.get_lines()
+    assert list(train.get_xdata()) == [1, 2, 3] and list(train.get_ydata()) == [0.5, 0.7, 0.9]
+    assert list(val.get_ydata()) == [0.4, 0.65, 0.8]

@@ -226,17 +226,24 @@ def resume_config(directory):
     return cfg
 
 
+def history_figure(history, key):
+    """A figure of ``key`` (and ``val_`` + key) per epoch from a History."""
+    from .. import plotting
+    label = {"loss": "cross-entropy loss"}.get(key, key)
+    fig, ax = plotting.subplots(figsize=(6, 4))
+    ax.plot(history.epochs, history[key], marker="o", label=f"train {key}")
+    if f"val_{key}" in history.history:
+        ax.plot(history.epochs, history[f"val_{key}"], marker="s", label=f"validation {key}")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(label)
+    ax.set_title(f"{label} per epoch")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return fig
+
+
 def plot_history(history, out):
     """``loss.png`` and ``accuracy.png``: train and validation curves of this run."""
     from .. import plotting
-    for key, label in (("loss", "cross-entropy loss"), ("accuracy", "accuracy")):
-        fig, ax = plotting.subplots(figsize=(6, 4))
-        ax.plot(history.epochs, history[key], marker="o", label=f"train {key}")
-        if f"val_{key}" in history.history:
-            ax.plot(history.epochs, history[f"val_{key}"], marker="s", label=f"validation {key}")
-        ax.set_xlabel("epoch")
-        ax.set_ylabel(label)
-        ax.set_title(f"{label} per epoch")
-        ax.grid(alpha=0.3)
-        ax.legend()
-        plotting.save(fig, os.path.join(out, f"{key}.png"))
+    for key in ("loss", "accuracy"):
+        plotting.save(history_figure(history, key), os.path.join(out, f"{key}.png"))
