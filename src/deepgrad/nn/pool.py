@@ -80,6 +80,9 @@ class AdaptiveAvgPool2d(Module):
     def forward(self, x):
         who = f"AdaptiveAvgPool2d(output_size={self.output_size})"
         check_input(who, _tensor(who, x).data)
+        if 0 in x.shape[2:]:
+            raise ValueError(f"{who}: expected an input with H >= 1 and W >= 1, got shape "
+                             f"{tuple(x.shape)}")
         return adaptive_avg_pool2d(x, self.output_size)
 
     def extra_repr(self):

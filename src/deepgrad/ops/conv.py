@@ -515,6 +515,8 @@ def locally_connected2d(input, weight, bias=None, stride=1, padding=0, *, method
         raise ValueError(f"{who}: weight must be 6-D (OH, OW, out, in, kh, kw), got shape "
                          f"{tuple(w.shape)}")
     check_input(who, x, w.shape[3])
+    if x.dtype != w.dtype:
+        raise TypeError(f"{who}: input has dtype {x.dtype} but weight has {w.dtype}")
     stride = pair(who, "stride", stride)
     kernel = w.shape[4:]
     pads = parse_padding(who, padding, kernel, stride, (1, 1))

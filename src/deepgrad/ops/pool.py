@@ -273,6 +273,17 @@ def _check_pool_input(who, x, kernel, stride, padding, dilation, ceil_mode):
             raise ValueError(f"{who}: the kernel {kernel} (dilation {dilation}) is larger "
                              f"than the padded input: input shape {tuple(data.shape)}, "
                              f"padding {padding}")
+        # With dilation a window can hold padding only (PyTorch then returns -inf and
+        # sends no gradient anywhere): refuse such a geometry. Every window starts before
+        # the input's end, so only those starting in the left padding (a few) can.
+        n, s, p, d = data.shape[2 + a], stride[a], padding[a], dilation[a]
+        starts = [o * s - p for o in range(min(out, p // s + 1))]
+        if d > 1 and any(all(not 0 <= st + t < n for t in range(0, d * kernel[a], d))
+                         for st in starts):
+            raise ValueError(f"{who}: with padding {padding} and dilation {dilation}, a "
+                             f"window of the kernel {kernel} holds only padding for an "
+                             f"input of shape {tuple(data.shape)} (its result would be "
+                             f"-inf); use less padding or dilation")
 
 
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
