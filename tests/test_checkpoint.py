@@ -60,7 +60,7 @@ def test_training_checkpoint_restores_optimizer_and_rng(tmp_path, name):
         opt = dg.optim.OPTIMIZERS[name](model.parameters(), lr=0.01)
         return model, opt
 
-    x = dg.tensor(np.random.default_rng(0).standard_normal((16, 5)))
+    x = dg.tensor(np.random.default_rng(0).standard_normal((16, 5), dtype=np.float32))
     y = dg.tensor(np.arange(16) % 2)
 
     def steps(model, opt, n):
