@@ -13,8 +13,10 @@ never touches the network.
 """
 import functools
 import gzip
+import math
 import os
 import tarfile
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -70,27 +72,97 @@ SOURCES = {
 _IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4",
               0x0E: ">f8"}
 
+MAX_DATASET_BYTES = 1 << 30
+"""The most data bytes a reader accepts from one file (the largest real one, CIFAR-10's
+training set, holds 154 MB): a header claiming more is refused before anything is
+allocated."""
+
+_GZIP_MAX_RATIO = 1100
+"""deflate expands at most about 1032:1, so a gzip of ``m`` bytes cannot hold more than
+``1100 * m`` bytes: a header claiming more is a lie, refused before reading."""
+
+
+class DatasetFileError(ValueError):
+    """A dataset file that is not what it claims to be (wrong magic, a header that does
+    not match the body, a truncated or corrupt compressed stream, labels out of range)."""
+
+
+def _read_exactly(f, path, size):
+    """``size`` bytes from the open file ``f`` into a fresh buffer, and nothing left
+    after them; the caller has already checked that ``size`` is plausible."""
+    buf = bytearray(size)
+    view, got = memoryview(buf), 0
+    while got < size:
+        n = f.readinto(view[got:])
+        if not n:
+            raise DatasetFileError(f"{path}: truncated: the header promises {size} bytes "
+                                   f"of data, the file holds {got}")
+        got += n
+    if f.read(1):
+        raise DatasetFileError(f"{path}: more data than the header's {size} bytes")
+    return buf
+
 
 def read_idx(path):
     """Read an IDX file (plain or gzip): 2 zero bytes, a type code, the number of
-    dimensions, each dimension as a big-endian int32, then the data."""
-    with open(path, "rb") as f:
-        raw = f.read()
-    if raw[:2] == b"\x1f\x8b":
-        raw = gzip.decompress(raw)
-    if len(raw) < 4 or raw[:2] != b"\x00\x00" or raw[2] not in _IDX_TYPES:
-        raise ValueError(f"{path}: not an IDX file (header {raw[:4]!r})")
-    ndim = raw[3]
-    header = 4 + 4 * ndim
-    if len(raw) < header:
-        raise ValueError(f"{path}: truncated IDX header")
-    shape = tuple(int(d) for d in np.frombuffer(raw, ">i4", count=ndim, offset=4))
-    dtype = np.dtype(_IDX_TYPES[raw[2]])
-    expected = int(np.prod(shape)) * dtype.itemsize
-    if len(raw) - header != expected:
-        raise ValueError(f"{path}: IDX header says {shape} of {dtype} ({expected} bytes), "
-                         f"the file holds {len(raw) - header} bytes of data")
-    return np.frombuffer(raw, dtype, offset=header).reshape(shape).astype(dtype.newbyteorder("="))
+    dimensions, each dimension as a big-endian int32, then the data.
+
+    Safe on hostile files: the header is checked (magic, type code, dimensions, a size
+    below :data:`MAX_DATASET_BYTES` and below what the file, or a gzip of its size, can
+    hold) before the data buffer is allocated, and the body must match it exactly.
+    Errors are :class:`DatasetFileError` (a ValueError) naming the file.
+    """
+    path = os.fspath(path)
+    file_size = os.path.getsize(path)
+    try:
+        with open(path, "rb") as raw_file:
+            gz = raw_file.read(2) == b"\x1f\x8b"
+            raw_file.seek(0)
+            f = gzip.GzipFile(fileobj=raw_file) if gz else raw_file
+            head = f.read(4)
+            if len(head) < 4 or head[:2] != b"\x00\x00" or head[2] not in _IDX_TYPES:
+                raise DatasetFileError(f"{path}: not an IDX file (header {head!r}: expected "
+                                       f"two zero bytes, a type code in "
+                                       f"{sorted(_IDX_TYPES)}, the number of dimensions)")
+            ndim = head[3]
+            if ndim == 0:
+                raise DatasetFileError(f"{path}: IDX header has 0 dimensions; expected 1 "
+                                       f"or more")
+            dims = f.read(4 * ndim)
+            if len(dims) < 4 * ndim:
+                raise DatasetFileError(f"{path}: truncated IDX header ({ndim} dimensions, "
+                                       f"{len(dims)} bytes of sizes)")
+            shape = tuple(int(d) for d in np.frombuffer(dims, ">i4"))
+            if any(d < 0 for d in shape):
+                raise DatasetFileError(f"{path}: IDX header has a negative size: {shape}")
+            dtype = np.dtype(_IDX_TYPES[head[2]])
+            expected = math.prod(shape) * dtype.itemsize  # Python ints: no overflow
+            if expected > MAX_DATASET_BYTES:
+                raise DatasetFileError(f"{path}: IDX header says {shape} of {dtype} "
+                                       f"({expected} bytes), more than the limit of "
+                                       f"{MAX_DATASET_BYTES} bytes")
+            if not gz and expected != file_size - 4 - 4 * ndim:
+                raise DatasetFileError(f"{path}: IDX header says {shape} of {dtype} "
+                                       f"({expected} bytes), the file holds "
+                                       f"{file_size - 4 - 4 * ndim} bytes of data")
+            if gz and expected > file_size * _GZIP_MAX_RATIO:
+                raise DatasetFileError(f"{path}: IDX header says {shape} of {dtype} "
+                                       f"({expected} bytes), more than a gzip of "
+                                       f"{file_size} bytes can hold")
+            body = _read_exactly(f, path, expected)
+    except (OSError, EOFError, zlib.error) as err:  # gzip.BadGzipFile is an OSError
+        if isinstance(err, FileNotFoundError):
+            raise
+        raise DatasetFileError(f"{path}: corrupt or truncated file ({type(err).__name__}: "
+                               f"{err})") from None
+    return np.frombuffer(body, dtype).reshape(shape).astype(dtype.newbyteorder("="))
+
+
+def _check_labels(path, labels, classes):
+    if labels.size and (labels.min() < 0 or labels.max() >= classes):
+        bad = labels.min() if labels.min() < 0 else labels.max()
+        raise DatasetFileError(f"{path}: label {int(bad)} is out of range; expected "
+                               f"0..{classes - 1}")
 
 
 def _check_split(who, split):
@@ -113,8 +185,13 @@ def _load_idx_pair(key, who, split, root, download, offline_dir, flatten):
         download, offline_dir)
     images, labels = read_idx(images_path), read_idx(labels_path)
     if images.ndim != 3 or labels.shape != images.shape[:1]:
-        raise ValueError(f"{who}: images {images.shape} and labels {labels.shape} do not "
-                         f"match")
+        raise DatasetFileError(f"{who}: images {images.shape} ({images_path}) and labels "
+                               f"{labels.shape} ({labels_path}) do not match")
+    if images.dtype != np.uint8 or labels.dtype != np.uint8:
+        raise DatasetFileError(f"{who}: expected 8-bit images and labels, got "
+                               f"{images.dtype} ({images_path}) and {labels.dtype} "
+                               f"({labels_path})")
+    _check_labels(labels_path, labels, 10)
     x = (images.astype(np.float32) / np.float32(255))[:, None]
     if flatten:
         x = x.reshape(len(x), -1)
@@ -141,22 +218,48 @@ _CIFAR_RECORD = 1 + 3 * 32 * 32  # a label byte, then the R, G and B planes
 
 def read_cifar10_binary(archive, split="train"):
     """Read ``split`` from the binary archive: each record is a label byte and 3,072
-    pixel bytes (1,024 red, then green, then blue, rows top to bottom)."""
+    pixel bytes (1,024 red, then green, then blue, rows top to bottom).
+
+    Safe on hostile archives: only regular members with the expected names are read
+    (nothing is extracted to disk), each member's size is checked against whole records
+    and :data:`MAX_DATASET_BYTES` before it is read, labels must be 0..9, and a corrupt
+    gzip or tar stream is a :class:`DatasetFileError` (a ValueError) naming the file.
+    """
     _check_split("read_cifar10_binary", split)
+    archive = os.fspath(archive)
     names = ([f"data_batch_{i}.bin" for i in range(1, 6)] if split == "train"
              else ["test_batch.bin"])
-    chunks = []
-    with tarfile.open(archive, "r:gz") as tar:
-        members = {os.path.basename(m.name): m for m in tar.getmembers() if m.isfile()}
-        for name in names:
-            if name not in members:
-                raise ValueError(f"{archive}: no {name} inside (is this the binary "
-                                 f"version, {CIFAR10_ARCHIVE}?)")
-            data = tar.extractfile(members[name]).read()
-            if len(data) % _CIFAR_RECORD:
-                raise ValueError(f"{archive}/{name}: {len(data)} bytes is not a whole "
-                                 f"number of {_CIFAR_RECORD}-byte records")
-            chunks.append(np.frombuffer(data, np.uint8).reshape(-1, _CIFAR_RECORD))
+    chunks, total = [], 0
+    try:
+        with tarfile.open(archive, "r:gz") as tar:
+            members = {}
+            for m in tar.getmembers():
+                name = os.path.basename(m.name)
+                if name in names and name in members:
+                    raise DatasetFileError(f"{archive}: {name} appears twice")
+                if m.isfile():
+                    members[name] = m
+            for name in names:
+                if name not in members:
+                    raise DatasetFileError(f"{archive}: no {name} inside (is this the "
+                                           f"binary version, {CIFAR10_ARCHIVE}?)")
+                size = members[name].size
+                total += size
+                if size == 0 or size % _CIFAR_RECORD or total > MAX_DATASET_BYTES:
+                    raise DatasetFileError(f"{archive}/{name}: {size} bytes is not a "
+                                           f"positive whole number of {_CIFAR_RECORD}-byte "
+                                           f"records (at most {MAX_DATASET_BYTES} bytes in "
+                                           f"all)")
+                data = _read_exactly(tar.extractfile(members[name]), f"{archive}/{name}",
+                                     size)
+                records = np.frombuffer(data, np.uint8).reshape(-1, _CIFAR_RECORD)
+                _check_labels(f"{archive}/{name}", records[:, 0], len(CIFAR10_CLASSES))
+                chunks.append(records)
+    except (tarfile.TarError, OSError, EOFError, zlib.error) as err:
+        if isinstance(err, FileNotFoundError):
+            raise
+        raise DatasetFileError(f"{archive}: corrupt or truncated archive "
+                               f"({type(err).__name__}: {err})") from None
     records = np.concatenate(chunks)
     x = records[:, 1:].reshape(-1, 3, 32, 32).astype(np.float32) / np.float32(255)
     return x, records[:, 0].astype(np.int64)
