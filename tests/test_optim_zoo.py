@@ -283,6 +283,29 @@ def test_blocked_update_equals_whole_array_update():
     np.testing.assert_array_equal(*results)
 
 
+@pytest.mark.parametrize("name", ["SGD", "Adam"])
+def test_threaded_blocked_update_equals_whole_array_update(monkeypatch, name):
+    """Large arrays are updated by several threads, each over its own part: still the
+    same bits as one pass over the whole array."""
+    from deepgrad import backend
+    from deepgrad.optim import _blocked
+    monkeypatch.setattr(_blocked, "PARALLEL_MIN_ELEMENTS", 1000)
+    monkeypatch.setattr(backend, "compute_threads", lambda: 3)  # uneven parts
+    rng = np.random.default_rng(5)
+    start = rng.standard_normal(200_001).astype(np.float32)
+    results = []
+    for block in (None, 4096):
+        p = Parameter(start.copy())
+        opt = getattr(dg.optim, name)([p], lr=0.01, momentum=0.9) if name == "SGD" else \
+            dg.optim.Adam([p], lr=0.01, weight_decay=0.1)
+        opt.block_bytes = block
+        for t in range(4):
+            p.grad = np.sin(p.data + t)
+            opt.step()
+        results.append(p.data.copy())
+    np.testing.assert_array_equal(*results)
+
+
 def test_grad_is_left_unmodified_and_strided_params_work():
     base = np.arange(24.0).reshape(4, 6) / 10
     start = base.T.copy()

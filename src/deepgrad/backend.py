@@ -86,18 +86,31 @@ def set_rng_state(state):
     generator("cpu").bit_generator.state = state
 
 
+_compute_threads = None
+
+
+def compute_threads():
+    """Threads deepgrad's own parallel loops use (optimizer updates): the machine's
+    cores unless :func:`set_num_threads` said otherwise."""
+    import os
+    return _compute_threads or os.cpu_count() or 1
+
+
 def set_num_threads(n):
-    """Limit the BLAS library to ``n`` threads (with threadpoolctl, if installed).
+    """Use ``n`` threads: for the BLAS library (with threadpoolctl, if installed) and
+    for deepgrad's own parallel loops.
 
     Processes that share a machine (MPI ranks, sweep workers) should split its cores:
     OpenBLAS threads spin while they wait, so two processes with a thread per core each
     can run many times slower than with one thread each. Returns True if applied.
     """
+    global _compute_threads
+    _compute_threads = max(1, int(n))
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
         return False
-    threadpool_limits(limits=max(1, int(n)), user_api="blas")
+    threadpool_limits(limits=_compute_threads, user_api="blas")
     return True
 
 

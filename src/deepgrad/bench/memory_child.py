@@ -1,7 +1,6 @@
 """Train the benchmark MLP or convnet in this process with one framework and print the
 peak RSS in MB. Run by :func:`deepgrad.bench.processes.peak_memory_mb`; it imports
 only the framework it measures."""
-import resource
 import sys
 
 import numpy as np
@@ -51,7 +50,17 @@ def main(framework, name, steps):
         opt.zero_grad()
         loss.backward()
         opt.step()
-    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    print(peak_rss_mb())
+
+
+def peak_rss_mb():
+    """VmHWM, the peak RSS of this program. (getrusage's ru_maxrss would not do: on
+    Linux it survives exec, so it would include the parent's peak before the fork.)"""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 if __name__ == "__main__":

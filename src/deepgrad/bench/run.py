@@ -31,15 +31,20 @@ def check_case(name, **override):
     build(**{**kwargs, **override})
 
 
+PROCESS_COLUMNS = ["measure", "deepgrad", "torch", "ratio"]
+
+
 def process_rows():
-    rows = [{"case": "import (s)", "deepgrad ms": processes.import_time("deepgrad") * 1e3,
-             "torch ms": processes.import_time("torch") * 1e3}]
+    """Import time and peak memory, each framework in fresh processes of its own."""
+    rows = [{"measure": "import time (ms)",
+             "deepgrad": processes.import_time("deepgrad") * 1e3,
+             "torch": processes.import_time("torch") * 1e3}]
     for model in ("mlp", "conv"):
-        rows.append({"case": f"peak RSS (MB) training the {model}",
-                     "deepgrad ms": processes.peak_memory_mb("deepgrad", model),
-                     "torch ms": processes.peak_memory_mb("torch", model)})
+        rows.append({"measure": f"peak RSS training the {model} (MB)",
+                     "deepgrad": processes.peak_memory_mb("deepgrad", model),
+                     "torch": processes.peak_memory_mb("torch", model)})
     for row in rows:
-        row["ratio"] = row["deepgrad ms"] / row["torch ms"]
+        row["ratio"] = row["deepgrad"] / row["torch"]
     return rows
 
 
@@ -94,10 +99,9 @@ def main(names=None, repeats=50, as_json=False, with_processes=True, out=sys.std
         raise ValueError(f"unknown benchmark case(s) {unknown}; known: "
                          f"{', '.join(list(CASES) + ['allreduce'])}")
     rows = [time_case(name, repeats) for name in (names or CASES)]
-    if with_processes and not names:
-        rows += process_rows()
+    extra = process_rows() if with_processes and not names else []
     if as_json:
-        out.write(harness.dumps(rows) + "\n")
+        out.write(harness.dumps(rows + extra) + "\n")
         return
     machine = harness.machine()
     out.write(f"machine: {machine['cpus']} CPUs, {machine['blas']} with "
@@ -106,3 +110,5 @@ def main(names=None, repeats=50, as_json=False, with_processes=True, out=sys.std
               f"(float32 2048^3)\n\n")
     out.write(harness.table("deepgrad / PyTorch (ratio < 1: deepgrad faster)", rows,
                             COLUMNS))
+    if extra:
+        out.write("\n" + harness.table("Fresh processes", extra, PROCESS_COLUMNS))

@@ -12,10 +12,35 @@ A kernel is a function ``kernel(*arrays, *scratch)`` that updates some of ``arra
 place and may use the ``scratch`` arrays (same shape, uninitialised) freely. Scratch
 buffers of one block are allocated once per optimizer and reused at every step, so a
 step allocates nothing parameter-sized.
+
+An update is bound by memory bandwidth, which one core does not saturate: large arrays
+are cut into one contiguous part per thread (``backend.compute_threads()``), each
+processed block by block in a thread of its own (NumPy releases the GIL inside ufuncs).
+The parts are disjoint and the operations element-wise, so the result is still the same
+bit for bit.
 """
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
 from .. import backend
+
+PARALLEL_MIN_ELEMENTS = 1 << 20
+"""Arrays smaller than this (4 MB of float32) are updated by one thread: below it the
+hand-off to the pool costs more than the second core gains."""
+
+_executor = None
+_executor_lock = threading.Lock()
+
+
+def _threads_pool(threads):
+    global _executor
+    with _executor_lock:
+        if _executor is None or _executor._max_workers < threads:
+            _executor = ThreadPoolExecutor(max_workers=threads,
+                                           thread_name_prefix="deepgrad-optim")
+        return _executor
 
 BLOCK_BYTES = 256 * 1024
 """Bytes per array per block. With five to seven arrays live a block stays in the L2/L3
@@ -30,8 +55,8 @@ class ScratchPool:
     def __init__(self):
         self._buffers = {}
 
-    def get(self, xp, dtype, count, size):
-        key = (xp.__name__, np.dtype(dtype).str)
+    def get(self, xp, dtype, count, size, slot=0):
+        key = (xp.__name__, np.dtype(dtype).str, slot)  # one set per worker thread
         have = self._buffers.get(key, [])
         if len(have) < count or (have and have[0].size < size):
             have = [xp.empty(max(size, have[0].size if have else 0), dtype=dtype)
@@ -54,15 +79,29 @@ def run_blocked(kernel, arrays, n_scratch, pool, block_bytes=BLOCK_BYTES):
     contiguous = all(a.flags.c_contiguous for a in arrays)
     if xp is np and contiguous and block_bytes is not None:
         block = max(1, block_bytes // first.itemsize)
-        scratch = pool.get(xp, first.dtype, n_scratch, min(block, size))
         if size <= block:
+            scratch = pool.get(xp, first.dtype, n_scratch, size)
             kernel(*arrays, *[s[:size].reshape(first.shape) for s in scratch])
             return
         flat = [a.reshape(-1) for a in arrays]
-        for start in range(0, size, block):
-            stop = min(start + block, size)
-            n = stop - start
-            kernel(*[f[start:stop] for f in flat], *[s[:n] for s in scratch])
+
+        def run_part(slot, lo, hi):
+            scratch = pool.get(xp, first.dtype, n_scratch, block, slot)
+            for start in range(lo, hi, block):
+                stop = min(start + block, hi)
+                n = stop - start
+                kernel(*[f[start:stop] for f in flat], *[s[:n] for s in scratch])
+
+        threads = backend.compute_threads() if size >= PARALLEL_MIN_ELEMENTS else 1
+        if threads == 1:
+            run_part(0, 0, size)
+            return
+        blocks = -(-size // block)
+        bounds = [min(size, (blocks * t // threads) * block) for t in range(threads + 1)]
+        futures = [_threads_pool(threads).submit(run_part, t, bounds[t], bounds[t + 1])
+                   for t in range(threads)]
+        for future in futures:
+            future.result()  # re-raises a worker's exception here
         return
     if contiguous:
         scratch = [s[:size].reshape(first.shape)
