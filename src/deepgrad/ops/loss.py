@@ -23,13 +23,12 @@ def _reduce(losses, reduction):
     return losses
 
 
-def _scale(g, shape, count, reduction):
-    """The upstream gradient per element of an unreduced loss of ``shape``."""
-    if reduction == "none":
-        return g
+def _scale(g, count, reduction):
+    """The upstream gradient of each of the ``count`` unreduced losses (for 'mean' and
+    'sum' a 0-d array that broadcasts)."""
     if reduction == "mean":
-        g = g / g.dtype.type(count)
-    return g  # a 0-d array, broadcasts
+        return g / g.dtype.type(count)
+    return g
 
 
 def _class_last(x):
@@ -82,7 +81,7 @@ class CrossEntropy(Function):
         xp = backend.get_array_module(g)
         grad = xp.exp(self.log_p)
         grad[xp.arange(len(self.t)), self.t] -= 1
-        g = _scale(g, None, len(self.t), self.reduction)
+        g = _scale(g, len(self.t), self.reduction)
         grad *= g.reshape(-1, 1)
         return (_restore(grad, self.shape), None)
 
@@ -106,7 +105,7 @@ class NLLLoss(Function):
         n = len(self.t)
         classes = self.shape[1] if len(self.shape) > 1 else self.shape[0]
         grad = xp.zeros((n, classes), dtype=self.dtype)
-        g = _scale(g, None, n, self.reduction)
+        g = _scale(g, n, self.reduction)
         grad[xp.arange(n), self.t] = -g.reshape(-1)
         return (_restore(grad, self.shape), None)
 
@@ -135,7 +134,7 @@ class MSE(Function):
         return _reduce(self.diff * self.diff, self.reduction)
 
     def backward(self, g):
-        g = _scale(g, None, self.diff.size, self.reduction)
+        g = _scale(g, self.diff.size, self.reduction)
         ga = (2 * g) * self.diff
         na, nb = self.needs_input_grad
         return (ga if na else None, -ga if nb else None)
@@ -156,7 +155,7 @@ class BCEWithLogits(Function):
     def backward(self, g):
         xp = backend.get_array_module(g)
         x, y = self.x, self.y
-        g = _scale(g, None, x.size, self.reduction)
+        g = _scale(g, x.size, self.reduction)
         na, nb = self.needs_input_grad
         gx = gy = None
         if na:
@@ -168,11 +167,11 @@ class BCEWithLogits(Function):
         return gx, gy
 
 
-def _as_tensor(name, value, like=None):
+def _as_target(value, input):
+    """A target given as an array or list, as a Tensor on the input's device."""
     if isinstance(value, Tensor):
         return value
-    xp = backend.get_array_module(like.data) if like is not None else None
-    return Tensor(xp.asarray(value) if xp is not None else value)
+    return Tensor(backend.get_array_module(input.data).asarray(value))
 
 
 def _check_input(name, input, reduction, class_axis):
@@ -201,17 +200,17 @@ def _check_float_target(name, input, target):
 
 def cross_entropy(input, target, reduction="mean"):
     _check_input("cross_entropy", input, reduction, class_axis=True)
-    return CrossEntropy(reduction)(input, _as_tensor("target", target, input))
+    return CrossEntropy(reduction)(input, _as_target(target, input))
 
 
 def nll_loss(input, target, reduction="mean"):
     _check_input("nll_loss", input, reduction, class_axis=True)
-    return NLLLoss(reduction)(input, _as_tensor("target", target, input))
+    return NLLLoss(reduction)(input, _as_target(target, input))
 
 
 def mse_loss(input, target, reduction="mean"):
     _check_input("mse_loss", input, reduction, class_axis=False)
-    target = _as_tensor("target", target, input)
+    target = _as_target(target, input)
     _check_same_shape("mse_loss", input, target)
     _check_float_target("mse_loss", input, target)
     return MSE(reduction)(input, target)
@@ -220,7 +219,7 @@ def mse_loss(input, target, reduction="mean"):
 def binary_cross_entropy_with_logits(input, target, reduction="mean"):
     name = "binary_cross_entropy_with_logits"
     _check_input(name, input, reduction, class_axis=False)
-    target = _as_tensor("target", target, input)
+    target = _as_target(target, input)
     _check_same_shape(name, input, target)
     _check_float_target(name, input, target)
     return BCEWithLogits(reduction)(input, target)
