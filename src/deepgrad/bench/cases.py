@@ -8,9 +8,9 @@ import numpy as np
 import deepgrad as dg
 from deepgrad import nn
 
+from . import models
 from .harness import check_close, setup_torch
-
-MLP_SIZES = (784, 512, 256, 10)
+from .models import MLP_SIZES
 
 
 def _copy_weights(model, tmodel, torch):
@@ -48,18 +48,11 @@ def _training_steps(model, tmodel, x, y, torch, opt_name="SGD", **options):
     return dg_step, torch_step
 
 
-def _mlp(torch, batch_norm=False):
-    layers, tlayers = [], []
-    for a, b in zip(MLP_SIZES[:-1], MLP_SIZES[1:]):
-        layers.append(nn.Linear(a, b))
-        tlayers.append(torch.nn.Linear(a, b))
-        if b != MLP_SIZES[-1]:
-            if batch_norm:
-                layers.append(nn.BatchNorm1d(b))
-                tlayers.append(torch.nn.BatchNorm1d(b))
-            layers.append(nn.ReLU())
-            tlayers.append(torch.nn.ReLU())
-    return nn.Sequential(*layers), torch.nn.Sequential(*tlayers)
+def _pair(build, torch, **kwargs):
+    """The same model in both frameworks, with deepgrad's initial weights."""
+    model, tmodel = build(nn, **kwargs), build(torch.nn, **kwargs)
+    _copy_weights(model, tmodel, torch)
+    return model, tmodel
 
 
 def _mlp_flops(batch):
@@ -73,23 +66,9 @@ def build_mlp(batch, batch_norm=False, seed=0):
     x = rng.standard_normal((batch, MLP_SIZES[0]), dtype=np.float32)
     y = rng.integers(0, MLP_SIZES[-1], size=batch)
     dg.manual_seed(seed)
-    model, tmodel = _mlp(torch, batch_norm)
-    _copy_weights(model, tmodel, torch)
+    model, tmodel = _pair(models.mlp, torch, batch_norm=batch_norm)
     steps = _training_steps(model, tmodel, x, y, torch, lr=0.01, momentum=0.9)
     return (*steps, _mlp_flops(batch))
-
-
-def _convnet(torch):
-    model = nn.Sequential(
-        nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Linear(3136, 128), nn.ReLU(), nn.Linear(128, 10))
-    tmodel = torch.nn.Sequential(
-        torch.nn.Conv2d(1, 32, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
-        torch.nn.Conv2d(32, 64, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
-        torch.nn.Flatten(), torch.nn.Linear(3136, 128), torch.nn.ReLU(),
-        torch.nn.Linear(128, 10))
-    return model, tmodel
 
 
 def build_conv(batch, seed=0):
@@ -100,8 +79,7 @@ def build_conv(batch, seed=0):
     x = rng.random((batch, 1, 28, 28), dtype=np.float32)
     y = rng.integers(0, 10, size=batch)
     dg.manual_seed(seed)
-    model, tmodel = _convnet(torch)
-    _copy_weights(model, tmodel, torch)
+    model, tmodel = _pair(models.convnet, torch)
     steps = _training_steps(model, tmodel, x, y, torch, lr=0.01, momentum=0.9)
     macs = (28 * 28 * 32 * 9 + 14 * 14 * 64 * 32 * 9 + 3136 * 128 + 128 * 10) * batch
     return (*steps, 3 * 2 * macs)
@@ -173,8 +151,7 @@ def build_eval(batch, seed=0):
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((batch, MLP_SIZES[0]), dtype=np.float32)
     dg.manual_seed(seed)
-    model, tmodel = _mlp(torch)
-    _copy_weights(model, tmodel, torch)
+    model, tmodel = _pair(models.mlp, torch)
     model.eval()
     tmodel.eval()
     xd, xt = dg.tensor(x), torch.from_numpy(x)

@@ -24,6 +24,8 @@ def import_time(module, repeats=7):
 
 def peak_memory_mb(framework, model, steps=30):
     """Peak RSS in MB of ``steps`` training steps of ``model`` ('mlp' or 'conv')."""
+    from .harness import blas_threads
     out = subprocess.run([sys.executable, "-m", "deepgrad.bench.memory_child", framework,
-                          model, str(steps)], capture_output=True, text=True, check=True)
+                          model, str(steps), str(blas_threads())], capture_output=True,
+                         text=True, check=True)
     return float(out.stdout)
