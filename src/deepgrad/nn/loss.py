@@ -16,12 +16,34 @@ class _Loss(Module):
         return type(self).function(input, target, reduction=self.reduction)
 
 
-class CrossEntropyLoss(_Loss):
-    """log_softmax + negative log-likelihood of integer class targets."""
-    function = staticmethod(ops.cross_entropy)
+class _WeightedLoss(_Loss):
+    """A class-index loss with optional class weights, kept as the buffer ``weight`` (as
+    PyTorch does, so it appears in the state dict), and an ``ignore_index``."""
+
+    def __init__(self, weight=None, ignore_index=-100, reduction="mean"):
+        super().__init__(reduction)
+        self.register_buffer("weight", weight)
+        self.ignore_index = ignore_index
+
+    def forward(self, input, target):
+        return type(self).function(input, target, weight=self._buffers["weight"],
+                                   ignore_index=self.ignore_index, reduction=self.reduction)
 
 
-class NLLLoss(_Loss):
+class CrossEntropyLoss(_WeightedLoss):
+    """log_softmax + negative log-likelihood of integer class targets, with PyTorch's
+    ``weight``, ``ignore_index`` and ``label_smoothing`` (see ``ops.loss.CrossEntropy``)."""
+
+    def __init__(self, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
+        super().__init__(weight, ignore_index, reduction)
+        self.label_smoothing = label_smoothing
+
+    def forward(self, input, target):
+        return ops.cross_entropy(input, target, self._buffers["weight"], self.ignore_index,
+                                 self.reduction, self.label_smoothing)
+
+
+class NLLLoss(_WeightedLoss):
     function = staticmethod(ops.nll_loss)
 
 

@@ -41,8 +41,9 @@ def _class_last(x):
     return xp.moveaxis(x, 1, -1).reshape(-1, x.shape[1])
 
 
-def _check_targets(name, logits, target):
-    """Class-index targets: integer dtype, the input's shape minus the class axis, in range."""
+def _check_targets(name, logits, target, ignore_index=None):
+    """Class-index targets: integer dtype, the input's shape minus the class axis, in range
+    (``ignore_index`` excepted). Returns them flattened."""
     xp = backend.get_array_module(logits)
     if target.dtype.kind not in "iu":
         raise TypeError(f"{name}: target must hold integer class indices, got dtype "
@@ -52,61 +53,132 @@ def _check_targets(name, logits, target):
         raise ValueError(f"{name}: input of shape {logits.shape} needs a target of shape "
                          f"{expected}, got {target.shape}")
     classes = logits.shape[1] if logits.ndim > 1 else logits.shape[0]
-    if target.size and (int(target.min()) < 0 or int(target.max()) >= classes):
-        bad = int(target.min()) if int(target.min()) < 0 else int(target.max())
+    counted = target if ignore_index is None else target[target != ignore_index]
+    if counted.size and (int(counted.min()) < 0 or int(counted.max()) >= classes):
+        bad = int(counted.min()) if int(counted.min()) < 0 else int(counted.max())
         raise ValueError(f"{name}: target holds class {bad}, but the input has {classes} "
-                         f"classes (valid: 0..{classes - 1})")
+                         f"classes (valid: 0..{classes - 1}"
+                         + (f", or ignore_index={ignore_index})" if ignore_index is not None
+                            else ")"))
     return xp.asarray(target).reshape(-1)
 
 
-class CrossEntropy(Function):
-    """log_softmax and negative log-likelihood in one op (stable, one pass back)."""
+class _ClassTargets:
+    """What PyTorch's class-index losses do with ``weight`` and ``ignore_index``: the
+    flattened targets (ignored ones replaced by class 0), each target's weight (0 where
+    ignored), and the mean's denominator, the sum of those weights."""
 
-    def __init__(self, reduction="mean"):
-        self.reduction = reduction
+    def __init__(self, name, logits, target, weight, ignore_index):
+        xp = backend.get_array_module(logits)
+        self.t = _check_targets(name, logits, target, ignore_index)
+        valid = self.t != ignore_index
+        self.plain = weight is None and bool(valid.all())  # the common, fast case
+        if self.plain:
+            self.w_t, self.total = None, len(self.t)
+            return
+        self.valid = valid.astype(logits.dtype)
+        self.t = xp.where(valid, self.t, 0)
+        self.w_t = self.valid if weight is None else weight[self.t] * self.valid
+        self.total = self.w_t.sum()
+
+
+def _reduce_weighted(losses, reduction, total, out_shape):
+    """Like ``_reduce``, but the mean divides by ``total`` (the summed target weights)."""
+    xp = backend.get_array_module(losses)
+    if reduction == "mean":
+        return xp.asarray(losses.sum() / total)
+    if reduction == "sum":
+        return xp.asarray(losses.sum())
+    return losses.reshape(out_shape)
+
+
+def _out_shape(x):
+    return (x.shape[:1] + x.shape[2:]) if x.ndim != 1 else ()
+
+
+class CrossEntropy(Function):
+    """log_softmax and negative log-likelihood in one op (stable, one pass back).
+
+    With log-probabilities l = log_softmax(x), target t, class weights w (ones by
+    default) and label smoothing e over C classes, PyTorch's per-sample loss::
+
+        (1 - e) * w[t] * -l[t]  +  (e / C) * sum_c w[c] * -l[c]
+
+    is 0 for targets equal to ``ignore_index``; 'mean' divides the sum by the summed
+    w[t] of the counted targets (not by their number).
+    """
+
+    def __init__(self, reduction="mean", weight=None, ignore_index=-100, label_smoothing=0.0):
+        self.reduction, self.weight = reduction, weight
+        self.ignore_index, self.eps = ignore_index, label_smoothing
 
     def forward(self, logits, target):
         xp = backend.get_array_module(logits)
         self.shape = logits.shape
-        flat = _class_last(logits)
-        t = _check_targets("cross_entropy", logits, target)
-        log_p = _log_softmax(flat, axis=1)
-        rows = xp.arange(len(t))
-        losses = -log_p[rows, t]
-        self.log_p, self.t = log_p, t
-        out_shape = (logits.shape[:1] + logits.shape[2:]) if logits.ndim != 1 else ()
-        return _reduce(losses.reshape(out_shape), self.reduction)
+        self.targets = tg = _ClassTargets("cross_entropy", logits, target, self.weight,
+                                          self.ignore_index)
+        self.log_p = log_p = _log_softmax(_class_last(logits), axis=1)
+        rows = xp.arange(len(tg.t))
+        if tg.plain and not self.eps:
+            return _reduce(-log_p[rows, tg.t].reshape(_out_shape(logits)), self.reduction)
+        w_t = tg.w_t if tg.w_t is not None else xp.ones(len(tg.t), log_p.dtype)
+        losses = (1 - self.eps) * w_t * -log_p[rows, tg.t]
+        if self.eps:
+            per_class = log_p.sum(axis=1) if self.weight is None else log_p @ self.weight
+            valid = tg.valid if not tg.plain else 1
+            losses = losses + (self.eps / log_p.shape[1]) * -per_class * valid
+        return _reduce_weighted(losses, self.reduction, tg.total, _out_shape(logits))
 
     def backward(self, g):
         xp = backend.get_array_module(g)
+        tg, eps = self.targets, self.eps
         grad = xp.exp(self.log_p)
-        grad[xp.arange(len(self.t)), self.t] -= 1
-        g = _scale(g, len(self.t), self.reduction)
+        rows = xp.arange(len(tg.t))
+        if tg.plain and not eps:
+            grad[rows, tg.t] -= 1
+        else:
+            p = grad.copy() if eps else grad
+            w_t = tg.w_t if tg.w_t is not None else xp.ones(len(tg.t), grad.dtype)
+            grad *= ((1 - eps) * w_t)[:, None]
+            grad[rows, tg.t] -= (1 - eps) * w_t
+            if eps:  # d/dx of -sum_c w[c] l[c] is p * sum(w) - w
+                classes = p.shape[1]
+                w = xp.ones(classes, grad.dtype) if self.weight is None else self.weight
+                valid = (tg.valid if not tg.plain else xp.ones(len(tg.t), grad.dtype))
+                grad += (eps / classes) * valid[:, None] * (p * w.sum() - w)
+        if self.reduction == "mean":
+            g = g / g.dtype.type(tg.total)
         grad *= g.reshape(-1, 1)
         return (_restore(grad, self.shape), None)
 
 
 class NLLLoss(Function):
-    def __init__(self, reduction="mean"):
-        self.reduction = reduction
+    """-w[t] * input[t] per sample (0 for ``ignore_index``); 'mean' divides by the
+    summed w[t], as PyTorch does."""
+
+    def __init__(self, reduction="mean", weight=None, ignore_index=-100):
+        self.reduction, self.weight, self.ignore_index = reduction, weight, ignore_index
 
     def forward(self, log_p, target):
         xp = backend.get_array_module(log_p)
         self.shape, self.dtype = log_p.shape, log_p.dtype
-        flat = _class_last(log_p)
-        t = _check_targets("nll_loss", log_p, target)
-        self.t = t
-        losses = -flat[xp.arange(len(t)), t]
-        out_shape = (log_p.shape[:1] + log_p.shape[2:]) if log_p.ndim != 1 else ()
-        return _reduce(losses.reshape(out_shape), self.reduction)
+        self.targets = tg = _ClassTargets("nll_loss", log_p, target, self.weight,
+                                          self.ignore_index)
+        picked = -_class_last(log_p)[xp.arange(len(tg.t)), tg.t]
+        if tg.plain:
+            return _reduce(picked.reshape(_out_shape(log_p)), self.reduction)
+        return _reduce_weighted(picked * tg.w_t, self.reduction, tg.total, _out_shape(log_p))
 
     def backward(self, g):
         xp = backend.get_array_module(g)
-        n = len(self.t)
+        tg = self.targets
+        n = len(tg.t)
         classes = self.shape[1] if len(self.shape) > 1 else self.shape[0]
         grad = xp.zeros((n, classes), dtype=self.dtype)
-        g = _scale(g, n, self.reduction)
-        grad[xp.arange(n), self.t] = -g.reshape(-1)
+        if self.reduction == "mean":
+            g = g / g.dtype.type(tg.total)
+        picked = -g.reshape(-1) if g.ndim else -g
+        grad[xp.arange(n), tg.t] = picked if tg.plain else picked * tg.w_t
         return (_restore(grad, self.shape), None)
 
 
@@ -198,14 +270,47 @@ def _check_float_target(name, input, target):
     check_same_dtype(name, input, target, "input", "target")
 
 
-def cross_entropy(input, target, reduction="mean"):
+def _check_weight(name, weight, input):
+    """Class weights: a 1-D array of C non-negative numbers of the input's dtype."""
+    if weight is None:
+        return None
+    weight = weight.data if isinstance(weight, Tensor) else weight
+    xp = backend.get_array_module(input.data)
+    weight = xp.asarray(weight)
+    classes = input.shape[1] if input.ndim > 1 else input.shape[0]
+    if weight.shape != (classes,):
+        raise ValueError(f"{name}: weight must have one entry per class, shape ({classes},), "
+                         f"got {weight.shape}")
+    if weight.dtype != input.dtype:
+        raise TypeError(f"{name}: weight has dtype {weight.dtype} but the input has "
+                        f"{input.dtype}; they must match")
+    return weight
+
+
+def _check_ignore_index(name, ignore_index):
+    if isinstance(ignore_index, bool) or not isinstance(ignore_index, int):
+        raise TypeError(f"{name}: ignore_index must be an int, got {ignore_index!r}")
+
+
+def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean",
+                  label_smoothing=0.0):
+    """PyTorch's ``F.cross_entropy`` for class-index targets (see :class:`CrossEntropy`)."""
     _check_input("cross_entropy", input, reduction, class_axis=True)
-    return CrossEntropy(reduction)(input, _as_target(target, input))
+    _check_ignore_index("cross_entropy", ignore_index)
+    if isinstance(label_smoothing, bool) or not isinstance(label_smoothing, (int, float)) \
+            or not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got "
+                         f"{label_smoothing!r}")
+    weight = _check_weight("cross_entropy", weight, input)
+    return CrossEntropy(reduction, weight, ignore_index, float(label_smoothing))(
+        input, _as_target(target, input))
 
 
-def nll_loss(input, target, reduction="mean"):
+def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     _check_input("nll_loss", input, reduction, class_axis=True)
-    return NLLLoss(reduction)(input, _as_target(target, input))
+    _check_ignore_index("nll_loss", ignore_index)
+    weight = _check_weight("nll_loss", weight, input)
+    return NLLLoss(reduction, weight, ignore_index)(input, _as_target(target, input))
 
 
 def mse_loss(input, target, reduction="mean"):
