@@ -230,6 +230,9 @@ def main(argv=None):
                   f"{', '.join(valid)}")
     try:
         return args.run(args)
+    except BrokenPipeError:  # the reader (head, less) has gone: stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except (ValueError, TypeError, FileNotFoundError, ImportError, FloatingPointError) as err:
         if os.environ.get("DEEPGRAD_DEBUG"):
             raise
