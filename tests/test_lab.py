@@ -218,12 +218,14 @@ def quick_report(tmp_path_factory):
 
 
 @pytest.mark.slow
-def test_quick_mode_runs_all_within_budget(quick_report):
+def test_quick_mode_runs_every_experiment_and_records_its_time(quick_report):
+    # The 5-minute budget is a measurement (about 35 s here, in the closing notes), not
+    # an assertion: tests never assert a time.
     out, data = quick_report
     assert [e["name"] for e in data["experiments"]] == NAMES
     times = {e["name"]: round(e["total_seconds"], 1) for e in data["experiments"]}
+    assert all(t > 0 for t in times.values())
     print("quick-mode seconds per experiment:", times, "total", data["settings"]["seconds"])
-    assert data["settings"]["seconds"] < 300, times  # the bound: 5 minutes
 
 
 @pytest.mark.slow
