@@ -137,3 +137,13 @@ def test_same_state_gives_the_same_bytes(tmp_path):
     dg.manual_seed(1)
     assert serialization.dumps(nn.Linear(3, 3).state_dict()) == a
     assert safetensors.numpy.load(a)["weight"].shape == (3, 3)
+
+
+def test_written_files_get_the_usual_permissions(tmp_path):
+    import os
+    mask = os.umask(0o022)
+    try:
+        checkpoint.save_model(nn.Linear(2, 2), tmp_path / "w.safetensors")
+    finally:
+        os.umask(mask)
+    assert (tmp_path / "w.safetensors").stat().st_mode & 0o777 == 0o644  # not mkstemp's 0600

@@ -114,14 +114,4 @@ def save(fig, path, title):
             raise ValueError(f"lab figure {title!r}: axes {i} draws {len(names)} labelled "
                              f"series but has no legend")
     fig.tight_layout()
-    path = plotting.save(fig, path)
-    readable(path)
-    return path
-
-
-def readable(path):
-    """mkstemp makes files private (0600); a report is meant to be read and served."""
-    import os
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(path, 0o666 & ~umask)
+    return plotting.save(fig, path)

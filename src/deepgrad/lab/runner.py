@@ -9,32 +9,15 @@ import contextlib
 import json
 import os
 import platform
-import tempfile
 import time
 
 import numpy as np
 
 import deepgrad as dg
+from deepgrad.serialization import atomic_write
 
 from . import NAMES, get
-from ._common import readable
 from .report import write_html, write_markdown
-
-
-def _write_atomic(path, text):
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-        readable(path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
 
 
 def _one_blas_thread():
@@ -91,10 +74,10 @@ def run_experiments(names=None, quick=True, seed=0, out="lab-report", log=print)
                 "deepgrad": dg.__version__, "numpy": np.__version__,
                 "python": platform.python_version(), "cpus": os.cpu_count()}
     data = {"settings": settings, "experiments": entries}
-    _write_atomic(os.path.join(out, "results.json"),
-                  json.dumps(data, indent=1, allow_nan=False))
-    _write_atomic(os.path.join(out, "report.md"), write_markdown(data))
-    _write_atomic(os.path.join(out, "report.html"), write_html(data, out))
+    atomic_write(os.path.join(out, "results.json"),
+                 json.dumps(data, indent=1, allow_nan=False).encode())
+    atomic_write(os.path.join(out, "report.md"), write_markdown(data).encode())
+    atomic_write(os.path.join(out, "report.html"), write_html(data, out).encode())
     if log:
         passed = sum(e["passed"] for e in entries)
         log(f"{passed}/{len(entries)} claims supported in {settings['seconds']:.1f}s; wrote "
