@@ -14,12 +14,12 @@ the number of parameter updates.
 
 Run: ``deepgrad example gd-vs-sgd [--out DIR]`` or ``python -m deepgrad.examples.gd_vs_sgd``.
 """
-import argparse
 import os
 import time
 
 import deepgrad as dg
 from deepgrad import nn, plotting
+from deepgrad.examples import parse_args
 from deepgrad.data import DataLoader, TensorDataset, two_moons
 
 
@@ -86,12 +86,7 @@ def plot(runs, path, n):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="deepgrad example gd-vs-sgd", description=__doc__.split("\n")[0])
-    parser.add_argument("--out", default=".", help="directory for gd_vs_sgd.png")
-    parser.add_argument("--epochs", type=int, default=40)
-    parser.add_argument("--lr", type=float, default=0.2)
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
+    args = parse_args("gd-vs-sgd", __doc__, run, argv)
     result = run(args.out, args.epochs, args.lr, seed=args.seed)
     for label, r in result["runs"].items():
         print(f"{label:14s} final loss {r['loss'][-1]:.4f} after {r['updates'][-1]:5d} "

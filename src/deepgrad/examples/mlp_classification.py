@@ -6,13 +6,13 @@ the training loss.
 
 Run: ``deepgrad example mlp [--out DIR]`` or ``python -m deepgrad.examples.mlp_classification``.
 """
-import argparse
 import os
 
 import numpy as np
 
 import deepgrad as dg
 from deepgrad import nn, plotting
+from deepgrad.examples import parse_args
 from deepgrad.nn.models import mlp
 from deepgrad.data import DataLoader, TensorDataset, spirals, train_test_split
 from deepgrad.train import evaluate, fit
@@ -62,12 +62,7 @@ def plot(model, x, y, history, path):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="deepgrad example mlp", description=__doc__.split("\n")[0])
-    parser.add_argument("--out", default=".", help="directory for mlp_classification.png")
-    parser.add_argument("--epochs", type=int, default=300)
-    parser.add_argument("--lr", type=float, default=0.1)
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
+    args = parse_args("mlp", __doc__, run, argv)
     result = run(args.out, args.epochs, args.lr, seed=args.seed)
     print(f"train accuracy {result['train_accuracy']:.4f}  test accuracy "
           f"{result['test_accuracy']:.4f}")
