@@ -62,3 +62,14 @@ def compare_module(ours, theirs, x, rtol=1e-10, atol=1e-12, backward=True):
     for name, p in ours.named_parameters():
         np.testing.assert_allclose(p.grad, theirs_params[name].grad.numpy(), rtol=rtol,
                                    atol=atol, err_msg=name)
+
+
+def compare_loss(got, want, xd, xt, seed):
+    """A loss from both frameworks: finite, equal values, and equal input gradients of
+    sum(loss * w) for a random ``w`` (float64)."""
+    assert np.isfinite(got.numpy()).all()
+    np.testing.assert_allclose(got.numpy(), want.detach().numpy(), rtol=1e-10, atol=1e-12)
+    w = np.random.default_rng(seed).standard_normal(got.shape)
+    (got * dg.tensor(w)).sum().backward()
+    (want * torch.from_numpy(w)).sum().backward()
+    np.testing.assert_allclose(xd.grad, xt.grad.numpy(), rtol=1e-10, atol=1e-12)

@@ -368,6 +368,23 @@ def _data(t):
     return t.data if isinstance(t, Tensor) else t
 
 
+def _operands(who, method, input, weight, axes):
+    """The input's and weight's arrays, after checking ``method`` and that the weight has
+    one dimension per name in ``axes`` (its layout, for the message)."""
+    if method not in METHODS:
+        raise ValueError(f"{who}: method must be one of {METHODS}, got {method!r}")
+    x, w = _data(input), _data(weight)
+    if w.ndim != len(axes):
+        raise ValueError(f"{who}: weight must be {len(axes)}-D ({', '.join(axes)}), got "
+                         f"shape {tuple(w.shape)}")
+    return x, w
+
+
+def _check_same_dtype(who, x, w):
+    if x.dtype != w.dtype:
+        raise TypeError(f"{who}: input has dtype {x.dtype} but weight has {w.dtype}")
+
+
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
            method="fast"):
     """2-D cross-correlation, ``torch.nn.functional.conv2d``'s signature and semantics.
@@ -376,20 +393,14 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, 
     implementation: ``'fast'`` (im2col, channels-last) or ``'simple'`` (the oracle).
     """
     who = "conv2d"
-    if method not in METHODS:
-        raise ValueError(f"{who}: method must be one of {METHODS}, got {method!r}")
-    x, w = _data(input), _data(weight)
-    if w.ndim != 4:
-        raise ValueError(f"{who}: weight must be 4-D (out, in/groups, kh, kw), got shape "
-                         f"{tuple(w.shape)}")
+    x, w = _operands(who, method, input, weight, ("out", "in/groups", "kh", "kw"))
     if isinstance(groups, bool) or not isinstance(groups, int) or groups < 1:
         raise ValueError(f"{who}: groups must be a positive int, got {groups!r}")
     if w.shape[0] % groups:
         raise ValueError(f"{who}: out channels {w.shape[0]} are not divisible by groups "
                          f"{groups}")
     check_input(who, x, w.shape[1] * groups)
-    if w.dtype != x.dtype:
-        raise TypeError(f"{who}: input has dtype {x.dtype} but weight has {w.dtype}")
+    _check_same_dtype(who, x, w)
     stride = pair(who, "stride", stride)
     dilation = pair(who, "dilation", dilation)
     pads = parse_padding(who, padding, w.shape[2:], stride, dilation)
@@ -508,15 +519,9 @@ def locally_connected2d(input, weight, bias=None, stride=1, padding=0, *, method
     ``padding`` is an int, a pair or ``'valid'``/``'same'`` (stride 1).
     """
     who = "locally_connected2d"
-    if method not in METHODS:
-        raise ValueError(f"{who}: method must be one of {METHODS}, got {method!r}")
-    x, w = _data(input), _data(weight)
-    if w.ndim != 6:
-        raise ValueError(f"{who}: weight must be 6-D (OH, OW, out, in, kh, kw), got shape "
-                         f"{tuple(w.shape)}")
+    x, w = _operands(who, method, input, weight, ("OH", "OW", "out", "in", "kh", "kw"))
     check_input(who, x, w.shape[3])
-    if x.dtype != w.dtype:
-        raise TypeError(f"{who}: input has dtype {x.dtype} but weight has {w.dtype}")
+    _check_same_dtype(who, x, w)
     stride = pair(who, "stride", stride)
     kernel = w.shape[4:]
     pads = parse_padding(who, padding, kernel, stride, (1, 1))
