@@ -2,7 +2,9 @@
 every case runs that check at a small size (no timing is asserted anywhere)."""
 import pytest
 
+import deepgrad as dg
 from deepgrad.bench import cases, harness, run
+from helpers_device import device  # noqa: F401 (fixture)
 
 
 @pytest.mark.parametrize("name", sorted(cases.CASES))
@@ -23,3 +25,18 @@ def test_unknown_case_is_refused_with_the_list():
 def test_import_time_and_memory_are_measured_in_fresh_processes():
     assert run.processes.import_time("deepgrad", repeats=1) > 0
     assert run.processes.peak_memory_mb("deepgrad", "mlp", steps=2) > 10
+
+
+@pytest.mark.parametrize("name", sorted(cases.GPU_CASES))
+def test_every_gpu_case_runs_deepgrads_side_on_the_device(device, name):
+    """deepgrad on the device (emulated here, CuPy on a GPU) against PyTorch on the CPU:
+    the case's own check compares them."""
+    run.check_case(name, device=device, torch_device="cpu", **cases.CHECK_ARGS[name])
+
+
+def test_gpu_benchmark_without_a_gpu_says_why(monkeypatch):
+    monkeypatch.setattr(dg.backend, "_cupy", None)
+    with pytest.raises(RuntimeError, match="--device cuda: CuPy is not installed"):
+        run.main(device="cuda")
+    with pytest.raises(ValueError, match="gpu-mlp-128"):
+        run.main(["mlp-128"], device="cuda")

@@ -22,6 +22,6 @@ def __getattr__(name):
     # Subpackages load on first use, so ``import deepgrad`` stays fast.
     import importlib
     if name in ("nn", "optim", "data", "train", "diagnostics", "checkpoint", "cli",
-                "distributed", "serialization", "config", "lab"):
+                "distributed", "serialization", "config", "lab", "cuda"):
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'deepgrad' has no attribute {name!r}")

@@ -258,6 +258,8 @@ class Function:
 
     def __call__(self, *inputs):
         data = [x.data if isinstance(x, Tensor) else x for x in inputs]
+        if backend._cupy is not None and len(data) > 1:  # else every array is on the CPU
+            backend.check_same_device(self.name, data)
         out = Tensor(self.forward(*data))
         if _anomaly_mode:
             self._origin = _user_frame()

@@ -28,13 +28,32 @@ def device_of(array):
     return "cuda" if get_array_module(array) is not np else "cpu"
 
 
+_cuda_status = (None, None)  # (the CuPy module asked about, its unavailable-reason)
+
+
+def cuda_unavailable_reason():
+    """Why device 'cuda' cannot be used here, or None when it can (asked once)."""
+    global _cuda_status
+    if _cupy is None:
+        return "CuPy is not installed (pip install 'deepgrad[gpu]')"
+    if _cuda_status[0] is not _cupy:
+        try:
+            count = _cupy.cuda.runtime.getDeviceCount()
+            reason = None if count > 0 else "CuPy is installed but found no GPU"
+        except Exception as err:  # CUDARuntimeError without a driver or GPU
+            reason = f"CuPy is installed but found no usable GPU ({err})"
+        _cuda_status = (_cupy, reason)
+    return _cuda_status[1]
+
+
 def array_module_for(device):
     """The array module for a device name; a clear error for an unknown or absent one."""
     device = normalize_device(device)
     if device == "cpu":
         return np
-    if _cupy is None:
-        raise RuntimeError("device 'cuda' needs CuPy: pip install 'deepgrad[gpu]'")
+    reason = cuda_unavailable_reason()
+    if reason is not None:
+        raise RuntimeError(f"device 'cuda' is not available: {reason}")
     return _cupy
 
 
@@ -48,6 +67,40 @@ def normalize_device(device):
     if name == "cuda" or name.startswith("cuda:"):
         return "cuda"
     raise ValueError(f"unknown device {device!r}: expected 'cpu' or 'cuda'")
+
+
+def to_device(array, device, dtype=None):
+    """``array`` on ``device`` (and of ``dtype`` if given): the same array when nothing
+    changes, else a copy. The one place data crosses between host and GPU."""
+    xp = array_module_for(device)
+    if xp is np and get_array_module(array) is not np:
+        array = array.get()
+    return xp.asarray(array, dtype=dtype)
+
+
+def check_same_device(name, arrays):
+    """Refuse an op whose array operands live on different devices, naming them.
+
+    Only called when CuPy is loaded: without it every array is a NumPy array. NumPy
+    scalars are numbers, allowed with any device (as CuPy does)."""
+    first = None
+    for i, a in enumerate(arrays):
+        if not hasattr(a, "shape") or isinstance(a, np.generic):
+            continue
+        device = device_of(a)
+        if first is None:
+            first = (i, device, a.shape)
+        elif device != first[1]:
+            raise RuntimeError(
+                f"{name}: expected all tensors on one device, got input {first[0]} on "
+                f"{first[1]} (shape {first[2]}) and input {i} on {device} (shape "
+                f"{a.shape}); move them with .to(device)")
+
+
+def synchronize():
+    """Wait for the GPU to finish queued work (for timing); nothing to do on the CPU."""
+    if _cupy is not None and cuda_unavailable_reason() is None:
+        _cupy.cuda.get_current_stream().synchronize()
 
 
 _seed = None

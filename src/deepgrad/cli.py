@@ -92,6 +92,8 @@ def build_parser():
     bench.add_argument("--repeats", type=int, default=50, help="timed calls per case")
     bench.add_argument("--json", action="store_true", help="machine-readable output")
     bench.add_argument("--list", action="store_true", help="list the cases and exit")
+    bench.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
+                       help="cuda: the GPU cases against PyTorch's CUDA step")
     bench.set_defaults(run=cmd_bench)
 
     info = sub.add_parser("info", help="versions, backend, BLAS and threads")
@@ -190,13 +192,14 @@ def cmd_lab(args):
 def cmd_bench(args):
     from .bench import run
     if args.list:
-        for name, (description, _, _) in run.CASES.items():
+        for name, (description, _, _) in run.cases_for(args.device).items():
             print(f"{name:18s} {description}")
-        print(f"{'allreduce':18s} data-parallel MLP step (under mpiexec -n K)")
+        if args.device == "cpu":
+            print(f"{'allreduce':18s} data-parallel MLP step (under mpiexec -n K)")
         return 0
     if args.repeats < 1:
         raise ValueError(f"--repeats must be >= 1, got {args.repeats}")
-    run.main(args.case, args.repeats, args.json)
+    run.main(args.case, args.repeats, args.json, device=args.device)
     return 0
 
 
@@ -214,6 +217,8 @@ def cmd_info(args):
         print("blas     (install threadpoolctl to see the BLAS library and threads)")
     cupy = dg.backend._cupy
     print(f"cupy     {cupy.__version__ if cupy else 'not installed'}")
+    cuda = (f"cuda: {dg.cuda.get_device_name()}" if dg.cuda.is_available() else f"no cuda: {dg.backend.cuda_unavailable_reason()}")
+    print(f"devices  cpu; {cuda}")
     print(f"backend  numpy (cpu){', cupy (cuda)' if cupy else ''}; default dtype "
           f"{np.dtype(dg.backend.default_dtype).name}")
     print(f"data     {dg.data.registry.default_root()}")

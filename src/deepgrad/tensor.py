@@ -83,15 +83,10 @@ def _reflected(op):
 
 def _to(self, device):
     """A copy on ``device`` (or ``self`` if already there); the copy is a leaf."""
-    device = backend.normalize_device(device)
-    if device == self.device:
+    if backend.normalize_device(device) == self.device:
         return self
-    if device == "cpu":
-        data = self.data.get()
-    else:
-        data = backend.array_module_for(device).asarray(self.data)
-    out = Tensor(data, requires_grad=self.requires_grad and self.creator is None)
-    return out
+    data = backend.to_device(self.data, device)
+    return Tensor(data, requires_grad=self.requires_grad and self.creator is None)
 
 
 def _argmax(self, axis=None, keepdims=False):

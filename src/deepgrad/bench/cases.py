@@ -14,23 +14,30 @@ from .models import MLP_SIZES
 
 
 def _copy_weights(model, tmodel, torch):
-    tmodel.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in
+    tmodel.load_state_dict({k: torch.from_numpy(dg.Tensor(v).numpy()) for k, v in
                             model.state_dict().items()})
 
 
-def _training_steps(model, tmodel, x, y, torch, opt_name="SGD", **options):
-    """One training step function per framework, checked against each other."""
+def _training_steps(model, tmodel, x, y, torch, opt_name="SGD", device="cpu",
+                    torch_device=None, **options):
+    """One training step function per framework, checked against each other.
+
+    On a GPU each step ends by waiting for the device, so a step's time is its whole
+    work, not the time to queue it."""
     opt = getattr(dg.optim, opt_name)(model.parameters(), **options)
     topt = getattr(torch.optim, opt_name)(tmodel.parameters(), **options)
     loss_fn, tloss = nn.CrossEntropyLoss(), torch.nn.CrossEntropyLoss()
-    xd, yd = dg.tensor(x), dg.tensor(y)
-    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+    xd, yd = dg.tensor(x, device=device), dg.tensor(y, device=device)
+    torch_device = torch_device or device
+    xt, yt = torch.from_numpy(x).to(torch_device), torch.from_numpy(y).to(torch_device)
+    torch_sync = torch.cuda.synchronize if torch_device != "cpu" else lambda: None
 
     def dg_step():
         loss = loss_fn(model(xd), yd)
         opt.zero_grad()
         loss.backward()
         opt.step()
+        dg.cuda.synchronize()
         return loss
 
     def torch_step():
@@ -38,40 +45,43 @@ def _training_steps(model, tmodel, x, y, torch, opt_name="SGD", **options):
         topt.zero_grad()
         loss.backward()
         topt.step()
+        torch_sync()
         return loss
 
     for step in range(2):  # same weights and data: losses and weights stay together
         check_close(f"loss at step {step}", dg_step().item(), torch_step().item())
     state = tmodel.state_dict()
     for key, value in model.state_dict().items():
-        check_close(f"{key} after 2 steps", value, state[key].numpy())
+        check_close(f"{key} after 2 steps", value, state[key].cpu().numpy())
     return dg_step, torch_step
 
 
-def _pair(build, torch, **kwargs):
-    """The same model in both frameworks, with deepgrad's initial weights."""
+def _pair(build, torch, device="cpu", torch_device=None, **kwargs):
+    """The same model in both frameworks, with deepgrad's initial weights, on a device."""
     model, tmodel = build(nn, **kwargs), build(torch.nn, **kwargs)
     _copy_weights(model, tmodel, torch)
-    return model, tmodel
+    return model.to(device), tmodel.to(torch_device or device)
 
 
-def _mlp_flops(batch):
+def _mlp_flops(batch, sizes=MLP_SIZES):
     """Matmul FLOPs of a training step: forward 2*m*n*k per layer, backward twice that."""
-    return 3 * 2 * batch * sum(a * b for a, b in zip(MLP_SIZES[:-1], MLP_SIZES[1:]))
+    return 3 * 2 * batch * sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
 
 
-def build_mlp(batch, batch_norm=False, seed=0):
+def build_mlp(batch, batch_norm=False, sizes=MLP_SIZES, seed=0, device="cpu",
+              torch_device=None):
     torch = setup_torch()
     rng = np.random.default_rng(seed)
-    x = rng.standard_normal((batch, MLP_SIZES[0]), dtype=np.float32)
-    y = rng.integers(0, MLP_SIZES[-1], size=batch)
+    x = rng.standard_normal((batch, sizes[0]), dtype=np.float32)
+    y = rng.integers(0, sizes[-1], size=batch)
     dg.manual_seed(seed)
-    model, tmodel = _pair(models.mlp, torch, batch_norm=batch_norm)
-    steps = _training_steps(model, tmodel, x, y, torch, lr=0.01, momentum=0.9)
-    return (*steps, _mlp_flops(batch))
+    where = {"device": device, "torch_device": torch_device}
+    model, tmodel = _pair(models.mlp, torch, batch_norm=batch_norm, sizes=sizes, **where)
+    steps = _training_steps(model, tmodel, x, y, torch, lr=0.01, momentum=0.9, **where)
+    return (*steps, _mlp_flops(batch, sizes))
 
 
-def build_conv(batch, seed=0):
+def build_conv(batch, seed=0, device="cpu", torch_device=None):
     """conv 1->32 3x3, ReLU, maxpool 2, conv 32->64 3x3, ReLU, maxpool 2, linear
     3136->128, ReLU, linear 128->10 on 28x28 images; SGD momentum 0.9."""
     torch = setup_torch()
@@ -79,8 +89,9 @@ def build_conv(batch, seed=0):
     x = rng.random((batch, 1, 28, 28), dtype=np.float32)
     y = rng.integers(0, 10, size=batch)
     dg.manual_seed(seed)
-    model, tmodel = _pair(models.convnet, torch)
-    steps = _training_steps(model, tmodel, x, y, torch, lr=0.01, momentum=0.9)
+    where = {"device": device, "torch_device": torch_device}
+    model, tmodel = _pair(models.convnet, torch, **where)
+    steps = _training_steps(model, tmodel, x, y, torch, lr=0.01, momentum=0.9, **where)
     macs = (28 * 28 * 32 * 9 + 14 * 14 * 64 * 32 * 9 + 3136 * 128 + 128 * 10) * batch
     return (*steps, 3 * 2 * macs)
 
@@ -186,9 +197,26 @@ CASES = {
     "eval-1024": ("MLP evaluation (no_grad), batch 1024", build_eval, {"batch": 1024}),
 }
 
+# GPU cases (``deepgrad bench --device cuda``): deepgrad on CuPy against PyTorch's eager
+# CUDA step, both synchronised after every step
+WIDE_MLP = (4096, 4096, 4096, 4096, 10)
+GPU_CASES = {
+    "gpu-mlp-128": ("MLP 784-512-256-10 step, batch 128", build_mlp, {"batch": 128}),
+    "gpu-mlp-1024": ("MLP 784-512-256-10 step, batch 1024", build_mlp, {"batch": 1024}),
+    "gpu-mlp-8192": ("MLP 784-512-256-10 step, batch 8192", build_mlp, {"batch": 8192}),
+    "gpu-mlp-4096-wide": ("MLP 4096-4096-4096-4096-10 step, batch 4096", build_mlp,
+                          {"batch": 4096, "sizes": WIDE_MLP}),
+    "gpu-conv-64": ("convnet step, batch 64", build_conv, {"batch": 64}),
+    "gpu-conv-512": ("convnet step, batch 512", build_conv, {"batch": 512}),
+}
+
 # small versions of every case, for the test that checks results without timing
 CHECK_ARGS = {"mlp-32": {"batch": 8}, "mlp-128": {"batch": 8}, "mlp-512": {"batch": 8},
               "bn-mlp-128": {"batch": 8, "batch_norm": True}, "conv-64": {"batch": 4},
               "conv-256": {"batch": 4}, "locally-connected": {"batch": 2},
               "eval-1024": {"batch": 16}, "adam-10m": {"shapes": [(30, 20), (7,)]},
-              "sgd-10m": {"shapes": [(30, 20), (7,)]}}
+              "sgd-10m": {"shapes": [(30, 20), (7,)]},
+              "gpu-mlp-128": {"batch": 8}, "gpu-mlp-1024": {"batch": 8},
+              "gpu-mlp-8192": {"batch": 8}, "gpu-conv-64": {"batch": 4},
+              "gpu-conv-512": {"batch": 4},
+              "gpu-mlp-4096-wide": {"batch": 8, "sizes": (64, 64, 64, 64, 10)}}

@@ -70,11 +70,18 @@ def compare(deepgrad_step, torch_step, repeats=50, rounds=5, warmup=5):
 
 def check_close(name, ours, theirs, rtol=1e-4, atol=1e-5):
     """Raise BenchmarkMismatch unless two arrays agree (float32 round-off)."""
-    ours, theirs = np.asarray(ours), np.asarray(theirs)
+    ours, theirs = _host(ours), _host(theirs)
     if ours.shape != theirs.shape or not np.allclose(ours, theirs, rtol=rtol, atol=atol):
         worst = float(np.max(np.abs(ours - theirs))) if ours.shape == theirs.shape else None
         raise BenchmarkMismatch(f"{name}: deepgrad and PyTorch differ (shapes {ours.shape} "
                                 f"and {theirs.shape}, largest difference {worst})")
+
+
+def _host(value):
+    """A NumPy array of a number, a NumPy or CuPy array, or a deepgrad Tensor."""
+    from ..autograd import Tensor
+    value = value.data if isinstance(value, Tensor) else value
+    return value.get() if hasattr(value, "get") else np.asarray(value)
 
 
 _ceiling = None

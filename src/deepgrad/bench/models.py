@@ -4,12 +4,12 @@
 MLP_SIZES = (784, 512, 256, 10)
 
 
-def mlp(nn, batch_norm=False):
-    """784-512-256-10 with ReLU (and BatchNorm1d before each ReLU if asked)."""
+def mlp(nn, batch_norm=False, sizes=MLP_SIZES):
+    """784-512-256-10 (or ``sizes``) with ReLU (and BatchNorm1d before each ReLU if asked)."""
     layers = []
-    for a, b in zip(MLP_SIZES[:-1], MLP_SIZES[1:]):
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
         layers.append(nn.Linear(a, b))
-        if b != MLP_SIZES[-1]:
+        if i < len(sizes) - 2:
             if batch_norm:
                 layers.append(nn.BatchNorm1d(b))
             layers.append(nn.ReLU())

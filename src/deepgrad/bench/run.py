@@ -2,33 +2,52 @@
 
     deepgrad bench                      # every timed case, import time, peak memory
     deepgrad bench --case mlp-128 conv-64 --repeats 100
+    deepgrad bench --device cuda        # the GPU cases, against PyTorch's eager CUDA
     mpiexec -n 2 deepgrad bench --case allreduce
 """
 import json
 import sys
 
 from . import harness, processes
-from .cases import CASES
+from .cases import CASES, GPU_CASES
 
 COLUMNS = ["case", "deepgrad ms", "torch ms", "ratio", "GFLOP/s", "of ceiling"]
 
 
-def time_case(name, repeats):
-    description, build, kwargs = CASES[name]
-    dg_step, torch_step, flops = build(**kwargs)
+def cases_for(device):
+    return GPU_CASES if device == "cuda" else CASES
+
+
+def time_case(name, repeats, device="cpu"):
+    description, build, kwargs = cases_for(device)[name]
+    on_gpu = {"device": "cuda"} if device == "cuda" else {}
+    dg_step, torch_step, flops = build(**kwargs, **on_gpu)
     t_dg, t_torch = harness.compare(dg_step, torch_step, repeats=repeats)
     row = {"case": description, "deepgrad ms": t_dg * 1e3, "torch ms": t_torch * 1e3,
            "ratio": t_dg / t_torch}
     if flops:
         row["GFLOP/s"] = flops / t_dg / 1e9
-        row["of ceiling"] = f"{row['GFLOP/s'] / harness.matmul_ceiling():.0%}"
+        if device == "cpu":  # the ceiling measured is the CPU's
+            row["of ceiling"] = f"{row['GFLOP/s'] / harness.matmul_ceiling():.0%}"
     return row
 
 
 def check_case(name, **override):
     """Build a case (which checks deepgrad against PyTorch) without timing it."""
-    _, build, kwargs = CASES[name]
+    _, build, kwargs = {**CASES, **GPU_CASES}[name]
     build(**{**kwargs, **override})
+
+
+def require_gpu():
+    """Both frameworks must see a GPU; else say which one does not."""
+    import deepgrad as dg
+    if not dg.cuda.is_available():
+        raise RuntimeError(f"--device cuda: {dg.backend.cuda_unavailable_reason()}")
+    torch = harness.setup_torch()
+    if not torch.cuda.is_available():
+        raise RuntimeError("--device cuda: this PyTorch has no CUDA (the CPU build is "
+                           "installed); install a CUDA build of torch==2.13.0 to compare")
+    return dg.cuda.get_device_name()
 
 
 PROCESS_COLUMNS = ["measure", "deepgrad", "torch", "ratio"]
@@ -84,7 +103,10 @@ def allreduce_row(batch=128, steps=60):
             "allreduce share": f"{per_step / (elapsed / steps):.0%}"}
 
 
-def main(names=None, repeats=50, as_json=False, with_processes=True, out=sys.stdout):
+def main(names=None, repeats=50, as_json=False, with_processes=True, out=sys.stdout,
+         device="cpu"):
+    if device == "cuda":
+        return gpu_main(names, repeats, as_json, out)
     if names == ["allreduce"]:
         row = allreduce_row()
         if row is not None and __import__("deepgrad").distributed.is_main():
@@ -94,10 +116,7 @@ def main(names=None, repeats=50, as_json=False, with_processes=True, out=sys.std
         elif row is None:
             raise ValueError("the allreduce case needs mpiexec -n K (K > 1)")
         return
-    unknown = [n for n in names or [] if n not in CASES]
-    if unknown:
-        raise ValueError(f"unknown benchmark case(s) {unknown}; known: "
-                         f"{', '.join(list(CASES) + ['allreduce'])}")
+    _refuse_unknown(names, list(CASES) + ["allreduce"])
     rows = [time_case(name, repeats) for name in (names or CASES)]
     extra = process_rows() if with_processes and not names else []
     if as_json:
@@ -112,3 +131,21 @@ def main(names=None, repeats=50, as_json=False, with_processes=True, out=sys.std
                             COLUMNS))
     if extra:
         out.write("\n" + harness.table("Fresh processes", extra, PROCESS_COLUMNS))
+
+
+def _refuse_unknown(names, known):
+    unknown = [n for n in names or [] if n not in known]
+    if unknown:
+        raise ValueError(f"unknown benchmark case(s) {unknown}; known: {', '.join(known)}")
+
+
+def gpu_main(names, repeats, as_json, out):
+    _refuse_unknown(names, list(GPU_CASES))
+    card = require_gpu()
+    rows = [time_case(name, repeats, "cuda") for name in (names or GPU_CASES)]
+    if as_json:
+        out.write(harness.dumps(rows) + "\n")
+        return
+    out.write(f"GPU: {card}; steps synchronised, medians\n\n")
+    out.write(harness.table("deepgrad (CuPy) / PyTorch eager CUDA (ratio < 1: deepgrad "
+                            "faster)", rows, COLUMNS[:-1]))

@@ -10,6 +10,9 @@ pick each batch:
 
 Order comes from a generator seeded by ``seed`` (or, if None, drawn from
 ``dg.manual_seed``'s generator when the loader is made), so a run is reproducible.
+Batches are assembled on the CPU and delivered on ``device`` ('cpu' or 'cuda'); the
+Trainer also moves every batch to its model's device, so ``model.to("cuda")`` is all a
+training run needs.
 """
 import math
 
@@ -21,7 +24,7 @@ from ..autograd import Tensor
 
 class DataLoader:
     def __init__(self, dataset, batch_size=1, shuffle=False, replacement=False,
-                 drop_last=False, seed=None):
+                 drop_last=False, seed=None, device=None):
         if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
             raise TypeError(f"DataLoader: dataset must have __len__ and __getitem__ (a "
                             f"Dataset, TensorDataset or list), got {type(dataset).__name__}")
@@ -44,6 +47,11 @@ class DataLoader:
         if drop_last and batch_size > len(dataset):
             raise ValueError(f"DataLoader: drop_last=True with batch_size={batch_size} > "
                              f"{len(dataset)} samples would give no batches at all")
+        try:  # refuse an unknown or absent device now, not at the first batch
+            backend.array_module_for(device)
+        except (ValueError, RuntimeError) as err:
+            raise type(err)(f"DataLoader: {err}") from None
+        self.device = backend.normalize_device(device)
         self.dataset, self.batch_size = dataset, batch_size
         self.shuffle, self.replacement, self.drop_last = shuffle, replacement, drop_last
         if seed is None:
@@ -97,7 +105,7 @@ class DataLoader:
             if self.num_shards > 1:
                 indices = np.array_split(indices, self.num_shards)[self.rank]
             batch = fetch(indices) if fetch else collate([self.dataset[int(i)] for i in indices])
-            yield tuple(Tensor(a) for a in batch)
+            yield tuple(Tensor(backend.to_device(a, self.device)) for a in batch)
 
     def state_dict(self):
         return {"seed": self.seed, "epoch": self.epoch}

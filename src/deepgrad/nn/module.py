@@ -219,8 +219,8 @@ class Module:
                 value = state_dict[key]
                 value = value.data if isinstance(value, Tensor) else value
                 target = module._parameters[name].data if kind == "param" else module._buffers[name]
-                xp = backend.get_array_module(target)
-                target[...] = _to_module(xp, value, target.dtype)
+                target[...] = backend.to_device(value, backend.device_of(target),
+                                                target.dtype)
         return missing, unexpected
 
     def _state_slots(self):
@@ -236,17 +236,18 @@ class Module:
         return slots
 
     def to(self, device):
-        """Move every parameter and buffer to ``device`` ('cpu' or 'cuda'), in place."""
-        xp = backend.array_module_for(device)
+        """Move every parameter, its gradient and every buffer to ``device`` ('cpu' or
+        'cuda'), in place: optimizers built on the parameters keep working."""
+        backend.array_module_for(device)  # refuse an unknown or absent device first
         for module in self.modules():
             for p in module._parameters.values():
                 if p is not None:
-                    p.data = _to_module(xp, p.data, p.data.dtype)
+                    p.data = backend.to_device(p.data, device)
                     if p.grad is not None:
-                        p.grad = _to_module(xp, p.grad, p.grad.dtype)
+                        p.grad = backend.to_device(p.grad, device)
             for name, b in module._buffers.items():
                 if b is not None:
-                    module._buffers[name] = _to_module(xp, b, b.dtype)
+                    module._buffers[name] = backend.to_device(b, device)
         return self
 
     def num_parameters(self):
@@ -261,13 +262,6 @@ class Module:
                  for name, child in self._modules.items()]
         head = f"{type(self).__name__}({self.extra_repr()}"
         return head + ("\n" + "\n".join(lines) + "\n)" if lines else ")")
-
-
-def _to_module(xp, array, dtype):
-    """``array`` as an ``xp`` array of ``dtype`` (copies across devices only)."""
-    if xp is backend.np and hasattr(array, "get"):
-        array = array.get()
-    return xp.asarray(array, dtype=dtype)
 
 
 class _RemovableHandle:

@@ -61,9 +61,18 @@ class GetItem(Function):
         index = self.index
         if _is_basic(index):
             out[index] = g  # basic indexing selects each element at most once
-        else:
-            xp.add.at(out, index, g)  # repeated integer indices must accumulate
+        else:  # repeated integer indices must accumulate
+            xp.add.at(out, _index_on_device(index, backend.device_of(g)), g)
         return (out,)
+
+
+def _index_on_device(index, device):
+    """Index arrays moved to the gradient's device (CuPy's add.at refuses host arrays)."""
+    if isinstance(index, tuple):
+        return tuple(_index_on_device(item, device) for item in index)
+    if hasattr(index, "shape") and getattr(index, "ndim", 0) > 0:
+        return backend.to_device(index, device)
+    return index
 
 
 def _is_basic(index):

@@ -147,8 +147,7 @@ class Optimizer:
         self.state = {}
         for i, s in state_dict["state"].items():
             p = params[int(i)]
-            xp = backend.get_array_module(p.data)
-            self.state[id(p)] = {k: _restore(v, p.data, xp) for k, v in s.items()}
+            self.state[id(p)] = {k: _restore(v, p.data) for k, v in s.items()}
         for saved, group in zip(groups, self.param_groups):
             for k, v in saved.items():
                 if k != "params":
@@ -162,19 +161,18 @@ class Optimizer:
         return "\n".join(lines + [")"])
 
 
-def _restore(value, param, xp):
-    """A saved state value as this optimizer holds it (a fresh array, or a number)."""
+def _restore(value, param):
+    """A saved state value as this optimizer holds it: a fresh array on the parameter's
+    device (floating point in its dtype), or a number."""
     if isinstance(value, Tensor):
         value = value.data
     if not hasattr(value, "shape"):
         return copy.deepcopy(value)
     if value.ndim == 0:  # a counter saved as a 0-d array or a NumPy scalar
         return value.item()
-    if hasattr(value, "get") and xp is not backend.get_array_module(value):
-        value = value.get()  # CuPy -> NumPy
-    kind = getattr(getattr(value, "dtype", None), "kind", None)
-    dtype = param.dtype if kind == "f" else None
-    return xp.array(value, dtype=dtype, copy=True)
+    dtype = param.dtype if value.dtype.kind == "f" else None
+    moved = backend.to_device(value, backend.device_of(param), dtype)
+    return moved.copy() if moved is value else moved
 
 
 def _is_number(value):

@@ -16,7 +16,7 @@ import math
 import time
 
 from .. import distributed as dist
-from ..autograd import no_grad
+from ..autograd import Tensor, no_grad
 from . import metrics as metrics_mod
 from .callbacks import Callback, LRSchedule
 from .history import History
@@ -35,12 +35,24 @@ def evaluate(model, loss_fn, data, metrics=("accuracy",)):
     sums, count = _zero(named), 0
     try:
         with no_grad():
+            device = _model_device(model)
             for x, y in data:
+                x, y = _to(x, device), _to(y, device)
                 out = model(x)
                 count += _accumulate(sums, named, out, y, float(loss_fn(out, y).item()))
     finally:
         model.train(was_training)
     return {k: v / count for k, v in sums.items()}
+
+
+def _model_device(model):
+    """Where the model's parameters live: batches are moved there ('cpu' if none)."""
+    first = next(iter(model.parameters()), None)
+    return first.device if first is not None else "cpu"
+
+
+def _to(batch, device):
+    return batch.to(device) if isinstance(batch, Tensor) else batch
 
 
 def _zero(named):
@@ -117,8 +129,9 @@ class Trainer:
             start = time.perf_counter()
             self._call("on_epoch_begin", number)
             self.model.train()
+            device = _model_device(self.model)  # batches go where the model is
             for x, y in self._batches():
-                self._train_step(x, y, number)
+                self._train_step(_to(x, device), _to(y, device), number)
             sums, count = self.sums, self.count
             if self.sync is not None:  # every rank logs the numbers of the whole epoch
                 totals = dist.allreduce_sum({**sums, "__count": count})
