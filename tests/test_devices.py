@@ -340,3 +340,21 @@ def test_init_and_gradient_clipping_work_on_device_parameters(device):
     assert abs(float(total.item()) - 3 * np.sqrt(600)) < 1e-3
     assert on_device(layer.weight.grad)
     np.testing.assert_allclose(float((layer.weight.grad ** 2).sum()), 1.0, rtol=1e-5)
+
+
+def test_deepgrad_train_runs_on_the_device_and_resumes(device, tmp_path):
+    """``deepgrad train --device cuda``: the CPU run's numbers; a resumed run continues."""
+    import io
+
+    from deepgrad import config
+    from deepgrad.train.run import run
+    cfg = {**config.defaults(), "epochs": 2, "hidden": 32, "dropout": 0.0}
+    cpu = run({**cfg, "device": "cpu"}, stream=io.StringIO())
+    out = str(tmp_path / "run")
+    gpu = run({**cfg, "device": device}, out=out, stream=io.StringIO())
+    np.testing.assert_allclose(gpu["history"]["loss"], cpu["history"]["loss"], rtol=1e-4)
+    assert abs(gpu["test"]["accuracy"] - cpu["test"]["accuracy"]) <= 0.01
+    assert all(on_device(p) for p in gpu["model"].parameters())
+    resumed = run(None, resume=out, overrides={"epochs": 3}, stream=io.StringIO())
+    assert len(resumed["history"]["loss"]) == 3
+    assert all(on_device(p) for p in resumed["model"].parameters())

@@ -26,6 +26,7 @@ TRAIN_OPTIONS = {
     "batch_size": (32, int, "minibatch size B"),
     "epochs": (20, int, "number of epochs (passes of N samples)"),
     "seed": (0, int, "seed of initialisation, data order and dropout"),
+    "device": ("cpu", str, "where to train: cpu, or cuda (CuPy on an NVIDIA GPU)"),
     "patience": (0, int, "stop early after this many epochs without val_loss improving "
                  "(0: never)"),
     "checkpoint_every": (50, int, "save the training state every this many steps "

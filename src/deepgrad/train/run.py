@@ -49,6 +49,10 @@ def validate(cfg):
             raise ValueError(f"{config_mod.flag(key)} must be >= 0, got {cfg[key]}")
     if not 0 <= cfg["dropout"] < 1:
         raise ValueError(f"--dropout must be in [0, 1), got {cfg['dropout']}")
+    try:
+        backend.array_module_for(cfg["device"])
+    except (ValueError, RuntimeError) as err:
+        raise ValueError(f"--device: {err}") from None
 
 
 def build_model(cfg, sample_shape, num_classes):
@@ -138,6 +142,7 @@ def prepare(cfg):
     check_fits(model, cfg, x, num_classes)
     if cfg["sync_batchnorm"]:
         distributed.convert_sync_batchnorm(model)
+    model.to(cfg["device"])  # the Trainer brings each batch to the model's device
     optimizer = make_optimizer(cfg, model)
     scheduler = make_scheduler(cfg, optimizer)
     loaders = {
