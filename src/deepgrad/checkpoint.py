@@ -66,8 +66,10 @@ def save_checkpoint(path, model, optimizer=None, scheduler=None, trainer=None, c
 def load_checkpoint(path, model, optimizer=None, scheduler=None):
     """Restore what :func:`save_checkpoint` wrote; returns ``(trainer_state, config)``.
 
-    The generator of ``dg.manual_seed`` is restored too, so dropout masks and data order
-    continue where they stopped.
+    The CPU generator of ``dg.manual_seed`` is restored too, so dropout masks and data
+    order continue where they stopped. The GPU's generator (CuPy's, which draws dropout
+    masks for a model on the GPU) has no state to save: a resumed GPU run with dropout
+    draws other masks from the resume on.
     """
     tensors, meta = serialization.load_file(path)
     if meta.get("format") != FORMAT:
