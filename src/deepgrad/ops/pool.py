@@ -20,6 +20,7 @@ in its own memory order. The max keeps the index of the first maximal offset
 """
 from .. import backend
 from ..autograd import Function, Tensor
+from . import compiled
 from .conv import check_input, pair
 
 
@@ -64,6 +65,18 @@ def _zeros_padded(xp, shape, dtype, channels_last, pads):
     return xp.zeros((n, c, hp, wp), dtype=dtype)
 
 
+def _memory_order(channels_last):
+    """(N, C, H, W) -> the axes in memory order, as the compiled kernels take them."""
+    return (lambda a: a.transpose(0, 2, 3, 1)) if channels_last else (lambda a: a)
+
+
+def _empty_in_order(shape, dtype, channels_last):
+    n, c, h, w = shape
+    if channels_last:
+        return backend.np.empty((n, h, w, c), dtype=dtype).transpose(0, 3, 1, 2)
+    return backend.np.empty(shape, dtype=dtype)
+
+
 def _slab(i, j, out_hw, stride, dilation):
     h0, w0 = i * dilation[0], j * dilation[1]
     return (slice(None), slice(None),
@@ -106,10 +119,15 @@ class MaxPool2d(_Pool):
         out_hw, pads = self._geometry(x.shape)
         kh, kw = self.kernel
         xpad = _padded(x, pads, -xp.inf)
+        index_type = xp.uint8 if kh * kw <= 256 else xp.int32
+        self.pads, self.out_hw = pads, out_hw
+        self.x_shape, self.channels_last = x.shape, _is_channels_last(x)
+        self.compiled = self._compiled_kernels(x, pads)
+        if self.compiled:
+            return self._forward_compiled(xpad, index_type)
         slabs = [xpad[_slab(i, j, out_hw, self.stride, self.dilation)]
                  for i in range(kh) for j in range(kw)]
-        index_type = xp.uint8 if kh * kw <= 256 else xp.int32
-        best = slabs[0].copy()  # keeps x's memory order
+        best = slabs[0].copy(order="K")  # keeps x's memory order
         idx = xp.zeros_like(best, dtype=index_type)
         for k, v in enumerate(slabs[1:], 1):
             larger = v > best
@@ -117,9 +135,38 @@ class MaxPool2d(_Pool):
             xp.maximum(idx, larger * index_type(k), out=idx)
         if bool(xp.isnan(best).any()):
             idx = self._sequential_argmax(xp, slabs, index_type)
-        self.idx, self.pads, self.out_hw = idx, pads, out_hw
-        self.x_shape, self.channels_last = x.shape, _is_channels_last(x)
+        self.idx = idx
         return best
+
+    def _forward_compiled(self, xpad, index_type):
+        n, c = xpad.shape[:2]
+        shape = (n, c) + self.out_hw
+        best = _empty_in_order(shape, xpad.dtype, self.channels_last)
+        idx = _empty_in_order(shape, index_type, self.channels_last)
+        order = _memory_order(self.channels_last)
+        self.compiled.MAX_POOL_2X2[self.channels_last](order(xpad), order(best), order(idx))
+        self.idx = idx
+        return best
+
+    def _backward_compiled(self, grad):
+        dx = _empty_in_order(self.x_shape, grad.dtype, self.channels_last)
+        h, w = self.x_shape[2:]
+        dx[:, :, 2 * (h // 2):] = 0  # the row and column an odd size leaves out
+        dx[:, :, :, 2 * (w // 2):] = 0
+        order = _memory_order(self.channels_last)
+        bits = backend.np.dtype(f"i{grad.dtype.itemsize}")  # the kernel moves float bits
+        self.compiled.MAX_POOL_2X2_GRAD[self.channels_last](
+            order(grad).view(bits), order(self.idx), order(dx).view(bits))
+        return dx
+
+    def _compiled_kernels(self, x, pads):
+        """The compiled kernels for a 2x2, stride 2 pool of a float NumPy array (the
+        one they cover), else None: the NumPy code runs."""
+        plain = (self.kernel == (2, 2) and self.stride == (2, 2)
+                 and self.dilation == (1, 1) and pads == ((0, 0), (0, 0)))
+        if not plain or backend.get_array_module(x) is not backend.np or x.dtype.kind != "f":
+            return None
+        return compiled.kernels()
 
     @staticmethod
     def _sequential_argmax(xp, slabs, index_type):
@@ -147,6 +194,8 @@ class MaxPool2d(_Pool):
         return rows * w + cols
 
     def backward(self, grad):
+        if self.compiled:
+            return (self._backward_compiled(grad),)
         xp = backend.get_array_module(grad)
         kh, kw = self.kernel
         (pt, _), (pl, _) = self.pads

@@ -1,0 +1,99 @@
+"""The Numba kernels behind :mod:`deepgrad.ops.compiled` (imported only through it).
+
+2x2 max pooling with stride 2: the window's values ``a, b, c, d`` (row-major), the
+maximum taken with PyTorch's rule (ties keep the first offset; a NaN wins, the last one
+if several), and the offset of the maximum counted branch-free as the number of leading
+values that differ from it.
+"""
+import numba
+
+_jit = numba.njit(cache=True, nogil=True)
+
+
+@_jit
+def _window(a, b, c, d):
+    """(maximum, offset) of one window under PyTorch's rule."""
+    if a != a or b != b or c != c or d != d:  # rare: a NaN, the sequential rule
+        best, at = a, 0
+        for k, v in ((1, b), (2, c), (3, d)):
+            if v > best or v != v:
+                best, at = v, k
+        return best, at
+    best = b if b > a else a
+    best = c if c > best else best
+    best = d if d > best else best
+    miss = int(a != best)
+    at = miss
+    miss &= int(b != best)
+    at += miss
+    miss &= int(c != best)
+    at += miss
+    return best, at
+
+
+@_jit
+def max_pool_2x2_nchw(x, out, idx):
+    n_, c_, oh_, ow_ = out.shape
+    for n in range(n_):
+        for c in range(c_):
+            for oh in range(oh_):
+                for ow in range(ow_):
+                    h, w = 2 * oh, 2 * ow
+                    best, at = _window(x[n, c, h, w], x[n, c, h, w + 1],
+                                       x[n, c, h + 1, w], x[n, c, h + 1, w + 1])
+                    out[n, c, oh, ow] = best
+                    idx[n, c, oh, ow] = at
+
+
+@_jit
+def max_pool_2x2_nhwc(x, out, idx):
+    n_, oh_, ow_, c_ = out.shape
+    for n in range(n_):
+        for oh in range(oh_):
+            for ow in range(ow_):
+                h, w = 2 * oh, 2 * ow
+                for c in range(c_):
+                    best, at = _window(x[n, h, w, c], x[n, h, w + 1, c],
+                                       x[n, h + 1, w, c], x[n, h + 1, w + 1, c])
+                    out[n, oh, ow, c] = best
+                    idx[n, oh, ow, c] = at
+
+
+# Backward: the windows do not overlap, so each input element of a window receives its
+# window's gradient or zero; all four are written (no zero-filled buffer to make first).
+# The arrays come as integer views of the float bits (int32 for float32): masking bits
+# with -(k == i), all ones or all zeros, vectorises, where a float select compiled to
+# scalar code five times slower. Same values either way (a zero is all zero bits).
+
+@_jit
+def max_pool_2x2_grad_nchw(g_bits, idx, dx_bits):
+    n_, c_, oh_, ow_ = g_bits.shape
+    for n in range(n_):
+        for c in range(c_):
+            for oh in range(oh_):
+                for ow in range(ow_):
+                    k, v = idx[n, c, oh, ow], g_bits[n, c, oh, ow]
+                    h, w = 2 * oh, 2 * ow
+                    dx_bits[n, c, h, w] = v & -(k == 0)
+                    dx_bits[n, c, h, w + 1] = v & -(k == 1)
+                    dx_bits[n, c, h + 1, w] = v & -(k == 2)
+                    dx_bits[n, c, h + 1, w + 1] = v & -(k == 3)
+
+
+@_jit
+def max_pool_2x2_grad_nhwc(g_bits, idx, dx_bits):
+    n_, oh_, ow_, c_ = g_bits.shape
+    for n in range(n_):
+        for oh in range(oh_):
+            for ow in range(ow_):
+                h, w = 2 * oh, 2 * ow
+                for c in range(c_):
+                    k, v = idx[n, oh, ow, c], g_bits[n, oh, ow, c]
+                    dx_bits[n, h, w, c] = v & -(k == 0)
+                    dx_bits[n, h, w + 1, c] = v & -(k == 1)
+                    dx_bits[n, h + 1, w, c] = v & -(k == 2)
+                    dx_bits[n, h + 1, w + 1, c] = v & -(k == 3)
+
+
+MAX_POOL_2X2 = (max_pool_2x2_nchw, max_pool_2x2_nhwc)
+MAX_POOL_2X2_GRAD = (max_pool_2x2_grad_nchw, max_pool_2x2_grad_nhwc)

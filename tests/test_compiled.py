@@ -1,0 +1,94 @@
+"""The compiled 2x2 max-pool kernels give the NumPy path's bits (the NumPy code is the
+oracle), in every memory layout, dtype and odd size, with ties, infinities and NaNs."""
+import numpy as np
+import pytest
+import torch
+
+import deepgrad as dg
+from deepgrad.nn import functional as F
+from deepgrad.ops import compiled
+
+pytest.importorskip("numba")
+
+
+def _pool(x, g, use_compiled, monkeypatch):
+    """Forward and backward of max_pool2d(x, 2) on one path; (out, indices, dx)."""
+    with monkeypatch.context() as m:
+        if not use_compiled:
+            m.setattr(compiled, "_kernels", False)
+        t = dg.Tensor(x, requires_grad=True)
+        out = F.max_pool2d(t, 2)
+        fn = out.creator
+        assert bool(fn.compiled) == use_compiled
+        indices = fn.indices()
+        dx = fn.backward(g)[0]  # the op's own result (a leaf's .grad is a C-order copy)
+    return out.data, indices, dx
+
+
+def _layout(a, how):
+    if how == "channels_last":
+        return np.ascontiguousarray(a.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    if how == "strided":  # every other channel of a larger array
+        wide = np.zeros((a.shape[0], 2 * a.shape[1]) + a.shape[2:], a.dtype)
+        wide[:, ::2] = a
+        return wide[:, ::2]
+    return a
+
+
+def _values(kind, shape, rng, dtype):
+    if kind == "ties":  # few distinct values: many windows hold their maximum twice
+        return rng.integers(-2, 2, size=shape).astype(dtype)
+    x = rng.standard_normal(shape).astype(dtype)
+    if kind == "special":
+        flat = x.reshape(-1)
+        picks = rng.choice(flat.size, size=flat.size // 5, replace=False)
+        flat[picks] = rng.choice([np.nan, np.inf, -np.inf], size=picks.size)
+    return x
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("layout", ["contiguous", "channels_last", "strided"])
+@pytest.mark.parametrize("kind", ["random", "ties", "special"])
+@pytest.mark.parametrize("shape", [(2, 3, 8, 6), (3, 5, 7, 9), (1, 1, 2, 2), (4, 16, 5, 4)])
+def test_compiled_max_pool_gives_the_numpy_bits(monkeypatch, dtype, layout, kind, shape):
+    rng = np.random.default_rng(sum(shape))
+    x = _layout(_values(kind, shape, rng, dtype), layout)
+    out_shape = shape[:2] + (shape[2] // 2, shape[3] // 2)
+    g = _layout(rng.standard_normal(out_shape).astype(dtype), layout)
+    fast = _pool(x, g, True, monkeypatch)
+    oracle = _pool(x, g, False, monkeypatch)
+    for what, a, b in zip(("output", "indices", "gradient"), fast, oracle):
+        assert a.dtype == b.dtype and a.shape == b.shape, what
+        np.testing.assert_array_equal(a, b, err_msg=what)  # NaNs in the same places
+    if layout == "channels_last":  # the layout is kept: the next conv needs no transpose
+        for a in (fast[0], fast[2], oracle[0], oracle[2]):  # output and gradient
+            assert a.transpose(0, 2, 3, 1).flags.c_contiguous
+
+
+def test_a_nan_gradient_reaches_only_the_maximum_as_in_pytorch(monkeypatch):
+    x = np.arange(16, dtype=np.float32).reshape(1, 1, 4, 4)
+    g = np.array([[[[np.nan, 1.0], [np.inf, 2.0]]]], np.float32)
+    _, _, dx = _pool(x, g, True, monkeypatch)
+    xt = torch.tensor(x, requires_grad=True)
+    torch.nn.functional.max_pool2d(xt, 2).backward(torch.tensor(g))
+    np.testing.assert_array_equal(dx, xt.grad.numpy())
+
+
+def test_other_pools_and_devices_use_the_numpy_path():
+    x = dg.randn(1, 2, 6, 6, requires_grad=True)
+    for kwargs in ({"kernel_size": 3}, {"kernel_size": 2, "stride": 1},
+                   {"kernel_size": 2, "padding": 1}, {"kernel_size": 2, "dilation": 2},
+                   {"kernel_size": 2, "ceil_mode": True, "stride": 2}):
+        out = F.max_pool2d(dg.randn(1, 2, 7, 7, requires_grad=True), **kwargs)
+        assert not out.creator.compiled, kwargs
+    assert F.max_pool2d(x, 2).creator.compiled  # 6x6: ceil mode changes nothing either
+
+
+def test_switched_off_by_the_environment(monkeypatch):
+    monkeypatch.setattr(compiled, "_kernels", None)
+    monkeypatch.setenv("DEEPGRAD_COMPILED", "0")
+    assert compiled.kernels() is None
+    assert not F.max_pool2d(dg.randn(1, 1, 4, 4, requires_grad=True), 2).creator.compiled
+    monkeypatch.setattr(compiled, "_kernels", None)
+    monkeypatch.delenv("DEEPGRAD_COMPILED")
+    assert compiled.kernels() is not None
