@@ -92,3 +92,39 @@ def test_switched_off_by_the_environment(monkeypatch):
     monkeypatch.setattr(compiled, "_kernels", None)
     monkeypatch.delenv("DEEPGRAD_COMPILED")
     assert compiled.kernels() is not None
+
+
+@pytest.mark.parametrize("cfg", [
+    dict(x=(2, 8, 9, 7), w=(5, 8, 3, 3), stride=1, padding=1, dilation=1),
+    dict(x=(3, 16, 10, 11), w=(4, 16, 3, 2), stride=(2, 1), padding=(0, 2), dilation=1),
+    dict(x=(1, 12, 12, 12), w=(6, 12, 3, 3), stride=2, padding=2, dilation=2),
+    dict(x=(2, 9, 5, 5), w=(3, 9, 5, 5), stride=1, padding=0, dilation=1),
+    dict(x=(70, 8, 6, 6), w=(4, 8, 2, 2), stride=1, padding="same", dilation=1),
+], ids=str)
+def test_compiled_conv_input_gradient_equals_the_numpy_path(monkeypatch, cfg):
+    """Sums run in another order (one product per block of rows, then col2im), so the
+    two agree to float64 round-off, not bit for bit; both are checked against PyTorch
+    in test_conv.py. Small blocks make the 70-image case cross many block edges."""
+    from deepgrad.ops import conv
+    monkeypatch.setattr(conv, "COL2IM_BLOCK_BYTES", 4096)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(cfg["x"])
+    w = rng.standard_normal(cfg["w"])
+    gy = None
+    grads = []
+    calls = []
+    original = conv.Conv2d._input_grad_compiled
+    monkeypatch.setattr(conv.Conv2d, "_input_grad_compiled",
+                        lambda self, *a: calls.append(1) or original(self, *a))
+    for use_compiled in (True, False):
+        with monkeypatch.context() as m:
+            if not use_compiled:
+                m.setattr(compiled, "_kernels", False)
+            xt = dg.Tensor(x, requires_grad=True)
+            out = F.conv2d(xt, dg.Tensor(w), stride=cfg["stride"], padding=cfg["padding"],
+                           dilation=cfg["dilation"])
+            gy = rng.standard_normal(out.shape) if gy is None else gy
+            out.backward(gy)
+            grads.append(xt.grad)
+    assert calls == [1]  # the compiled path ran once, the NumPy path the other time
+    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-12, atol=1e-12)

@@ -97,3 +97,23 @@ def max_pool_2x2_grad_nhwc(g_bits, idx, dx_bits):
 
 MAX_POOL_2X2 = (max_pool_2x2_nchw, max_pool_2x2_nhwc)
 MAX_POOL_2X2_GRAD = (max_pool_2x2_grad_nchw, max_pool_2x2_grad_nhwc)
+
+
+@_jit
+def col2im_nhwc(cols, first_row, out_hw, kernel, stride, dilation, dx):
+    """Add column-gradient rows ``first_row ...`` (rows, kh*kw*C), K order (kh, kw, C),
+    into the padded image gradient (N, Hp, Wp, C); each window's rows are added as runs
+    of C numbers. A row is an output pixel (n, oh, ow) in row-major order."""
+    c_ = dx.shape[3]
+    (oh_, ow_), (kh, kw), (sh, sw), (dh, dw) = out_hw, kernel, stride, dilation
+    for r in range(cols.shape[0]):
+        pixel = first_row + r
+        n, rest = pixel // (oh_ * ow_), pixel % (oh_ * ow_)
+        oh, ow = rest // ow_, rest % ow_
+        for i in range(kh):
+            h = oh * sh + i * dh
+            for j in range(kw):
+                w = ow * sw + j * dw
+                base = (i * kw + j) * c_
+                for c in range(c_):
+                    dx[n, h, w, c] += cols[r, base + c]
