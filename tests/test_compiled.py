@@ -128,3 +128,38 @@ def test_compiled_conv_input_gradient_equals_the_numpy_path(monkeypatch, cfg):
             grads.append(xt.grad)
     assert calls == [1]  # the compiled path ran once, the NumPy path the other time
     np.testing.assert_allclose(grads[0], grads[1], rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("layout", ["contiguous", "channels_last", "strided"])
+@pytest.mark.parametrize("grad_layout", ["contiguous", "channels_last"])
+def test_compiled_relu_gives_the_numpy_bits(monkeypatch, dtype, layout, grad_layout):
+    rng = np.random.default_rng(1)
+    x = _values("special", (3, 6, 5, 4), rng, dtype)
+    x.reshape(-1)[:7] = [0.0, -0.0, np.nan, np.inf, -np.inf, 1e-45, -1e-45]
+    x = _layout(x, layout)
+    g = _layout(rng.standard_normal((3, 6, 5, 4)).astype(dtype), grad_layout)
+    results = []
+    for use_compiled in (True, False):
+        with monkeypatch.context() as m:
+            if not use_compiled:
+                m.setattr(compiled, "_kernels", False)
+            y = dg.relu(dg.Tensor(x, requires_grad=True))
+            assert bool(y.creator.kernels) == (use_compiled and layout != "strided")
+            results.append((y.data, y.creator.backward(g)[0]))
+    (y, dx), (y_ref, dx_ref) = results
+    np.testing.assert_array_equal(y, y_ref)
+    assert np.array_equal(np.signbit(y), np.signbit(y_ref))  # -0.0 maps to +0.0 in both
+    np.testing.assert_array_equal(dx, dx_ref)
+    if layout == "channels_last":
+        assert y.transpose(0, 2, 3, 1).flags.c_contiguous  # the layout is kept
+
+
+def test_compiled_relu_gradient_of_nan_is_masked_as_in_pytorch():
+    x = np.array([-1.0, 2.0, -3.0, 4.0], np.float32)
+    g = np.array([np.nan, np.nan, np.inf, 1.0], np.float32)
+    y = dg.relu(dg.Tensor(x, requires_grad=True))
+    assert y.creator.kernels
+    xt = torch.tensor(x, requires_grad=True)
+    torch.relu(xt).backward(torch.tensor(g))
+    np.testing.assert_array_equal(y.creator.backward(g)[0], xt.grad.numpy())

@@ -117,3 +117,23 @@ def col2im_nhwc(cols, first_row, out_hw, kernel, stride, dilation, dx):
                 base = (i * kw + j) * c_
                 for c in range(c_):
                     dx[n, h, w, c] += cols[r, base + c]
+
+
+# ReLU over flat arrays in memory order: one pass writing the output and the mask that
+# the backward needs (NumPy takes two: maximum, then the comparison), NaN passed through
+# as np.maximum does; the backward masks the gradient's bits, as the pooling one does.
+
+@_jit
+def relu(a, y, mask):
+    zero = y.dtype.type(0)
+    for i in range(a.size):
+        v = a[i]
+        positive = v > 0
+        y[i] = v if positive or v != v else zero
+        mask[i] = positive
+
+
+@_jit
+def relu_grad(g_bits, mask, out_bits):
+    for i in range(g_bits.size):
+        out_bits[i] = g_bits[i] & -mask[i]
