@@ -7,6 +7,7 @@ import torch
 import deepgrad as dg
 from deepgrad.nn import functional as F
 from deepgrad.ops import compiled
+from deepgrad.ops.activation import ReLU
 
 pytest.importorskip("numba")
 
@@ -134,6 +135,7 @@ def test_compiled_conv_input_gradient_equals_the_numpy_path(monkeypatch, cfg):
 @pytest.mark.parametrize("layout", ["contiguous", "channels_last", "strided"])
 @pytest.mark.parametrize("grad_layout", ["contiguous", "channels_last"])
 def test_compiled_relu_gives_the_numpy_bits(monkeypatch, dtype, layout, grad_layout):
+    monkeypatch.setattr(ReLU, "COMPILED_FROM", 1)
     rng = np.random.default_rng(1)
     x = _values("special", (3, 6, 5, 4), rng, dtype)
     x.reshape(-1)[:7] = [0.0, -0.0, np.nan, np.inf, -np.inf, 1e-45, -1e-45]
@@ -155,7 +157,8 @@ def test_compiled_relu_gives_the_numpy_bits(monkeypatch, dtype, layout, grad_lay
         assert y.transpose(0, 2, 3, 1).flags.c_contiguous  # the layout is kept
 
 
-def test_compiled_relu_gradient_of_nan_is_masked_as_in_pytorch():
+def test_compiled_relu_gradient_of_nan_is_masked_as_in_pytorch(monkeypatch):
+    monkeypatch.setattr(ReLU, "COMPILED_FROM", 1)
     x = np.array([-1.0, 2.0, -3.0, 4.0], np.float32)
     g = np.array([np.nan, np.nan, np.inf, 1.0], np.float32)
     y = dg.relu(dg.Tensor(x, requires_grad=True))
@@ -163,3 +166,9 @@ def test_compiled_relu_gradient_of_nan_is_masked_as_in_pytorch():
     xt = torch.tensor(x, requires_grad=True)
     torch.relu(xt).backward(torch.tensor(g))
     np.testing.assert_array_equal(y.creator.backward(g)[0], xt.grad.numpy())
+
+
+def test_small_activations_do_not_load_the_compiler():
+    y = dg.relu(dg.randn(512, 256, requires_grad=True))  # an MLP layer's activation
+    assert not y.creator.kernels
+    assert dg.relu(dg.randn(64, 32, 16, 16, requires_grad=True)).creator.kernels

@@ -8,13 +8,19 @@ from .checks import check_dim, check_floating, check_real_arg
 class ReLU(Function):
     """``max(a, 0)``; saves the mask ``a > 0`` (gradient 0 at a == 0, as in PyTorch).
 
-    A float NumPy array stored contiguously (row-major, or channels-last as convolutions
-    leave it) goes through compiled kernels when Numba is there (see ``compiled.py``):
-    one pass each way instead of two, the same values."""
+    A large float NumPy array stored contiguously (row-major, or channels-last as
+    convolutions leave it) goes through compiled kernels when Numba is there (see
+    ``compiled.py``): one pass each way instead of two, the same values."""
+
+    COMPILED_FROM = 1 << 19
+    """Elements from which the compiled kernels are used. Below, NumPy's two passes cost
+    a fraction of a millisecond, less than loading Numba (about 120 MB of memory and
+    half a second), so an MLP on small batches never loads it."""
 
     def forward(self, a):
         layout = memory_layout(a)
-        self.kernels = compiled.kernels() if layout and a.dtype.kind == "f" else None
+        wanted = layout and a.dtype.kind == "f" and a.size >= self.COMPILED_FROM
+        self.kernels = compiled.kernels() if wanted else None
         if self.kernels:
             np = backend.np
             y, self.mask = np.empty_like(a), np.empty_like(a, dtype=bool)  # a's order
