@@ -46,6 +46,9 @@ def setup_torch():
     return torch
 
 
+SETTLE_SECONDS = 0.3
+
+
 def median_time(fn, repeats):
     times = []
     for _ in range(repeats):
@@ -55,15 +58,31 @@ def median_time(fn, repeats):
     return statistics.median(times)
 
 
-def compare(deepgrad_step, torch_step, repeats=50, rounds=5, warmup=5):
-    """Median seconds per call of each, measured in alternating rounds."""
-    for _ in range(warmup):
-        deepgrad_step()
-        torch_step()
+def settle(fn, seconds=SETTLE_SECONDS, minimum=3):
+    """Call ``fn`` untimed for ``seconds`` (at least ``minimum`` times).
+
+    Each framework keeps its own worker threads (OpenBLAS's for NumPy, OpenMP's for
+    PyTorch), and right after the other framework ran they compete for the cores:
+    measured here, PyTorch's batch-128 MLP step took 8-9 ms for its first nine calls
+    after deepgrad's and 4-5 ms after that; deepgrad's first two calls after PyTorch's
+    were slow the same way. Timing straight after a switch measured that hand-over,
+    not the framework (it once made deepgrad look twice as fast at small batches)."""
+    end = time.perf_counter() + seconds
+    calls = 0
+    while calls < minimum or time.perf_counter() < end:
+        fn()
+        calls += 1
+
+
+def compare(deepgrad_step, torch_step, repeats=50, rounds=5):
+    """Median seconds per call of each, in alternating rounds (so a slow phase of the
+    machine hits both), each round timed after its framework has settled."""
     per_round = max(1, repeats // rounds)
     dg_times, torch_times = [], []
     for _ in range(rounds):
+        settle(deepgrad_step)
         dg_times.append(median_time(deepgrad_step, per_round))
+        settle(torch_step)
         torch_times.append(median_time(torch_step, per_round))
     return statistics.median(dg_times), statistics.median(torch_times)
 
