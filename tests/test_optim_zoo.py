@@ -267,8 +267,10 @@ def test_converges_on_quadratic_float32(name):
     np.testing.assert_allclose(x.data, c, atol=1e-2, err_msg=name)
 
 
-def test_blocked_update_equals_whole_array_update():
+def test_blocked_update_equals_whole_array_update(monkeypatch):
     """Cache blocking is an implementation detail: the result is bit for bit the same."""
+    from deepgrad.optim import _blocked
+    monkeypatch.setattr(_blocked, "WHOLE_BELOW_BYTES", 0)  # block even this small array
     rng = np.random.default_rng(4)
     start = rng.standard_normal(100_003).astype(np.float32)
     results = []
@@ -290,6 +292,7 @@ def test_threaded_blocked_update_equals_whole_array_update(monkeypatch, name):
     from deepgrad import backend
     from deepgrad.optim import _blocked
     monkeypatch.setattr(_blocked, "PARALLEL_MIN_ELEMENTS", 1000)
+    monkeypatch.setattr(_blocked, "WHOLE_BELOW_BYTES", 0)
     monkeypatch.setattr(backend, "compute_threads", lambda: 3)  # uneven parts
     rng = np.random.default_rng(5)
     start = rng.standard_normal(200_001).astype(np.float32)
@@ -462,3 +465,20 @@ def test_rmsprop_eps_inside_sqrt_switch(centered):
 def test_bad_switches_rejected(call, match):
     with pytest.raises((ValueError, TypeError), match=match):
         call()
+
+
+def test_small_arrays_are_updated_whole_large_ones_in_blocks(monkeypatch):
+    from deepgrad.optim import _blocked
+    monkeypatch.setattr(_blocked, "PARALLEL_MIN_ELEMENTS", 1 << 40)  # one thread
+    large = _blocked.WHOLE_BELOW_BYTES // 4 + 1
+    for size, expected_blocks in ((1000, 1), (large, -(-large * 4 // _blocked.BLOCK_BYTES))):
+        p = Parameter(np.zeros(size, np.float32))
+        p.grad = np.ones(size, np.float32)
+        opt = dg.optim.SGD([p], lr=0.1)
+        blocks = []
+        run = opt._run
+        opt._run = lambda kernel, arrays, n: run(
+            lambda *a: blocks.append(a[0].size) or kernel(*a), arrays, n)
+        opt.step()
+        assert len(blocks) == expected_blocks and sum(blocks) == size
+        np.testing.assert_array_equal(p.data, np.float32(-0.1))
