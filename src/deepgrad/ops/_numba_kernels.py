@@ -1,4 +1,5 @@
-"""The Numba kernels behind :mod:`deepgrad.ops.compiled` (imported only through it).
+"""The Numba kernels behind :mod:`deepgrad.ops.compiled` (imported only through it, so
+``import deepgrad`` never loads Numba).
 
 2x2 max pooling with stride 2: the window's values ``a, b, c, d`` (row-major), the
 maximum taken with PyTorch's rule (ties keep the first offset; a NaN wins, the last one

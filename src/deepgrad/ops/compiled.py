@@ -1,19 +1,24 @@
 """Compiled loops for hot kernels NumPy cannot make fast (optional: Numba).
 
-Max pooling in NumPy takes several passes over the input per window offset (compare,
-maximum, index update), and its backward a few more; in a small convnet's training step
-that was a quarter of the time. One compiled loop reads each input element once. Only
-the pooling every convnet uses, 2x2 windows with stride 2 and no padding or dilation, is
-compiled: the window is then four named values, and the compiler turns the maximum and
-its index into branch-free selects. (A loop over a window size known only at run time
-compiled to branches, which mispredict on real data: it ran five times slower than
-this, and slower than NumPy.)
+NumPy runs an element-wise chain as one pass over memory per operation; where a kernel
+needs several (a maximum and its index, a mask and a product) or a Python loop of small
+operations, one compiled loop over the data is several times faster. Three are compiled
+(``_numba_kernels.py``), each measured in BENCHMARKS.md:
 
-These kernels are optional: without Numba, or with ``DEEPGRAD_COMPILED=0`` in the
-environment, the NumPy code in ``pool.py`` runs, and it stays the oracle: the tests check
-that both give the same bits. Kernels take 4-D arrays in memory order, ``(N, C, H, W)``
-or, for a channels-last array, the transposed view ``(N, H, W, C)``; compiled code is
-cached on disk (Numba's ``cache=True``), so it is compiled once per machine.
+* 2x2 max pooling with stride 2, forward and backward (``pool.py``): the window is four
+  named values, and the compiler turns the maximum and its index into branch-free
+  selects. (A loop over a window size known only at run time compiled to branches,
+  which mispredict on real data: it ran five times slower, slower than NumPy.)
+* the convolution's col2im, adding the column gradient back into the image
+  (``conv.py``, channels-last, one group);
+* ReLU on large arrays (``activation.py``).
+
+They are optional: without Numba, or with ``DEEPGRAD_COMPILED=0`` in the environment,
+the NumPy code runs, and it stays the oracle: the tests check that both give the same
+bits (the convolution: the same to float64 round-off, its sums run in another order).
+Kernels take arrays in memory order (channels-last ones as their transposed view, no
+copy); compiled code is cached on disk (Numba's ``cache=True``), so it is compiled once
+per machine.
 """
 import os
 

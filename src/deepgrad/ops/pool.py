@@ -16,7 +16,9 @@ operation on an (N, C, OH, OW) strided slab of the input (padded only when paddi
 ceil mode need it: no copy otherwise). With stride == kernel the slabs are exactly the
 views a reshape to (N, C, OH, kh, OW, kw) gives, so a 2x2 pool reads the input once,
 in its own memory order. The max keeps the index of the first maximal offset
-(row-major), PyTorch's tie rule, and a NaN wins as in PyTorch.
+(row-major), PyTorch's tie rule, and a NaN wins as in PyTorch. The common 2x2, stride 2
+max pooling runs compiled when Numba is there (``compiled.py``), the NumPy code above
+being its oracle.
 """
 from .. import backend
 from ..autograd import Function, Tensor
