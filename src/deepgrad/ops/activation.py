@@ -18,13 +18,13 @@ class ReLU(Function):
     half a second), so an MLP on small batches never loads it."""
 
     def forward(self, a):
-        layout = memory_layout(a)
+        layout = _memory_layout(a)
         wanted = layout and a.dtype.kind == "f" and a.size >= self.COMPILED_FROM
         self.kernels = compiled.kernels() if wanted else None
         if self.kernels:
             np = backend.np
             y, self.mask = np.empty_like(a), np.empty_like(a, dtype=bool)  # a's order
-            self.kernels.relu(flat(a, layout), flat(y, layout), flat(self.mask, layout))
+            self.kernels.relu(_flat(a, layout), _flat(y, layout), _flat(self.mask, layout))
             self.layout = layout
             return y
         y = backend.get_array_module(a).maximum(a, 0)
@@ -32,17 +32,17 @@ class ReLU(Function):
         return y
 
     def backward(self, g):
-        if self.kernels and memory_layout(g) == self.layout:
+        if self.kernels and _memory_layout(g) == self.layout:
             out = backend.np.empty_like(g)
             bits = f"i{g.dtype.itemsize}"  # the kernel moves the float bits
-            self.kernels.relu_grad(flat(g, self.layout).view(bits),
-                                   flat(self.mask, self.layout),
-                                   flat(out, self.layout).view(bits))
+            self.kernels.relu_grad(_flat(g, self.layout).view(bits),
+                                   _flat(self.mask, self.layout),
+                                   _flat(out, self.layout).view(bits))
             return (out,)
         return (g * self.mask,)
 
 
-def memory_layout(a):
+def _memory_layout(a):
     """'C' for a row-major NumPy array, 'NHWC' for a channels-last 4-D one (the
     transposed view of a row-major (N, H, W, C) array), else None."""
     if backend.get_array_module(a) is not backend.np:
@@ -54,8 +54,8 @@ def memory_layout(a):
     return None
 
 
-def flat(a, layout):
-    """The 1-D view of ``a``'s elements in memory order (``layout`` from memory_layout)."""
+def _flat(a, layout):
+    """The 1-D view of ``a``'s elements in memory order (``layout`` from _memory_layout)."""
     return (a if layout == "C" else a.transpose(0, 2, 3, 1)).reshape(-1)
 
 
