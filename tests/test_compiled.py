@@ -172,3 +172,14 @@ def test_small_activations_do_not_load_the_compiler():
     y = dg.relu(dg.randn(512, 256, requires_grad=True))  # an MLP layer's activation
     assert not y.creator.kernels
     assert dg.relu(dg.randn(64, 32, 16, 16, requires_grad=True)).creator.kernels
+
+
+def test_dtypes_the_kernels_are_not_compiled_for_take_the_numpy_path(monkeypatch):
+    monkeypatch.setattr(ReLU, "COMPILED_FROM", 1)
+    x = dg.Tensor(np.random.default_rng(0).random((2, 9, 6, 6)).astype(np.float16),
+                  requires_grad=True)
+    w = dg.Tensor(np.ones((3, 9, 3, 3), np.float16), requires_grad=True)
+    pooled, relu = F.max_pool2d(x, 2), dg.relu(x)
+    assert not pooled.creator.compiled and not relu.creator.kernels
+    (pooled.sum() + relu.sum() + F.conv2d(x, w).sum()).backward()
+    assert x.grad.dtype == np.float16

@@ -22,6 +22,11 @@ per machine.
 """
 import os
 
+import numpy as np
+
+COMPILED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+"""The kernels are compiled for these; other dtypes (float16...) take the NumPy path."""
+
 _kernels = None  # the compiled functions, or False when unavailable
 
 
@@ -38,3 +43,11 @@ def kernels():
             else:
                 _kernels = _numba_kernels
     return _kernels or None
+
+
+def kernels_for(*arrays):
+    """The compiled kernels if every array is a NumPy float32 or float64 array (what
+    they are compiled for), else None: the NumPy code runs (CuPy arrays, float16...)."""
+    if all(type(a) is np.ndarray and a.dtype in COMPILED_DTYPES for a in arrays):
+        return kernels()
+    return None

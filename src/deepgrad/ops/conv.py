@@ -281,7 +281,7 @@ class Conv2d(Function):
         n, c, h, wd = self.x_shape
         (oh, ow), (kh, kw), g = self.out_hw, self.kernel, self.groups
         og, cg = g2.shape[2], c // g
-        kernels = compiled.kernels() if xp is backend.np and g == 1 else None
+        kernels = compiled.kernels_for(g2, self.w) if g == 1 else None
         if kernels:
             return self._input_grad_compiled(kernels, g2.reshape(-1, og))
         # per-offset weights (kh, kw, G, Og, Cg), contiguous for the products

@@ -162,13 +162,11 @@ class MaxPool2d(_Pool):
         return dx
 
     def _compiled_kernels(self, x, pads):
-        """The compiled kernels for a 2x2, stride 2 pool of a float NumPy array (the
-        one they cover), else None: the NumPy code runs."""
+        """The compiled kernels for a 2x2, stride 2 pool (the one they cover) of an
+        array they are compiled for, else None: the NumPy code runs."""
         plain = (self.kernel == (2, 2) and self.stride == (2, 2)
                  and self.dilation == (1, 1) and pads == ((0, 0), (0, 0)))
-        if not plain or backend.get_array_module(x) is not backend.np or x.dtype.kind != "f":
-            return None
-        return compiled.kernels()
+        return compiled.kernels_for(x) if plain else None
 
     @staticmethod
     def _sequential_argmax(xp, slabs, index_type):
