@@ -66,12 +66,16 @@ def test_unknown_device_names_itself(bad):
 def test_tensor_to_device_and_back(device):
     x = dg.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
     on = x.to(device)
-    assert on.device == "cuda" and on_device(on) and on.requires_grad and on.is_leaf
-    assert on.to("cuda") is on and on.to("cuda:0") is on
+    assert on.device == "cuda" and on_device(on) and on.requires_grad
+    assert on.to("cuda") is on and on.to("cuda:0") is on and x.to("cpu") is x
     back = on.to("cpu")
     assert back.device == "cpu" and type(back.data) is np.ndarray
     np.testing.assert_array_equal(back.data, x.data)
     assert type(on.numpy()) is np.ndarray and on.tolist() == x.tolist()
+    # differentiable, as PyTorch's: the gradient comes back to the CPU leaf
+    (back * on.to("cpu")).sum().backward()
+    assert type(x.grad) is np.ndarray
+    np.testing.assert_array_equal(x.grad, 2 * x.data)
     made = [dg.tensor([1.0], device=device), dg.zeros(2, 3, device=device),
             dg.ones(2, device=device), dg.randn(4, device=device), dg.rand(3, device=device)]
     assert all(on_device(t) and t.dtype == np.float32 for t in made)

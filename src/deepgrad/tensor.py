@@ -81,14 +81,6 @@ def _reflected(op):
     return lambda self, other: op(other, self)
 
 
-def _to(self, device):
-    """A copy on ``device`` (or ``self`` if already there); the copy is a leaf."""
-    if backend.normalize_device(device) == self.device:
-        return self
-    data = backend.to_device(self.data, device)
-    return Tensor(data, requires_grad=self.requires_grad and self.creator is None)
-
-
 def _argmax(self, axis=None, keepdims=False):
     return Tensor(self.data.argmax(axis=axis, keepdims=keepdims))
 
@@ -111,7 +103,7 @@ _METHODS = {
     "exp": ops.exp, "log": ops.log, "sqrt": ops.sqrt, "abs": ops.abs, "clip": ops.clip,
     "relu": ops.relu, "sigmoid": ops.sigmoid, "tanh": ops.tanh,
     "softmax": ops.softmax, "log_softmax": ops.log_softmax,
-    "to": _to, "argmax": _argmax, "astype": _astype,
+    "to": ops.to_device, "argmax": _argmax, "astype": _astype,
 }
 for _name, _fn in _METHODS.items():
     setattr(Tensor, _name, _fn)

@@ -9,4 +9,5 @@ from .loss import binary_cross_entropy_with_logits, cross_entropy, mse_loss, nll
 from .pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
 from .normalization import batch_norm
 from .reduction import max, mean, min, sum
-from .shape import broadcast_to, concatenate, getitem, reshape, stack, swapaxes, transpose
+from .shape import (broadcast_to, concatenate, getitem, reshape, stack, swapaxes,
+                    to_device, transpose)

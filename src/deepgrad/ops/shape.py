@@ -127,6 +127,29 @@ class BroadcastTo(Function):
         return (sum_to(g, self.in_shape),)
 
 
+class ToDevice(Function):
+    """A copy on another device; the gradient travels back to the source device."""
+
+    def __init__(self, device):
+        self.device = device
+
+    def forward(self, a):
+        self.source = backend.device_of(a)
+        return backend.to_device(a, self.device)
+
+    def backward(self, g):
+        return (backend.to_device(g, self.source),)
+
+
+def to_device(a, device):
+    """``a`` on ``device`` ('cpu' or 'cuda'): ``a`` itself if already there, else a copy
+    that stays in the graph, as PyTorch's ``Tensor.to``."""
+    if backend.normalize_device(device) == a.device:
+        return a
+    backend.array_module_for(device)  # a clear error for an absent device
+    return ToDevice(device)(a)
+
+
 def reshape(a, *shape):
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
