@@ -362,3 +362,15 @@ def test_deepgrad_train_runs_on_the_device_and_resumes(device, tmp_path):
     resumed = run(None, resume=out, overrides={"epochs": 3}, stream=io.StringIO())
     assert len(resumed["history"]["loss"]) == 3
     assert all(on_device(p) for p in resumed["model"].parameters())
+
+
+def test_command_line_without_a_gpu_is_one_clear_line(monkeypatch, capsys):
+    from deepgrad import cli
+    monkeypatch.setattr(backend, "_cupy", None)
+    assert cli.main(["bench", "--device", "cuda"]) == 2
+    assert cli.main(["train", "--device", "cuda", "--epochs", "1"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["deepgrad bench: error: --device cuda: CuPy is not installed (pip install "
+                   "'deepgrad[gpu]')",
+                   "deepgrad train: error: --device: device 'cuda' is not available: CuPy is "
+                   "not installed (pip install 'deepgrad[gpu]')"]

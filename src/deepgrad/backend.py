@@ -46,6 +46,10 @@ def cuda_unavailable_reason():
     return _cuda_status[1]
 
 
+class DeviceUnavailableError(RuntimeError):
+    """Device 'cuda' was asked for where CuPy or a GPU is missing; says which."""
+
+
 def array_module_for(device):
     """The array module for a device name; a clear error for an unknown or absent one."""
     device = normalize_device(device)
@@ -53,7 +57,7 @@ def array_module_for(device):
         return np
     reason = cuda_unavailable_reason()
     if reason is not None:
-        raise RuntimeError(f"device 'cuda' is not available: {reason}")
+        raise DeviceUnavailableError(f"device 'cuda' is not available: {reason}")
     return _cupy
 
 

@@ -238,7 +238,8 @@ def main(argv=None):
     except BrokenPipeError:  # the reader (head, less) has gone: stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    except (ValueError, TypeError, FileNotFoundError, ImportError, FloatingPointError) as err:
+    except (ValueError, TypeError, FileNotFoundError, ImportError, FloatingPointError,
+            dg.backend.DeviceUnavailableError) as err:
         if os.environ.get("DEEPGRAD_DEBUG"):
             raise
         where = f" (rank {dg.distributed.rank()})" if dg.distributed.is_distributed() else ""

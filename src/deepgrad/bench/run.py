@@ -42,10 +42,11 @@ def require_gpu():
     """Both frameworks must see a GPU; else say which one does not."""
     import deepgrad as dg
     if not dg.cuda.is_available():
-        raise RuntimeError(f"--device cuda: {dg.backend.cuda_unavailable_reason()}")
+        raise dg.backend.DeviceUnavailableError(
+            f"--device cuda: {dg.backend.cuda_unavailable_reason()}")
     torch = harness.setup_torch()
     if not torch.cuda.is_available():
-        raise RuntimeError("--device cuda: this PyTorch has no CUDA (the CPU build is "
+        raise dg.backend.DeviceUnavailableError("--device cuda: this PyTorch has no CUDA (the CPU build is "
                            "installed); install a CUDA build of torch==2.13.0 to compare")
     return dg.cuda.get_device_name()
 
