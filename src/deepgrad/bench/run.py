@@ -46,8 +46,9 @@ def require_gpu():
             f"--device cuda: {dg.backend.cuda_unavailable_reason()}")
     torch = harness.setup_torch()
     if not torch.cuda.is_available():
-        raise dg.backend.DeviceUnavailableError("--device cuda: this PyTorch has no CUDA (the CPU build is "
-                           "installed); install a CUDA build of torch==2.13.0 to compare")
+        raise dg.backend.DeviceUnavailableError(
+            "--device cuda: this PyTorch has no CUDA (the CPU build is installed); "
+            "install a CUDA build of torch==2.13.0 to compare")
     return dg.cuda.get_device_name()
 
 
