@@ -62,6 +62,7 @@ CASES += [Case("ops.matmul", ((3, 4), (4, 2)), ops.matmul, torch.matmul)]
 CASES += [
     Case("linear", ((5, 4), (3, 4), (3,)), ops.linear, F.linear),
     Case("linear no bias", ((5, 4), (3, 4)), ops.linear, F.linear),
+    Case("linear one sample", ((1, 4), (3, 4), (3,)), ops.linear, F.linear),
     Case("linear 3-D input", ((2, 5, 4), (3, 4), (3,)), ops.linear, F.linear),
     Case("linear 1-D input", ((4,), (3, 4), (3,)), ops.linear, F.linear),
 ]
