@@ -162,6 +162,11 @@ def device(request, monkeypatch):
     return "cuda"
 
 
+def emulated():
+    """True while the emulated device stands in for the GPU."""
+    return getattr(backend._cupy, "__name__", "") == "emulated_cupy"
+
+
 def on_device(array):
     """True when ``array`` (or a Tensor's data) lives on the GPU (or the emulation)."""
     data = array.data if isinstance(array, dg.Tensor) else array

@@ -14,7 +14,7 @@ from deepgrad import backend, nn
 from deepgrad.checkpoint import load_checkpoint, load_model, save_checkpoint, save_model
 from deepgrad.data import DataLoader, TensorDataset
 from deepgrad.train import fit
-from helpers_device import device, emulated_cupy, on_device  # noqa: F401 (fixture)
+from helpers_device import device, emulated, emulated_cupy, on_device  # noqa: F401
 from helpers_ops import _cast, _is_diff, draw
 from test_ops import CASES
 
@@ -177,28 +177,40 @@ def _train(model_name, optimizer_name, device, steps=3):
     rng = np.random.default_rng(0)
     x = dg.tensor(rng.standard_normal(shape, dtype=np.float32), device=device)
     y = dg.tensor(rng.integers(0, 4, size=shape[0]), device=device)
-    losses = []
+    losses, first_grads = [], None
     for _ in range(steps):
         loss = nn.CrossEntropyLoss(label_smoothing=0.1)(model(x), y)
         opt.zero_grad()
         loss.backward()
+        if first_grads is None:
+            first_grads = [dg.Tensor(p.grad).numpy() for p in model.parameters()]
         opt.step()
         losses.append(loss.item())
     model.eval()
-    return model, opt, losses, model(x)
+    return model, opt, losses, model(x), first_grads
 
 
 @pytest.mark.parametrize("model_name", MODELS)
 @pytest.mark.parametrize("optimizer_name", OPTIMIZERS)
 def test_training_steps_give_the_cpu_result_on_the_device(device, model_name, optimizer_name):
-    cpu_model, _, cpu_losses, cpu_eval = _train(model_name, optimizer_name, "cpu")
-    model, opt, losses, evaluated = _train(model_name, optimizer_name, device)
-    np.testing.assert_allclose(losses, cpu_losses, rtol=RTOL)
-    close(evaluated, cpu_eval.data, "eval-mode output after 3 steps")
+    cpu_model, _, cpu_losses, cpu_eval, cpu_grads = _train(model_name, optimizer_name, "cpu")
+    model, opt, losses, evaluated, grads = _train(model_name, optimizer_name, device)
+    for i, (g, cpu_g) in enumerate(zip(grads, cpu_grads)):  # one forward and backward
+        close(g, cpu_g, f"gradient of parameter {i} at the first step")
+    # After updates, a GPU's other summation order can move a parameter whose gradient
+    # is round-off itself by up to lr per step under sign-like rules (Adam, Rprop...);
+    # the emulated device sums as the CPU does, so there the tolerance stays tight.
+    lr = OPTIMIZERS[optimizer_name][1]["lr"]
+    drift = ATOL if emulated() else 3 * lr
+    np.testing.assert_allclose(losses, cpu_losses, rtol=RTOL if emulated() else 1e-3)
     cpu_state = cpu_model.state_dict()
     for key, value in model.state_dict().items():
         assert on_device(value), key
-        close(value, cpu_state[key], key)
+        np.testing.assert_allclose(dg.Tensor(value).numpy(), cpu_state[key], rtol=RTOL,
+                                   atol=drift, err_msg=key)
+    np.testing.assert_allclose(evaluated.numpy(), cpu_eval.data, rtol=RTOL,
+                               atol=ATOL if emulated() else 0.05,
+                               err_msg="eval-mode output after 3 steps")
     for p in model.parameters():
         assert on_device(p.grad)
         for name, value in opt.state[id(p)].items():
@@ -270,14 +282,15 @@ def test_fit_moves_host_batches_to_the_models_device(device):
         return model, history
     cpu_model, cpu_history = run("cpu")
     model, history = run(device)
-    for key in ("loss", "val_loss", "accuracy", "val_accuracy"):
-        np.testing.assert_allclose(history[key], cpu_history[key], rtol=RTOL, atol=ATOL)
+    for key in ("loss", "val_loss", "accuracy", "val_accuracy"):  # GPU: see the steps test
+        np.testing.assert_allclose(history[key], cpu_history[key], rtol=RTOL, atol=ATOL
+                                   if emulated() else 0.02)
     assert all(on_device(p) for p in model.parameters())
 
 
 def test_checkpoints_move_between_devices(device, tmp_path):
     """Saved on the GPU, loaded on the CPU (and back); training continues identically."""
-    model, opt, _, _ = _train("mlp", "Adam amsgrad", device)
+    model, opt, *_ = _train("mlp", "Adam amsgrad", device)
     save_model(model, tmp_path / "weights.safetensors")
     save_checkpoint(tmp_path / "run.ckpt", model, opt)
     cpu_model = _mlp()
@@ -303,8 +316,9 @@ def test_checkpoints_move_between_devices(device, tmp_path):
     for p in on_cpu.parameters():
         assert all(type(v) is np.ndarray for v in cpu_opt.state[id(p)].values()
                    if hasattr(v, "shape"))
-    for key, value in on_gpu.state_dict().items():
-        close(value, on_cpu.state_dict()[key], key)
+    for key, value in on_gpu.state_dict().items():  # one Adam step: at most lr apart
+        np.testing.assert_allclose(dg.Tensor(value).numpy(), on_cpu.state_dict()[key],
+                                   rtol=RTOL, atol=ATOL if emulated() else 1e-2, err_msg=key)
 
 
 def test_the_emulation_refuses_what_cupy_refuses(monkeypatch):
@@ -356,7 +370,8 @@ def test_deepgrad_train_runs_on_the_device_and_resumes(device, tmp_path):
     cpu = run({**cfg, "device": "cpu"}, stream=io.StringIO())
     out = str(tmp_path / "run")
     gpu = run({**cfg, "device": device}, out=out, stream=io.StringIO())
-    np.testing.assert_allclose(gpu["history"]["loss"], cpu["history"]["loss"], rtol=1e-4)
+    np.testing.assert_allclose(gpu["history"]["loss"], cpu["history"]["loss"],
+                               rtol=1e-4 if emulated() else 1e-3)
     assert abs(gpu["test"]["accuracy"] - cpu["test"]["accuracy"]) <= 0.01
     assert all(on_device(p) for p in gpu["model"].parameters())
     resumed = run(None, resume=out, overrides={"epochs": 3}, stream=io.StringIO())
