@@ -95,6 +95,10 @@ def test_module_to_moves_parameters_gradients_and_buffers_in_place(device):
         close(v, before[k], k)
     model.to("cpu")
     assert all(type(v) is np.ndarray for v in model.state_dict().values())
+    assert model.cuda() is model and all(on_device(p) for p in params)  # PyTorch's
+    assert model.cpu() is model and not any(on_device(p) for p in params)  # shorthands
+    x = dg.ones(2, 3)
+    assert on_device(x.cuda()) and x.cuda().cpu().device == "cpu"
 
 
 def test_mixed_devices_are_refused_naming_the_op_devices_and_shapes(device):

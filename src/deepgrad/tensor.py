@@ -103,7 +103,8 @@ _METHODS = {
     "exp": ops.exp, "log": ops.log, "sqrt": ops.sqrt, "abs": ops.abs, "clip": ops.clip,
     "relu": ops.relu, "sigmoid": ops.sigmoid, "tanh": ops.tanh,
     "softmax": ops.softmax, "log_softmax": ops.log_softmax,
-    "to": ops.to_device, "argmax": _argmax, "astype": _astype,
+    "to": ops.to_device, "cpu": lambda self: ops.to_device(self, "cpu"),
+    "cuda": lambda self: ops.to_device(self, "cuda"), "argmax": _argmax, "astype": _astype,
 }
 for _name, _fn in _METHODS.items():
     setattr(Tensor, _name, _fn)

@@ -250,6 +250,12 @@ class Module:
                     module._buffers[name] = backend.to_device(b, device)
         return self
 
+    def cpu(self):
+        return self.to("cpu")
+
+    def cuda(self):
+        return self.to("cuda")
+
     def num_parameters(self):
         return sum(p.size for p in self.parameters())
 
