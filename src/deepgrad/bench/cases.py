@@ -180,18 +180,26 @@ def build_eval(batch, seed=0):
                                                 zip(MLP_SIZES[:-1], MLP_SIZES[1:]))
 
 
+def _mlp_case(batch, sizes=MLP_SIZES, batch_norm=False):
+    model = "MLP with BatchNorm1d" if batch_norm else "MLP " + "-".join(map(str, sizes))
+    kwargs = {"batch": batch, **({"sizes": sizes} if sizes != MLP_SIZES else {}),
+              **({"batch_norm": True} if batch_norm else {})}
+    return f"{model} step, batch {batch}", build_mlp, kwargs
+
+
+def _conv_case(batch):
+    return f"convnet step, batch {batch}", build_conv, {"batch": batch}
+
+
 # name -> (description, builder, arguments)
 CASES = {
-    "mlp-32": ("MLP 784-512-256-10 step, batch 32", build_mlp, {"batch": 32}),
-    "mlp-128": ("MLP 784-512-256-10 step, batch 128", build_mlp, {"batch": 128}),
-    "mlp-512": ("MLP 784-512-256-10 step, batch 512", build_mlp, {"batch": 512}),
-    "bn-mlp-128": ("MLP with BatchNorm1d step, batch 128", build_mlp,
-                   {"batch": 128, "batch_norm": True}),
-    "conv-64": ("convnet step, batch 64", build_conv, {"batch": 64}),
-    "conv-256": ("convnet step, batch 256", build_conv, {"batch": 256}),
+    **{f"mlp-{batch}": _mlp_case(batch) for batch in (32, 128, 512)},
+    "bn-mlp-128": _mlp_case(128, batch_norm=True),
+    **{f"conv-{batch}": _conv_case(batch) for batch in (64, 256)},
     "locally-connected": ("LocallyConnected2d 16->32, 16x16, fwd+bwd, batch 32",
                           build_locally_connected, {"batch": 32}),
-    "adam-10m": ("Adam step, 10M parameters", build_optimizer, {"name": "Adam", "lr": 1e-3}),
+    "adam-10m": ("Adam step, 10M parameters", build_optimizer,
+                 {"name": "Adam", "lr": 1e-3}),
     "sgd-10m": ("SGD momentum step, 10M parameters", build_optimizer,
                 {"name": "SGD", "lr": 1e-2, "momentum": 0.9}),
     "eval-1024": ("MLP evaluation (no_grad), batch 1024", build_eval, {"batch": 1024}),
@@ -201,22 +209,15 @@ CASES = {
 # CUDA step, both synchronised after every step
 WIDE_MLP = (4096, 4096, 4096, 4096, 10)
 GPU_CASES = {
-    "gpu-mlp-128": ("MLP 784-512-256-10 step, batch 128", build_mlp, {"batch": 128}),
-    "gpu-mlp-1024": ("MLP 784-512-256-10 step, batch 1024", build_mlp, {"batch": 1024}),
-    "gpu-mlp-8192": ("MLP 784-512-256-10 step, batch 8192", build_mlp, {"batch": 8192}),
-    "gpu-mlp-4096-wide": ("MLP 4096-4096-4096-4096-10 step, batch 4096", build_mlp,
-                          {"batch": 4096, "sizes": WIDE_MLP}),
-    "gpu-conv-64": ("convnet step, batch 64", build_conv, {"batch": 64}),
-    "gpu-conv-512": ("convnet step, batch 512", build_conv, {"batch": 512}),
+    **{f"gpu-mlp-{batch}": _mlp_case(batch) for batch in (128, 1024, 8192)},
+    "gpu-mlp-4096-wide": _mlp_case(4096, sizes=WIDE_MLP),
+    **{f"gpu-conv-{batch}": _conv_case(batch) for batch in (64, 512)},
 }
 
-# small versions of every case, for the test that checks results without timing
-CHECK_ARGS = {"mlp-32": {"batch": 8}, "mlp-128": {"batch": 8}, "mlp-512": {"batch": 8},
-              "bn-mlp-128": {"batch": 8, "batch_norm": True}, "conv-64": {"batch": 4},
-              "conv-256": {"batch": 4}, "locally-connected": {"batch": 2},
-              "eval-1024": {"batch": 16}, "adam-10m": {"shapes": [(30, 20), (7,)]},
-              "sgd-10m": {"shapes": [(30, 20), (7,)]},
-              "gpu-mlp-128": {"batch": 8}, "gpu-mlp-1024": {"batch": 8},
-              "gpu-mlp-8192": {"batch": 8}, "gpu-conv-64": {"batch": 4},
-              "gpu-conv-512": {"batch": 4},
-              "gpu-mlp-4096-wide": {"batch": 8, "sizes": (64, 64, 64, 64, 10)}}
+# every case at a small size, for the test that checks results without timing
+_SMALL = {build_mlp: {"batch": 8}, build_conv: {"batch": 4},
+          build_locally_connected: {"batch": 2}, build_eval: {"batch": 16},
+          build_optimizer: {"shapes": [(30, 20), (7,)]}}
+CHECK_ARGS = {name: dict(_SMALL[build])
+              for name, (_, build, _) in {**CASES, **GPU_CASES}.items()}
+CHECK_ARGS["gpu-mlp-4096-wide"]["sizes"] = (64, 64, 64, 64, 10)

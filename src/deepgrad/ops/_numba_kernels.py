@@ -32,32 +32,24 @@ def _window(a, b, c, d):
     return best, at
 
 
-@_jit
-def max_pool_2x2_nchw(x, out, idx):
-    n_, c_, oh_, ow_ = out.shape
-    for n in range(n_):
-        for c in range(c_):
-            for oh in range(oh_):
-                for ow in range(ow_):
-                    h, w = 2 * oh, 2 * ow
-                    best, at = _window(x[n, c, h, w], x[n, c, h, w + 1],
-                                       x[n, c, h + 1, w], x[n, c, h + 1, w + 1])
-                    out[n, c, oh, ow] = best
-                    idx[n, c, oh, ow] = at
-
+# The pooling kernels take (B, H, W, C) arrays: a channels-last image as its (N, H, W, C)
+# view, a row-major one as (N*C, H, W, 1); one loop serves both layouts. (A second copy
+# looping in row-major order ran the row-major case 2x faster, 1.3 vs 2.6 ms forward on
+# 64x32x28x28, both ahead of NumPy's 3.5 ms; convolutions leave their output
+# channels-last, so pooling in a convnet takes the first form.)
 
 @_jit
-def max_pool_2x2_nhwc(x, out, idx):
-    n_, oh_, ow_, c_ = out.shape
-    for n in range(n_):
+def max_pool_2x2(x, out, idx):
+    b_, oh_, ow_, c_ = out.shape
+    for b in range(b_):
         for oh in range(oh_):
             for ow in range(ow_):
                 h, w = 2 * oh, 2 * ow
                 for c in range(c_):
-                    best, at = _window(x[n, h, w, c], x[n, h, w + 1, c],
-                                       x[n, h + 1, w, c], x[n, h + 1, w + 1, c])
-                    out[n, oh, ow, c] = best
-                    idx[n, oh, ow, c] = at
+                    best, at = _window(x[b, h, w, c], x[b, h, w + 1, c],
+                                       x[b, h + 1, w, c], x[b, h + 1, w + 1, c])
+                    out[b, oh, ow, c] = best
+                    idx[b, oh, ow, c] = at
 
 
 # Backward: the windows do not overlap, so each input element of a window receives its
@@ -67,37 +59,18 @@ def max_pool_2x2_nhwc(x, out, idx):
 # scalar code five times slower. Same values either way (a zero is all zero bits).
 
 @_jit
-def max_pool_2x2_grad_nchw(g_bits, idx, dx_bits):
-    n_, c_, oh_, ow_ = g_bits.shape
-    for n in range(n_):
-        for c in range(c_):
-            for oh in range(oh_):
-                for ow in range(ow_):
-                    k, v = idx[n, c, oh, ow], g_bits[n, c, oh, ow]
-                    h, w = 2 * oh, 2 * ow
-                    dx_bits[n, c, h, w] = v & -(k == 0)
-                    dx_bits[n, c, h, w + 1] = v & -(k == 1)
-                    dx_bits[n, c, h + 1, w] = v & -(k == 2)
-                    dx_bits[n, c, h + 1, w + 1] = v & -(k == 3)
-
-
-@_jit
-def max_pool_2x2_grad_nhwc(g_bits, idx, dx_bits):
-    n_, oh_, ow_, c_ = g_bits.shape
-    for n in range(n_):
+def max_pool_2x2_grad(g_bits, idx, dx_bits):
+    b_, oh_, ow_, c_ = g_bits.shape
+    for b in range(b_):
         for oh in range(oh_):
             for ow in range(ow_):
                 h, w = 2 * oh, 2 * ow
                 for c in range(c_):
-                    k, v = idx[n, oh, ow, c], g_bits[n, oh, ow, c]
-                    dx_bits[n, h, w, c] = v & -(k == 0)
-                    dx_bits[n, h, w + 1, c] = v & -(k == 1)
-                    dx_bits[n, h + 1, w, c] = v & -(k == 2)
-                    dx_bits[n, h + 1, w + 1, c] = v & -(k == 3)
-
-
-MAX_POOL_2X2 = (max_pool_2x2_nchw, max_pool_2x2_nhwc)
-MAX_POOL_2X2_GRAD = (max_pool_2x2_grad_nchw, max_pool_2x2_grad_nhwc)
+                    k, v = idx[b, oh, ow, c], g_bits[b, oh, ow, c]
+                    dx_bits[b, h, w, c] = v & -(k == 0)
+                    dx_bits[b, h, w + 1, c] = v & -(k == 1)
+                    dx_bits[b, h + 1, w, c] = v & -(k == 2)
+                    dx_bits[b, h + 1, w + 1, c] = v & -(k == 3)
 
 
 @_jit

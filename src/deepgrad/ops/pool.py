@@ -67,9 +67,15 @@ def _zeros_padded(xp, shape, dtype, channels_last, pads):
     return xp.zeros((n, c, hp, wp), dtype=dtype)
 
 
-def _memory_order(channels_last):
-    """(N, C, H, W) -> the axes in memory order, as the compiled kernels take them."""
-    return (lambda a: a.transpose(0, 2, 3, 1)) if channels_last else (lambda a: a)
+def _as_bhwc(a, channels_last):
+    """(N, C, H, W) -> the (B, H, W, C) array the compiled kernels take: a channels-last
+    image as its (N, H, W, C) view, a row-major one as (N*C, H, W, 1). Outputs are
+    arrays this module allocated in that order, so these are views that the kernel
+    writes through; an input may be copied (a strided one cannot be reshaped)."""
+    if channels_last:
+        return a.transpose(0, 2, 3, 1)
+    n, c, h, w = a.shape
+    return a.reshape(n * c, h, w, 1)
 
 
 def _empty_in_order(shape, dtype, channels_last):
@@ -145,8 +151,9 @@ class MaxPool2d(_Pool):
         shape = (n, c) + self.out_hw
         best = _empty_in_order(shape, xpad.dtype, self.channels_last)
         idx = _empty_in_order(shape, index_type, self.channels_last)
-        order = _memory_order(self.channels_last)
-        self.compiled.MAX_POOL_2X2[self.channels_last](order(xpad), order(best), order(idx))
+        last = self.channels_last
+        self.compiled.max_pool_2x2(_as_bhwc(xpad, last), _as_bhwc(best, last),
+                                   _as_bhwc(idx, last))
         self.idx = idx
         return best
 
@@ -155,10 +162,11 @@ class MaxPool2d(_Pool):
         h, w = self.x_shape[2:]
         dx[:, :, 2 * (h // 2):] = 0  # the row and column an odd size leaves out
         dx[:, :, :, 2 * (w // 2):] = 0
-        order = _memory_order(self.channels_last)
+        last = self.channels_last
         bits = backend.np.dtype(f"i{grad.dtype.itemsize}")  # the kernel moves float bits
-        self.compiled.MAX_POOL_2X2_GRAD[self.channels_last](
-            order(grad).view(bits), order(self.idx), order(dx).view(bits))
+        self.compiled.max_pool_2x2_grad(_as_bhwc(grad, last).view(bits),
+                                        _as_bhwc(self.idx, last),
+                                        _as_bhwc(dx, last).view(bits))
         return dx
 
     def _compiled_kernels(self, x, pads):
