@@ -32,18 +32,7 @@ def _run_torch(options, steps=STEPS, groups=False, lr_at=None):
     w = torch.tensor(W0, requires_grad=True)
     b = torch.tensor(B0, requires_grad=True)
     params = [{"params": [w]}, {"params": [b], "lr": 0.05}] if groups else [w, b]
-    opt = torch.optim.SGD(params, **options)
-    sign = -1.0 if options.get("maximize") else 1.0
-    path = []
-    for step in range(steps):
-        if lr_at is not None and step == lr_at:
-            for g in opt.param_groups:
-                g["lr"] *= 0.5
-        opt.zero_grad()
-        _loss(torch, w, b, sign).backward()
-        opt.step()
-        path.append((w.detach().numpy().copy(), b.detach().numpy().copy()))
-    return path
+    return _steps(torch, w, b, torch.optim.SGD(params, **options), options, steps, lr_at)
 
 
 def _make_dg(options, groups=False, w0=W0, b0=B0):
@@ -54,6 +43,11 @@ def _make_dg(options, groups=False, w0=W0, b0=B0):
 
 
 def _dg_steps(w, b, opt, options, steps, lr_at=None, start=0):
+    return _steps(dg, w, b, opt, options, steps, lr_at, start)
+
+
+def _steps(lib, w, b, opt, options, steps, lr_at=None, start=0):
+    """Take ``steps`` steps (halving every lr at step ``lr_at``); the (w, b) path."""
     sign = -1.0 if options.get("maximize") else 1.0
     path = []
     for step in range(start, start + steps):
@@ -61,9 +55,10 @@ def _dg_steps(w, b, opt, options, steps, lr_at=None, start=0):
             for g in opt.param_groups:
                 g["lr"] *= 0.5
         opt.zero_grad()
-        _loss(dg, w, b, sign).backward()
+        _loss(lib, w, b, sign).backward()
         opt.step()
-        path.append((w.data.copy(), b.data.copy()))
+        path.append(tuple(np.array(t.detach().numpy() if lib is torch else t.data)
+                          for t in (w, b)))
     return path
 
 

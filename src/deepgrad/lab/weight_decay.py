@@ -34,6 +34,17 @@ CRITERION = ("For both the regression and the classifier: some lambda > 0 shrink
 DECAYS = (0.0, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1)
 
 
+def _fit(layers, loss, lr, decay, steps, seed, x, y):
+    """The net of ``layers`` (seeded) after ``steps`` full-batch SGD steps (momentum
+    0.9) with weight decay ``decay``."""
+    C.seed_all(seed)
+    model = nn.Sequential(*layers())
+    opt = dg.optim.SGD(model.parameters(), lr=lr, momentum=0.9, weight_decay=decay)
+    for _ in range(steps):
+        C.step(model, opt, loss, x, y)
+    return model
+
+
 def _regression(decays, steps, n, seed):
     x, y = regression_1d(n, noise=0.3, seed=seed + 1)
     xs, ys = regression_1d(500, noise=0.3, seed=seed + 1001)
@@ -41,13 +52,11 @@ def _regression(decays, steps, n, seed):
     xt, yt, xst, yst = C.tensors(4 * x - 2, y, 4 * xs - 2, ys)
     grid = np.linspace(0, 1, 200, dtype=np.float32)[:, None]
     runs = []
+    def layers():
+        return (nn.Linear(1, 100), nn.Tanh(), nn.Linear(100, 100), nn.Tanh(),
+                nn.Linear(100, 1))
     for lam in decays:
-        C.seed_all(seed)
-        model = nn.Sequential(nn.Linear(1, 100), nn.Tanh(), nn.Linear(100, 100), nn.Tanh(),
-                              nn.Linear(100, 1))
-        opt = dg.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=lam)
-        for _ in range(steps):
-            C.step(model, opt, C.mse, xt, yt)
+        model = _fit(layers, C.mse, 0.05, lam, steps, seed, xt, yt)
         train, test = C.loss_of(model, C.mse, xt, yt), C.loss_of(model, C.mse, xst, yst)
         with dg.no_grad():
             curve = model(dg.tensor(4 * grid - 2)).data[:, 0]
@@ -62,13 +71,11 @@ def _classifier(decays, steps, n, seed):
     xs, ys = two_moons(1000, noise=0.3, seed=seed + 1001)
     xt, yt, xst, yst = C.tensors(x, y, xs, ys)
     runs = []
+    def layers():
+        return (nn.Linear(2, 128), nn.ReLU(), nn.Linear(128, 128), nn.ReLU(),
+                nn.Linear(128, 2))
     for lam in decays:
-        C.seed_all(seed)
-        model = nn.Sequential(nn.Linear(2, 128), nn.ReLU(), nn.Linear(128, 128), nn.ReLU(),
-                              nn.Linear(128, 2))
-        opt = dg.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=lam)
-        for _ in range(steps):
-            C.step(model, opt, C.cross_entropy, xt, yt)
+        model = _fit(layers, C.cross_entropy, 0.1, lam, steps, seed, xt, yt)
         train_err = 1 - C.accuracy_of(model, xt, yt)
         test_err = 1 - C.accuracy_of(model, xst, yst)
         runs.append({"decay": lam, "train": train_err, "test": test_err,
