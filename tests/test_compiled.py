@@ -168,10 +168,9 @@ def test_compiled_relu_gradient_of_nan_is_masked_as_in_pytorch(monkeypatch):
     np.testing.assert_array_equal(y.creator.backward(g)[0], xt.grad.numpy())
 
 
-def test_small_activations_do_not_load_the_compiler():
-    y = dg.relu(dg.randn(512, 256, requires_grad=True))  # an MLP layer's activation
-    assert not y.creator.kernels
-    assert dg.relu(dg.randn(64, 32, 16, 16, requires_grad=True)).creator.kernels
+def test_tiny_activations_take_the_numpy_path():
+    assert not dg.relu(dg.randn(8, 64, requires_grad=True)).creator.kernels
+    assert dg.relu(dg.randn(32, 512, requires_grad=True)).creator.kernels  # an MLP's
 
 
 def test_dtypes_the_kernels_are_not_compiled_for_take_the_numpy_path(monkeypatch):
@@ -183,3 +182,96 @@ def test_dtypes_the_kernels_are_not_compiled_for_take_the_numpy_path(monkeypatch
     assert not pooled.creator.compiled and not relu.creator.kernels
     (pooled.sum() + relu.sum() + F.conv2d(x, w).sum()).backward()
     assert x.grad.dtype == np.float16
+
+
+# -- optimizer updates ----------------------------------------------------------------
+
+def _optimize(make, shape, dtype, use_compiled, monkeypatch, steps=4, layout=None):
+    """``steps`` updates of one parameter on one path, gradients with zeros, infinities,
+    NaNs and subnormals; the parameter and the state arrays after them."""
+    with monkeypatch.context() as m:
+        if not use_compiled:
+            m.setattr(compiled, "_kernels", False)
+        rng = np.random.default_rng(3)
+        data = rng.standard_normal(shape).astype(dtype)
+        p = dg.Tensor(data if layout is None else layout(data), requires_grad=True)
+        opt = make([p])
+        for step in range(steps):
+            g = rng.standard_normal(shape).astype(dtype)
+            if step == 2:
+                g.reshape(-1)[:6] = [0.0, -0.0, np.inf, np.nan, 1e-40, -np.inf]
+            p.grad = g
+            with np.errstate(invalid="ignore"):
+                opt.step()
+        state = {k: np.array(v) for k, v in opt.state_dict()["state"][0].items()}
+    return np.array(p.data), state
+
+
+def _same_bits(fast, oracle):
+    (p, state), (p_ref, state_ref) = fast, oracle
+    np.testing.assert_array_equal(p, p_ref)  # NaNs in the same places
+    assert state.keys() == state_ref.keys()
+    for key in state:
+        np.testing.assert_array_equal(state[key], state_ref[key], err_msg=key)
+
+
+def _count_calls(monkeypatch, name):
+    kernels = compiled.kernels()
+    calls = []
+    original = getattr(kernels, name)
+    monkeypatch.setattr(kernels, name, lambda *a: calls.append(1) or original(*a))
+    return calls
+
+
+SGD_OPTIONS = [dict(momentum=0.0), dict(momentum=0.0, weight_decay=0.1, maximize=True),
+               dict(momentum=0.0, weight_decay=0.1, decoupled_weight_decay=True),
+               dict(momentum=0.9), dict(momentum=0.9, dampening=0.3),
+               dict(momentum=0.9, nesterov=True, weight_decay=0.1),
+               dict(momentum=0.9, nesterov=True, maximize=True),
+               dict(momentum=0.5, weight_decay=0.1, decoupled_weight_decay=True,
+                    maximize=True, dampening=0.2)]
+
+ADAM_OPTIONS = [dict(), dict(amsgrad=True), dict(weight_decay=0.1, maximize=True),
+                dict(weight_decay=0.1, decoupled_weight_decay=True, amsgrad=True),
+                dict(eps_inside_sqrt=True, betas=(0.3, 0.99)),
+                dict(betas=(0.5, 0.9), maximize=True, amsgrad=True)]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name, options", [("SGD", o) for o in SGD_OPTIONS] +
+                         [("Adam", o) for o in ADAM_OPTIONS] +
+                         [("AdamW", dict(amsgrad=True))], ids=str)
+def test_compiled_optimizer_updates_give_the_numpy_bits(monkeypatch, dtype, name, options):
+    def make(params):
+        return getattr(dg.optim, name)(params, lr=0.05, **options)
+    calls = _count_calls(monkeypatch, "sgd_update" if name == "SGD" else "adam_update")
+    fast = _optimize(make, (37, 53), dtype, True, monkeypatch)
+    assert len(calls) == 4
+    _same_bits(fast, _optimize(make, (37, 53), dtype, False, monkeypatch))
+
+
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")  # NaN, in worker threads (errstate is per thread)
+@pytest.mark.parametrize("name", ["SGD", "Adam"])
+def test_compiled_updates_of_large_arrays_in_threaded_blocks_give_the_same_bits(
+        monkeypatch, name):
+    """Above PARALLEL_MIN_ELEMENTS an array is cut in one part per thread, each run in
+    blocks: odd block and array sizes make every edge fall mid-block."""
+    from deepgrad.optim import _blocked
+    monkeypatch.setattr(_blocked, "WHOLE_BELOW_BYTES", 0)
+    monkeypatch.setattr(_blocked, "PARALLEL_MIN_ELEMENTS", 1000)
+    monkeypatch.setattr(dg.optim.Optimizer, "block_bytes", 4 * 331)
+
+    def make(params):
+        return getattr(dg.optim, name)(params, lr=0.01, weight_decay=0.01,
+                                       **({"momentum": 0.9} if name == "SGD" else {}))
+    fast = _optimize(make, (7919,), np.float32, True, monkeypatch, steps=3)
+    _same_bits(fast, _optimize(make, (7919,), np.float32, False, monkeypatch, steps=3))
+
+
+def test_strided_parameters_take_the_numpy_update(monkeypatch):
+    calls = _count_calls(monkeypatch, "adam_update")
+    fast = _optimize(dg.optim.Adam, (6, 8), np.float32, True, monkeypatch,
+                     layout=lambda a: np.asfortranarray(a))
+    assert calls == []
+    _same_bits(fast, _optimize(dg.optim.Adam, (6, 8), np.float32, False, monkeypatch,
+                               layout=lambda a: np.asfortranarray(a)))

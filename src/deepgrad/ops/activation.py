@@ -12,10 +12,10 @@ class ReLU(Function):
     convolutions leave it) goes through compiled kernels when Numba is there (see
     ``compiled.py``): one pass each way instead of two, the same values."""
 
-    COMPILED_FROM = 1 << 19
-    """Elements from which the compiled kernels are used. Below, NumPy's two passes cost
-    a fraction of a millisecond, less than loading Numba (about 120 MB of memory and
-    half a second), so an MLP on small batches never loads it."""
+    COMPILED_FROM = 1 << 10
+    """Elements from which the compiled kernels are used. Forward and backward together,
+    measured on the 2-core EPYC: 64 elements 5.1 us NumPy / 5.5 us compiled, 1024: 7.1 /
+    6.0, 64K (an MLP layer at batch 128): 91 / 30, 512K: 591 / 189."""
 
     def forward(self, a):
         layout = _memory_layout(a)

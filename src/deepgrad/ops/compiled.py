@@ -2,7 +2,7 @@
 
 NumPy runs an element-wise chain as one pass over memory per operation; where a kernel
 needs several (a maximum and its index, a mask and a product) or a Python loop of small
-operations, one compiled loop over the data is several times faster. Three are compiled
+operations, one compiled loop over the data is several times faster. These are compiled
 (``_numba_kernels.py``), each measured in BENCHMARKS.md:
 
 * 2x2 max pooling with stride 2, forward and backward (``pool.py``): the window is four
@@ -11,7 +11,9 @@ operations, one compiled loop over the data is several times faster. Three are c
   which mispredict on real data: it ran five times slower, slower than NumPy.)
 * the convolution's col2im, adding the column gradient back into the image
   (``conv.py``, channels-last, one group);
-* ReLU on large arrays (``activation.py``).
+* ReLU from 1024 elements (``activation.py``);
+* the SGD and Adam/AdamW updates (``optim/sgd.py``, ``optim/adam.py``): one pass over
+  parameter, gradient and state instead of one per operation.
 
 They are optional: without Numba, or with ``DEEPGRAD_COMPILED=0`` in the environment,
 the NumPy code runs, and it stays the oracle: the tests check that both give the same

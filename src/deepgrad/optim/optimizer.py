@@ -11,6 +11,7 @@ import numbers
 
 from .. import backend
 from ..autograd import Tensor, no_grad
+from ..ops import compiled
 from ._blocked import BLOCK_BYTES, ScratchPool, run_blocked
 
 
@@ -107,6 +108,17 @@ class Optimizer:
     def _run(self, kernel, arrays, n_scratch):
         """Apply an element-wise ``kernel(*arrays, *scratch)`` in cache-sized blocks."""
         run_blocked(kernel, arrays, n_scratch, self._scratch, self.block_bytes)
+
+    @staticmethod
+    def _compiled_kernels(*arrays):
+        """The compiled update kernels (``ops/compiled.py``: one pass over memory instead
+        of one per operation, the same bits) when the arrays are row-major NumPy arrays
+        of one float32 or float64 dtype, else None: the NumPy kernels run."""
+        kernels = compiled.kernels_for(*arrays)
+        if kernels and len({a.dtype for a in arrays}) == 1 and all(
+                a.flags.c_contiguous for a in arrays):
+            return kernels
+        return None
 
     # -- checkpoints --------------------------------------------------------------------
     def _all_params(self):

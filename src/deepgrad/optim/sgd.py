@@ -73,6 +73,30 @@ class SGD(Optimizer):
         coupled_wd = 0.0 if decoupled else wd
         shrink = 1.0 - lr * wd if decoupled and wd else None
 
+        if momentum and group["momentum_form"] == "sutskever":
+            self._sutskever(p, g, state, lr, momentum, coupled_wd, shrink, maximize,
+                            group["nesterov"])
+            return
+        buf = state.get("momentum_buffer")
+        first = buf is None
+        if momentum and first:
+            buf = state["momentum_buffer"] = backend.get_array_module(p).empty_like(p)
+        damp = 1.0 - float(group["dampening"])
+        nesterov = group["nesterov"]
+        arrays = (p, g, buf) if momentum else (p, g)
+        fused = self._compiled_kernels(*arrays)
+        if fused:
+            dt = p.dtype.type
+
+            def kernel(p, g, buf=None):
+                g = g.reshape(-1)  # and the unused buffer without momentum
+                fused.sgd_update(p.reshape(-1), g, g if buf is None else buf.reshape(-1),
+                                 dt(-lr), dt(coupled_wd), dt(momentum), dt(damp),
+                                 dt(1.0 if shrink is None else shrink), maximize, nesterov,
+                                 first)
+            self._run(kernel, arrays, 0)
+            return
+
         if not momentum:
             def kernel(p, g, s, t):
                 d = effective_grad(p, g, s, coupled_wd, maximize)
@@ -83,17 +107,6 @@ class SGD(Optimizer):
                 p += s
             self._run(kernel, (p, g), 2)
             return
-
-        if group["momentum_form"] == "sutskever":
-            self._sutskever(p, g, state, lr, momentum, coupled_wd, shrink, maximize,
-                            group["nesterov"])
-            return
-        buf = state.get("momentum_buffer")
-        first = buf is None
-        if first:
-            buf = state["momentum_buffer"] = backend.get_array_module(p).empty_like(p)
-        damp = 1.0 - float(group["dampening"])
-        nesterov = group["nesterov"]
 
         def kernel(p, g, buf, s, t):
             xp = backend.get_array_module(p)
