@@ -1,5 +1,8 @@
 """The benchmark suite checks deepgrad against PyTorch before it times anything: here
 every case runs that check at a small size (no timing is asserted anywhere)."""
+import io
+import re
+
 import pytest
 
 import deepgrad as dg
@@ -40,3 +43,14 @@ def test_gpu_benchmark_without_a_gpu_says_why(monkeypatch):
         run.main(device="cuda")
     with pytest.raises(ValueError, match="gpu-mlp-128"):
         run.main(["mlp-128"], device="cuda")
+
+
+def test_a_timed_case_reports_the_median_and_range_of_the_rounds_ratios(monkeypatch):
+    monkeypatch.setattr(harness, "settle", lambda fn: fn())  # no 0.3 s pauses here
+    out = io.StringIO()
+    run.main(["mlp-32"], repeats=9, with_processes=False, out=out)
+    row = [line for line in out.getvalue().splitlines() if "batch 32" in line][0]
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert re.fullmatch(r"\d+\.\d\d-\d+\.\d\d", cells[4])
+    ratio, low, high = float(cells[3]), *map(float, cells[4].split("-"))
+    assert low <= ratio <= high

@@ -2,7 +2,8 @@
 
 Each case runs deepgrad and PyTorch in one process on the same data and weights,
 alternating rounds so that a slow-down of the machine hits both, and reports medians
-and the ratio deepgrad / PyTorch (below 1.0: deepgrad is faster). Before timing, every
+and the ratio deepgrad / PyTorch (below 1.0: deepgrad is faster): the median of the
+rounds' ratios, with their range. Before timing, every
 case checks that both give the same results; a mismatch raises
 :class:`BenchmarkMismatch`, so speed never costs correctness.
 """
@@ -74,9 +75,13 @@ def settle(fn, seconds=SETTLE_SECONDS, minimum=3):
         calls += 1
 
 
-def compare(deepgrad_step, torch_step, repeats=50, rounds=5):
-    """Median seconds per call of each, in alternating rounds (so a slow phase of the
-    machine hits both), each round timed after its framework has settled."""
+def compare(deepgrad_step, torch_step, repeats=63, rounds=9):
+    """Time both in alternating rounds, each timed after its framework has settled.
+
+    Returns the median seconds per call of each and the per-round ratios deepgrad /
+    PyTorch. A round's two timings are seconds apart, so each ratio is taken within one
+    phase of the machine: on this shared VM a phase can last seconds and move a case's
+    time by 30%, which a ratio of medians taken over the whole run would absorb."""
     per_round = max(1, repeats // rounds)
     dg_times, torch_times = [], []
     for _ in range(rounds):
@@ -84,7 +89,8 @@ def compare(deepgrad_step, torch_step, repeats=50, rounds=5):
         dg_times.append(median_time(deepgrad_step, per_round))
         settle(torch_step)
         torch_times.append(median_time(torch_step, per_round))
-    return statistics.median(dg_times), statistics.median(torch_times)
+    ratios = [a / b for a, b in zip(dg_times, torch_times)]
+    return statistics.median(dg_times), statistics.median(torch_times), ratios
 
 
 def check_close(name, ours, theirs, rtol=1e-4, atol=1e-5):

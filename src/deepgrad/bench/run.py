@@ -6,12 +6,14 @@
     mpiexec -n 2 deepgrad bench --case allreduce
 """
 import json
+import statistics
 import sys
 
 from . import harness, processes
 from .cases import CASES, GPU_CASES
 
-COLUMNS = ["case", "deepgrad ms", "torch ms", "ratio", "GFLOP/s", "of ceiling"]
+COLUMNS = ["case", "deepgrad ms", "torch ms", "ratio", "ratio range", "GFLOP/s",
+           "of ceiling"]
 
 
 def cases_for(device):
@@ -22,9 +24,10 @@ def time_case(name, repeats, device="cpu"):
     description, build, kwargs = cases_for(device)[name]
     on_gpu = {"device": "cuda"} if device == "cuda" else {}
     dg_step, torch_step, flops = build(**kwargs, **on_gpu)
-    t_dg, t_torch = harness.compare(dg_step, torch_step, repeats=repeats)
+    t_dg, t_torch, ratios = harness.compare(dg_step, torch_step, repeats=repeats)
     row = {"case": description, "deepgrad ms": t_dg * 1e3, "torch ms": t_torch * 1e3,
-           "ratio": t_dg / t_torch}
+           "ratio": statistics.median(ratios),
+           "ratio range": f"{min(ratios):.2f}-{max(ratios):.2f}"}
     if flops:
         row["GFLOP/s"] = flops / t_dg / 1e9
         if device == "cpu":  # the ceiling measured is the CPU's
@@ -105,7 +108,7 @@ def allreduce_row(batch=128, steps=60):
             "allreduce share": f"{per_step / (elapsed / steps):.0%}"}
 
 
-def main(names=None, repeats=50, as_json=False, with_processes=True, out=sys.stdout,
+def main(names=None, repeats=63, as_json=False, with_processes=True, out=sys.stdout,
          device="cpu"):
     if device == "cuda":
         return gpu_main(names, repeats, as_json, out)
