@@ -3,9 +3,9 @@
 Each case runs deepgrad and PyTorch in one process on the same data and weights,
 alternating rounds so that a slow-down of the machine hits both, and reports medians
 and the ratio deepgrad / PyTorch (below 1.0: deepgrad is faster): the median of the
-rounds' ratios, with their range. Before timing, every
-case checks that both give the same results; a mismatch raises
-:class:`BenchmarkMismatch`, so speed never costs correctness.
+rounds' ratios, with their range. Before timing, every case checks that both give the
+same results; a mismatch raises :class:`BenchmarkMismatch`, so speed never costs
+correctness.
 """
 import json
 import os
