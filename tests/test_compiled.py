@@ -275,3 +275,71 @@ def test_strided_parameters_take_the_numpy_update(monkeypatch):
     assert calls == []
     _same_bits(fast, _optimize(dg.optim.Adam, (6, 8), np.float32, False, monkeypatch,
                                layout=lambda a: np.asfortranarray(a)))
+
+
+# -- cross-entropy ----------------------------------------------------------------------
+
+def _cross_entropy(x, t, use_compiled, monkeypatch, reduction="mean", **options):
+    """Loss and input gradient of F.cross_entropy on one path (and whether it was the
+    compiled one)."""
+    with monkeypatch.context() as m:
+        if not use_compiled:
+            m.setattr(compiled, "_kernels", False)
+        xt = dg.Tensor(x, requires_grad=True)
+        with np.errstate(invalid="ignore"):  # the rows with inf and NaN
+            loss = F.cross_entropy(xt, dg.tensor(t), reduction=reduction, **options)
+            ran_compiled = loss.creator.compiled_grad is not None
+            loss.backward(np.ones(loss.shape, x.dtype))
+    return loss.data, xt.grad, ran_compiled
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("rows, classes, reduction", [
+    *[(rows, classes, reduction) for rows, classes in [(64, 10), (3, 1), (5, 300)]
+      for reduction in ("mean", "sum", "none")],
+    (0, 4, "sum"), (0, 4, "none")])  # the mean of no losses is refused before either
+def test_compiled_cross_entropy_matches_the_numpy_path(monkeypatch, dtype, rows, classes,
+                                                       reduction):
+    """The same formula with the sum and log in float64: equal to round-off of the
+    dtype, infinities and NaNs in the same rows."""
+    rng = np.random.default_rng(rows + classes)
+    x = (rng.standard_normal((rows, classes)) * 10).astype(dtype)
+    if rows > 3:
+        x[0, 0], x[1, 1], x[2, -1] = np.inf, -np.inf, np.nan
+    t = rng.integers(0, classes, size=rows)
+    loss, grad, ran = _cross_entropy(x, t, True, monkeypatch, reduction)
+    loss_ref, grad_ref, ran_ref = _cross_entropy(x, t, False, monkeypatch, reduction)
+    assert ran and not ran_ref
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(loss, loss_ref, rtol=tol, atol=tol)
+    np.testing.assert_allclose(grad, grad_ref, rtol=tol, atol=tol)
+
+
+def test_compiled_cross_entropy_matches_pytorch_and_backs_up_twice(monkeypatch):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((16, 7)).astype(np.float32)
+    t = rng.integers(0, 7, size=16)
+    xt = dg.Tensor(x, requires_grad=True)
+    loss = F.cross_entropy(xt, dg.tensor(t))
+    assert loss.creator.compiled_grad is not None
+    loss.backward(retain_graph=True)
+    first = xt.grad.copy()
+    loss.backward()  # the kept gradient is not scaled in place
+    np.testing.assert_array_equal(xt.grad, 2 * first)
+    tx = torch.tensor(x, requires_grad=True)
+    tloss = torch.nn.functional.cross_entropy(tx, torch.tensor(t))
+    tloss.backward()
+    np.testing.assert_allclose(loss.item(), tloss.item(), rtol=1e-6)
+    np.testing.assert_allclose(first, tx.grad.numpy(), rtol=1e-5, atol=1e-7)
+
+
+def test_targets_the_kernel_leaves_to_numpy_are_ignored_or_refused_as_before(monkeypatch):
+    x = np.random.default_rng(0).standard_normal((6, 4)).astype(np.float32)
+    t = np.array([0, 1, 2, 3, 2, 1])
+    t[4] = -100  # the default ignore_index: that row counts for nothing
+    loss, grad, ran = _cross_entropy(x, t, True, monkeypatch)
+    assert not ran
+    np.testing.assert_array_equal(grad[4], 0)
+    t[4] = 4  # out of range: the NumPy path's error, not a wrong number
+    with pytest.raises(ValueError, match="target holds class 4, but the input has 4"):
+        _cross_entropy(x, t, True, monkeypatch)

@@ -173,3 +173,34 @@ def adam_update(p, g, exp_avg, exp_avg_sq, max_exp_avg_sq, shrink, weight_decay,
         else:
             denom = np.sqrt(v) / bias_correction2_sqrt + eps
         p[i] = q + m / denom * neg_step_size
+
+
+# Cross-entropy over (N, C) logits with class targets, PyTorch's default case (no class
+# weights, no label smoothing): per row the maximum, the exponentials and their sum,
+# then the loss log(sum) - (x[t] - max) and the gradient softmax - onehot(t), all while
+# the row is in registers. NumPy takes about ten passes with a call each, which for
+# the usual few classes cost more than the arithmetic. The sum and the logarithm run
+# in float64 (NumPy's run in the input's dtype), so the two agree to float32 round-off,
+# not bit for bit. A target outside 0..C-1 or equal to ``ignore_index`` stops the loop
+# and returns its row: the NumPy path then handles it (ignoring it or raising).
+
+@_jit
+def cross_entropy_rows(x, target, ignore_index, losses, grad):
+    classes = x.shape[1]
+    for i in range(x.shape[0]):
+        t = target[i]
+        if t < 0 or t >= classes or t == ignore_index:
+            return i
+        top = x[i, 0]  # (a NaN anywhere in the row makes its sum, loss and gradient NaN)
+        for j in range(1, classes):
+            top = max(top, x[i, j])
+        total = 0.0
+        for j in range(classes):
+            e = np.exp(x[i, j] - top)
+            grad[i, j] = e
+            total += e
+        losses[i] = np.log(total) - (x[i, t] - top)
+        for j in range(classes):
+            grad[i, j] = grad[i, j] / total
+        grad[i, t] -= 1
+    return -1

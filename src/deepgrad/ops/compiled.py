@@ -13,11 +13,14 @@ operations, one compiled loop over the data is several times faster. These are c
   (``conv.py``, channels-last, one group);
 * ReLU from 1024 elements (``activation.py``);
 * the SGD and Adam/AdamW updates (``optim/sgd.py``, ``optim/adam.py``): one pass over
-  parameter, gradient and state instead of one per operation.
+  parameter, gradient and state instead of one per operation;
+* cross-entropy over (N, C) logits without class weights or label smoothing
+  (``loss.py``): loss and gradient of each row in one go.
 
 They are optional: without Numba, or with ``DEEPGRAD_COMPILED=0`` in the environment,
 the NumPy code runs, and it stays the oracle: the tests check that both give the same
-bits (the convolution: the same to float64 round-off, its sums run in another order).
+bits (the convolution and the cross-entropy: the same to round-off, their sums run in
+another order or precision).
 Kernels take arrays in memory order (channels-last ones as their transposed view, no
 copy); compiled code is cached on disk (Numba's ``cache=True``), so it is compiled once
 per machine.

@@ -3,6 +3,7 @@ binary_cross_entropy_with_logits. ``reduction`` is 'mean' | 'sum' | 'none' as in
 """
 from .. import backend
 from ..autograd import Function, Tensor
+from . import compiled
 from .activation import _log_softmax
 from .checks import check_floating, check_same_dtype, check_tensor
 
@@ -115,6 +116,11 @@ class CrossEntropy(Function):
     def forward(self, logits, target):
         xp = backend.get_array_module(logits)
         self.shape = logits.shape
+        self.compiled_grad = None
+        if self.weight is None and not self.eps:
+            losses = self._compiled_forward(logits, target)
+            if losses is not None:
+                return _reduce(losses, self.reduction)
         self.targets = tg = _ClassTargets("cross_entropy", logits, target, self.weight,
                                           self.ignore_index)
         self.log_p = log_p = _log_softmax(_class_last(logits), axis=1)
@@ -129,7 +135,27 @@ class CrossEntropy(Function):
             losses = losses + (self.eps / log_p.shape[1]) * -per_class * valid
         return _reduce_weighted(losses, self.reduction, tg.total, _out_shape(logits))
 
+    def _compiled_forward(self, logits, target):
+        """The losses of each row from the compiled kernel (``compiled.py``), keeping
+        the gradient for the backward; None where it does not apply: not 2-D row-major
+        float32/64 NumPy logits, or a target it leaves to the NumPy path (out of range,
+        or ignore_index)."""
+        kernels = compiled.kernels_for(logits)
+        if not (kernels and logits.ndim == 2 and logits.flags.c_contiguous
+                and target.dtype.kind in "iu" and target.shape == logits.shape[:1]):
+            return None
+        np = backend.np
+        losses, grad = np.empty(len(logits), logits.dtype), np.empty_like(logits)
+        if kernels.cross_entropy_rows(logits, target, self.ignore_index, losses, grad) >= 0:
+            return None
+        self.compiled_grad = grad
+        return losses
+
     def backward(self, g):
+        if self.compiled_grad is not None:
+            if self.reduction == "mean":
+                g = g / g.dtype.type(len(self.compiled_grad))
+            return (self.compiled_grad * g.reshape(-1, 1), None)
         xp = backend.get_array_module(g)
         tg, eps = self.targets, self.eps
         grad = xp.exp(self.log_p)
