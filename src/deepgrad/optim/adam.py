@@ -82,15 +82,16 @@ class Adam(Optimizer):
             weight = 1.0 - beta1  # as lerp_ below: the form torch.lerp_ takes for it
             from_start = abs(weight) < 0.5
 
+            scalars = (dt(1.0 if shrink is None else shrink), dt(coupled_wd), maximize,
+                       dt(weight if from_start else 1.0 - weight), from_start, dt(beta2),
+                       dt(1.0 - beta2), amsgrad, eps_inside, dt(bias_correction2),
+                       dt(bias_correction2_sqrt), dt(eps), dt(-step_size))
+
             def kernel(p, g, exp_avg, exp_avg_sq, max_exp_avg_sq=None):
                 v = exp_avg_sq.reshape(-1)  # also the unused maximum without amsgrad
                 fused.adam_update(
                     p.reshape(-1), g.reshape(-1), exp_avg.reshape(-1), v,
-                    v if max_exp_avg_sq is None else max_exp_avg_sq.reshape(-1),
-                    dt(1.0 if shrink is None else shrink), dt(coupled_wd), maximize,
-                    dt(weight if from_start else 1.0 - weight), from_start, dt(beta2),
-                    dt(1.0 - beta2), amsgrad, eps_inside, dt(bias_correction2),
-                    dt(bias_correction2_sqrt), dt(eps), dt(-step_size))
+                    v if max_exp_avg_sq is None else max_exp_avg_sq.reshape(-1), *scalars)
             self._run(kernel, tuple(arrays), 0)
             return
 
