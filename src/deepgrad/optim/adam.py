@@ -81,7 +81,6 @@ class Adam(Optimizer):
             dt = p.dtype.type
             weight = 1.0 - beta1  # as lerp_ below: the form torch.lerp_ takes for it
             from_start = abs(weight) < 0.5
-
             scalars = (dt(1.0 if shrink is None else shrink), dt(coupled_wd), maximize,
                        dt(weight if from_start else 1.0 - weight), from_start, dt(beta2),
                        dt(1.0 - beta2), amsgrad, eps_inside, dt(bias_correction2),
