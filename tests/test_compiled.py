@@ -237,21 +237,34 @@ ADAM_OPTIONS = [dict(), dict(amsgrad=True), dict(weight_decay=0.1, maximize=True
                 dict(betas=(0.5, 0.9), maximize=True, amsgrad=True)]
 
 
+RMSPROP_OPTIONS = [dict(), dict(centered=True, weight_decay=0.1),
+                   dict(momentum=0.9, maximize=True), dict(alpha=0.3, centered=True),
+                   dict(centered=True, momentum=0.5, eps_inside_sqrt=True)]
+
+ADAGRAD_OPTIONS = [dict(), dict(lr_decay=0.1, weight_decay=0.1, maximize=True),
+                   dict(initial_accumulator_value=0.5, eps=1e-3)]
+
+KERNEL = {"SGD": "sgd_update", "Adam": "adam_update", "AdamW": "adam_update",
+          "RMSprop": "rmsprop_update", "Adagrad": "adagrad_update"}
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("name, options", [("SGD", o) for o in SGD_OPTIONS] +
                          [("Adam", o) for o in ADAM_OPTIONS] +
-                         [("AdamW", dict(amsgrad=True))], ids=str)
+                         [("AdamW", dict(amsgrad=True))] +
+                         [("RMSprop", o) for o in RMSPROP_OPTIONS] +
+                         [("Adagrad", o) for o in ADAGRAD_OPTIONS], ids=str)
 def test_compiled_optimizer_updates_give_the_numpy_bits(monkeypatch, dtype, name, options):
     def make(params):
         return getattr(dg.optim, name)(params, lr=0.05, **options)
-    calls = _count_calls(monkeypatch, "sgd_update" if name == "SGD" else "adam_update")
+    calls = _count_calls(monkeypatch, KERNEL[name])
     fast = _optimize(make, (37, 53), dtype, True, monkeypatch)
     assert len(calls) == 4
     _same_bits(fast, _optimize(make, (37, 53), dtype, False, monkeypatch))
 
 
 @pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")  # NaN, in worker threads (errstate is per thread)
-@pytest.mark.parametrize("name", ["SGD", "Adam"])
+@pytest.mark.parametrize("name", ["SGD", "Adam", "RMSprop", "Adagrad"])
 def test_compiled_updates_of_large_arrays_in_threaded_blocks_give_the_same_bits(
         monkeypatch, name):
     """Above PARALLEL_MIN_ELEMENTS an array is cut in one part per thread, each run in
@@ -263,7 +276,8 @@ def test_compiled_updates_of_large_arrays_in_threaded_blocks_give_the_same_bits(
 
     def make(params):
         return getattr(dg.optim, name)(params, lr=0.01, weight_decay=0.01,
-                                       **({"momentum": 0.9} if name == "SGD" else {}))
+                                       **({"momentum": 0.9} if name in ("SGD", "RMSprop")
+                                          else {}))
     fast = _optimize(make, (7919,), np.float32, True, monkeypatch, steps=3)
     _same_bits(fast, _optimize(make, (7919,), np.float32, False, monkeypatch, steps=3))
 

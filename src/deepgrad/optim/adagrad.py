@@ -38,6 +38,16 @@ class Adagrad(Optimizer):
         state["step"] += 1
         clr = float(group["lr"]) / (1 + (state["step"] - 1) * float(group["lr_decay"]))
         wd, eps, maximize = float(group["weight_decay"]), float(group["eps"]), group["maximize"]
+        fused = self._compiled_kernels(p, g, state["sum"])
+        if fused:
+            dt = p.dtype.type
+            scalars = (dt(wd), maximize, dt(eps), dt(-clr))
+
+            def kernel(p, g, total):
+                fused.adagrad_update(p.reshape(-1), g.reshape(-1), total.reshape(-1),
+                                     *scalars)
+            self._run(kernel, (p, g, state["sum"]), 0)
+            return
 
         def kernel(p, g, total, s, t):
             xp = backend.get_array_module(p)

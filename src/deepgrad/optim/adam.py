@@ -87,10 +87,9 @@ class Adam(Optimizer):
                        dt(bias_correction2_sqrt), dt(eps), dt(-step_size))
 
             def kernel(p, g, exp_avg, exp_avg_sq, max_exp_avg_sq=None):
-                v = exp_avg_sq.reshape(-1)  # also the unused maximum without amsgrad
-                fused.adam_update(
-                    p.reshape(-1), g.reshape(-1), exp_avg.reshape(-1), v,
-                    v if max_exp_avg_sq is None else max_exp_avg_sq.reshape(-1), *scalars)
+                top = fused.UNUSED[p.dtype] if max_exp_avg_sq is None else max_exp_avg_sq
+                fused.adam_update(p.reshape(-1), g.reshape(-1), exp_avg.reshape(-1),
+                                  exp_avg_sq.reshape(-1), top.reshape(-1), *scalars)
             self._run(kernel, tuple(arrays), 0)
             return
 

@@ -61,6 +61,22 @@ class RMSprop(Optimizer):
             arrays.append(state["grad_avg"])
         if momentum > 0:
             arrays.append(state["momentum_buffer"])
+        fused = self._compiled_kernels(*arrays)
+        if fused:
+            dt = p.dtype.type
+            weight = 1.0 - alpha  # the centred mean's, as lerp_ below takes it
+            from_start = abs(weight) < 0.5
+            scalars = (dt(wd), maximize, dt(alpha), dt(1.0 - alpha), centered,
+                       dt(weight if from_start else 1.0 - weight), from_start, eps_inside,
+                       dt(eps), momentum > 0, dt(momentum), dt(-lr))
+
+            def kernel(p, g, square_avg, *rest):
+                grad_avg = rest[0].reshape(-1) if centered else fused.UNUSED[p.dtype]
+                buf = rest[-1].reshape(-1) if momentum > 0 else fused.UNUSED[p.dtype]
+                fused.rmsprop_update(p.reshape(-1), g.reshape(-1), square_avg.reshape(-1),
+                                     grad_avg, buf, *scalars)
+            self._run(kernel, tuple(arrays), 0)
+            return
 
         def kernel(p, g, square_avg, *rest):
             xp = backend.get_array_module(p)

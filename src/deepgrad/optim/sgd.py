@@ -90,10 +90,8 @@ class SGD(Optimizer):
             scalars = (dt(-lr), dt(coupled_wd), dt(momentum), dt(damp),
                        dt(1.0 if shrink is None else shrink), maximize, nesterov, first)
 
-            def kernel(p, g, buf=None):
-                g = g.reshape(-1)  # and the unused buffer without momentum
-                fused.sgd_update(p.reshape(-1), g, g if buf is None else buf.reshape(-1),
-                                 *scalars)
+            def kernel(p, g, buf=fused.UNUSED[p.dtype]):
+                fused.sgd_update(p.reshape(-1), g.reshape(-1), buf.reshape(-1), *scalars)
             self._run(kernel, arrays, 0)
             return
 
