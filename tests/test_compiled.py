@@ -244,8 +244,11 @@ RMSPROP_OPTIONS = [dict(), dict(centered=True, weight_decay=0.1),
 ADAGRAD_OPTIONS = [dict(), dict(lr_decay=0.1, weight_decay=0.1, maximize=True),
                    dict(initial_accumulator_value=0.5, eps=1e-3)]
 
+ADADELTA_OPTIONS = [dict(), dict(rho=0.3, weight_decay=0.1, maximize=True)]
+
 KERNEL = {"SGD": "sgd_update", "Adam": "adam_update", "AdamW": "adam_update",
-          "RMSprop": "rmsprop_update", "Adagrad": "adagrad_update"}
+          "RMSprop": "rmsprop_update", "Adagrad": "adagrad_update",
+          "Adadelta": "adadelta_update"}
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -253,7 +256,8 @@ KERNEL = {"SGD": "sgd_update", "Adam": "adam_update", "AdamW": "adam_update",
                          [("Adam", o) for o in ADAM_OPTIONS] +
                          [("AdamW", dict(amsgrad=True))] +
                          [("RMSprop", o) for o in RMSPROP_OPTIONS] +
-                         [("Adagrad", o) for o in ADAGRAD_OPTIONS], ids=str)
+                         [("Adagrad", o) for o in ADAGRAD_OPTIONS] +
+                         [("Adadelta", o) for o in ADADELTA_OPTIONS], ids=str)
 def test_compiled_optimizer_updates_give_the_numpy_bits(monkeypatch, dtype, name, options):
     def make(params):
         return getattr(dg.optim, name)(params, lr=0.05, **options)
@@ -264,7 +268,7 @@ def test_compiled_optimizer_updates_give_the_numpy_bits(monkeypatch, dtype, name
 
 
 @pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")  # NaN, in worker threads (errstate is per thread)
-@pytest.mark.parametrize("name", ["SGD", "Adam", "RMSprop", "Adagrad"])
+@pytest.mark.parametrize("name", ["SGD", "Adam", "RMSprop", "Adagrad", "Adadelta"])
 def test_compiled_updates_of_large_arrays_in_threaded_blocks_give_the_same_bits(
         monkeypatch, name):
     """Above PARALLEL_MIN_ELEMENTS an array is cut in one part per thread, each run in

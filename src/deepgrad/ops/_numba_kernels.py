@@ -121,10 +121,9 @@ def relu_grad(g_bits, mask, out_bits):
 # NumPy makes one pass per operation (SGD with momentum: four, Adam: twelve), each
 # streaming its operands through memory once a training step has pushed them out of the
 # caches. The operations and their order are those of the NumPy kernels in optim/sgd.py,
-# adam.py, rmsprop.py and adagrad.py, one rounding each (Numba does not fuse a product
-# and a sum unless asked), so the results are the same bits. Scalars come in the arrays'
-# dtype, as NumPy converts them; the flags are loop-invariant, branches the compiler
-# takes out of the loop.
+# adam.py, rmsprop.py, adagrad.py and adadelta.py, one rounding each (Numba does not
+# fuse a product and a sum unless asked), so the results are the same bits. Scalars come
+# in the arrays' dtype, as NumPy converts them; the flags do not change within a loop.
 
 UNUSED = {np.dtype(t): np.empty(0, t) for t in (np.float32, np.float64)}
 """What the updates get for a state array their options leave out (SGD's momentum
@@ -217,6 +216,22 @@ def adagrad_update(p, g, total, weight_decay, maximize, eps, neg_lr):
         t = total[i] + d * d
         total[i] = t
         p[i] = p[i] + d / (np.sqrt(t) + eps) * neg_lr
+
+
+@_jit
+def adadelta_update(p, g, square_avg, acc_delta, weight_decay, maximize, rho,
+                    one_minus_rho, eps, neg_lr):
+    """Adadelta's step: the update is sqrt(acc_delta + eps) / sqrt(square_avg + eps) * g."""
+    for i in range(p.size):
+        d = -g[i] if maximize else g[i]
+        if weight_decay != 0:
+            d = p[i] * weight_decay + d
+        v = square_avg[i] * rho + d * one_minus_rho * d
+        square_avg[i] = v
+        a = acc_delta[i]
+        delta = np.sqrt(a + eps) / np.sqrt(v + eps) * d
+        acc_delta[i] = a * rho + delta * one_minus_rho * delta
+        p[i] = p[i] + delta * neg_lr
 
 
 # Cross-entropy over (N, C) logits with class targets, PyTorch's default case (no class

@@ -12,8 +12,8 @@ operations, one compiled loop over the data is several times faster. These are c
 * the convolution's col2im, adding the column gradient back into the image
   (``conv.py``, channels-last, one group);
 * ReLU from 1024 elements (``activation.py``);
-* the SGD, Adam/AdamW, RMSprop and Adagrad updates (``optim/``): one pass over
-  parameter, gradient and state instead of one per operation;
+* the updates of SGD, Adam/AdamW, RMSprop, Adagrad and Adadelta (``optim/``): one pass
+  over parameter, gradient and state instead of one per operation;
 * cross-entropy over (N, C) logits without class weights or label smoothing
   (``loss.py``): loss and gradient of each row in one go.
 

@@ -39,6 +39,17 @@ class Adadelta(Optimizer):
         state["step"] += 1
         lr, rho, eps = float(group["lr"]), float(group["rho"]), float(group["eps"])
         wd, maximize = float(group["weight_decay"]), group["maximize"]
+        arrays = (p, g, state["square_avg"], state["acc_delta"])
+        fused = self._compiled_kernels(*arrays)
+        if fused:
+            dt = p.dtype.type
+            scalars = (dt(wd), maximize, dt(rho), dt(1.0 - rho), dt(eps), dt(-lr))
+
+            def kernel(p, g, square_avg, acc_delta):
+                fused.adadelta_update(p.reshape(-1), g.reshape(-1), square_avg.reshape(-1),
+                                      acc_delta.reshape(-1), *scalars)
+            self._run(kernel, arrays, 0)
+            return
 
         def kernel(p, g, square_avg, acc_delta, s, t, u):
             xp = backend.get_array_module(p)
@@ -59,4 +70,4 @@ class Adadelta(Optimizer):
             acc_delta += s
             t *= -lr
             p += t
-        self._run(kernel, (p, g, state["square_avg"], state["acc_delta"]), 3)
+        self._run(kernel, arrays, 3)
