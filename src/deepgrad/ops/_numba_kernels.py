@@ -134,14 +134,35 @@ loop unvectorised, 1.6x slower."""
 
 
 @_jit
+def _effective_grad(p, g, weight_decay, maximize):
+    """One element of ``effective_grad`` (optim/_blocked.py): the gradient, negated if
+    maximizing, plus the coupled decay ``weight_decay * p``."""
+    d = -g if maximize else g
+    return p * weight_decay + d if weight_decay != 0 else d
+
+
+@_jit
+def _moving_square(v, d, beta, one_minus_beta):
+    """``v * beta + d * (1 - beta) * d``: the running average of squares of Adam,
+    RMSprop and Adadelta, rounded as their NumPy kernels round it."""
+    return v * beta + d * one_minus_beta * d
+
+
+@_jit
+def _lerp(m, d, weight, from_start):
+    """``m`` moved toward ``d`` as torch.lerp_ rounds it (see ``lerp_``): ``m + (d - m) *
+    w`` for w < 0.5 (``from_start``), else ``d - (d - m) * (1 - w)``, ``weight`` being
+    the factor used."""
+    return m + (d - m) * weight if from_start else d - (d - m) * weight
+
+
+@_jit
 def sgd_update(p, g, buf, neg_lr, weight_decay, momentum, damp, shrink, maximize,
                nesterov, first):
     """PyTorch's SGD step; ``buf`` is the momentum buffer (unused when momentum == 0,
     filled from the gradient when ``first``); ``shrink`` is 1 without decoupled decay."""
     for i in range(p.size):
-        d = -g[i] if maximize else g[i]
-        if weight_decay != 0:
-            d = p[i] * weight_decay + d
+        d = _effective_grad(p[i], g[i], weight_decay, maximize)
         if momentum != 0:
             if first:
                 b = d
@@ -158,18 +179,14 @@ def sgd_update(p, g, buf, neg_lr, weight_decay, momentum, damp, shrink, maximize
 def adam_update(p, g, exp_avg, exp_avg_sq, max_exp_avg_sq, shrink, weight_decay, maximize,
                 beta1_weight, lerp_from_start, beta2, one_minus_beta2, amsgrad, eps_inside,
                 bias_correction2, bias_correction2_sqrt, eps, neg_step_size):
-    """Adam's step (``max_exp_avg_sq`` unused without amsgrad). The first moment moves
-    as torch.lerp_ rounds it: ``m + (g - m) * w`` for w < 0.5 (``lerp_from_start``),
-    else ``g - (g - m) * (1 - w)``, ``beta1_weight`` being that factor."""
+    """Adam's step (``max_exp_avg_sq`` unused without amsgrad); the first moment moves
+    by ``_lerp`` with ``beta1_weight``."""
     for i in range(p.size):
         q = p[i] * shrink
-        d = -g[i] if maximize else g[i]
-        if weight_decay != 0:
-            d = q * weight_decay + d
-        m = exp_avg[i]
-        m = m + (d - m) * beta1_weight if lerp_from_start else d - (d - m) * beta1_weight
+        d = _effective_grad(q, g[i], weight_decay, maximize)
+        m = _lerp(exp_avg[i], d, beta1_weight, lerp_from_start)
         exp_avg[i] = m
-        v = exp_avg_sq[i] * beta2 + d * one_minus_beta2 * d
+        v = _moving_square(exp_avg_sq[i], d, beta2, one_minus_beta2)
         exp_avg_sq[i] = v
         if amsgrad:
             top = max_exp_avg_sq[i]
@@ -187,16 +204,13 @@ def rmsprop_update(p, g, square_avg, grad_avg, buf, weight_decay, maximize, alph
                    one_minus_alpha, centered, avg_weight, lerp_from_start, eps_inside, eps,
                    use_momentum, momentum, neg_lr):
     """RMSprop's step (``grad_avg`` unused unless centered, ``buf`` without momentum);
-    the centred mean moves as Adam's first moment (``avg_weight``, ``lerp_from_start``)."""
+    the centred mean moves by ``_lerp`` with ``avg_weight``."""
     for i in range(p.size):
-        d = -g[i] if maximize else g[i]
-        if weight_decay != 0:
-            d = p[i] * weight_decay + d
-        v = square_avg[i] * alpha + d * one_minus_alpha * d
+        d = _effective_grad(p[i], g[i], weight_decay, maximize)
+        v = _moving_square(square_avg[i], d, alpha, one_minus_alpha)
         square_avg[i] = v
         if centered:
-            m = grad_avg[i]
-            m = m + (d - m) * avg_weight if lerp_from_start else d - (d - m) * avg_weight
+            m = _lerp(grad_avg[i], d, avg_weight, lerp_from_start)
             grad_avg[i] = m
             v = -m * m + v
         s = d / (np.sqrt(v + eps) if eps_inside else np.sqrt(v) + eps)
@@ -210,9 +224,7 @@ def rmsprop_update(p, g, square_avg, grad_avg, buf, weight_decay, maximize, alph
 def adagrad_update(p, g, total, weight_decay, maximize, eps, neg_lr):
     """Adagrad's step, ``neg_lr`` the step's (decayed) rate, negated."""
     for i in range(p.size):
-        d = -g[i] if maximize else g[i]
-        if weight_decay != 0:
-            d = p[i] * weight_decay + d
+        d = _effective_grad(p[i], g[i], weight_decay, maximize)
         t = total[i] + d * d
         total[i] = t
         p[i] = p[i] + d / (np.sqrt(t) + eps) * neg_lr
@@ -223,14 +235,12 @@ def adadelta_update(p, g, square_avg, acc_delta, weight_decay, maximize, rho,
                     one_minus_rho, eps, neg_lr):
     """Adadelta's step: the update is sqrt(acc_delta + eps) / sqrt(square_avg + eps) * g."""
     for i in range(p.size):
-        d = -g[i] if maximize else g[i]
-        if weight_decay != 0:
-            d = p[i] * weight_decay + d
-        v = square_avg[i] * rho + d * one_minus_rho * d
+        d = _effective_grad(p[i], g[i], weight_decay, maximize)
+        v = _moving_square(square_avg[i], d, rho, one_minus_rho)
         square_avg[i] = v
         a = acc_delta[i]
         delta = np.sqrt(a + eps) / np.sqrt(v + eps) * d
-        acc_delta[i] = a * rho + delta * one_minus_rho * delta
+        acc_delta[i] = _moving_square(a, delta, rho, one_minus_rho)
         p[i] = p[i] + delta * neg_lr
 
 
