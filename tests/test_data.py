@@ -20,7 +20,7 @@ def _dataset(n=N):
 
 def _epoch(loader):
     """The label (= sample index) batches of one pass."""
-    return [yb.data.copy() for _, yb in loader]
+    return [yb.numpy().copy() for _, yb in loader]
 
 
 def test_in_order_batches():
@@ -30,9 +30,9 @@ def test_in_order_batches():
     xb, yb = batches[0]
     assert isinstance(xb, dg.Tensor) and isinstance(yb, dg.Tensor)
     assert xb.shape == (5, 2) and xb.dtype == np.float32 and yb.dtype == np.int64
-    np.testing.assert_array_equal(np.concatenate([y.data for _, y in batches]), np.arange(N))
+    np.testing.assert_array_equal(np.concatenate([y.numpy() for _, y in batches]), np.arange(N))
     assert [len(y) for _, y in batches] == [5, 5, 5, 5, 3]
-    np.testing.assert_array_equal(batches[1][0].data, np.arange(10, 20).reshape(5, 2))
+    np.testing.assert_array_equal(batches[1][0].numpy(), np.arange(10, 20).reshape(5, 2))
 
 
 def test_shuffle_covers_every_sample_once_per_epoch():
@@ -123,8 +123,8 @@ def test_a_dataset_without_get_batch_is_collated():
 
     batches = list(DataLoader(Squares(), batch_size=3))
     assert [x.shape for x, _ in batches] == [(3, 2), (3, 2), (1, 2)]
-    np.testing.assert_array_equal(batches[1][0].data, [[3, 9], [4, 16], [5, 25]])
-    np.testing.assert_array_equal(batches[1][1].data, [1, 0, 1])
+    np.testing.assert_array_equal(batches[1][0].numpy(), [[3, 9], [4, 16], [5, 25]])
+    np.testing.assert_array_equal(batches[1][1].numpy(), [1, 0, 1])
 
 
 @pytest.mark.parametrize("kwargs,match", [
@@ -162,7 +162,7 @@ def test_subset_and_random_split():
     ds = _dataset()
     parts = random_split(ds, [10, 8, 5], seed=0)
     assert [len(p) for p in parts] == [10, 8, 5]
-    labels = np.concatenate([DataLoader(p, batch_size=100).__iter__().__next__()[1].data
+    labels = np.concatenate([DataLoader(p, batch_size=100).__iter__().__next__()[1].numpy()
                              for p in parts])
     np.testing.assert_array_equal(np.sort(labels), np.arange(N))
     halves = random_split(ds, [0.5, 0.5], seed=0)

@@ -720,12 +720,13 @@ def test_dataloader_and_datasets_invalid(data):
                                       "drop_last", "both", "shard", "tensordataset",
                                       "subset", "split"]))
     L = dg.data.DataLoader
-    if kind == "batch_size":
-        bad = data.draw(st.sampled_from(BAD_POSITIVE_INTS))
+    if kind == "batch_size":  # None is PyTorch's "no batching": valid
+        bad = data.draw(st.sampled_from([v for v in BAD_POSITIVE_INTS if v is not None]))
         expect_clean_error("DataLoader", lambda: L(dataset, batch_size=bad))
     elif kind == "flags":
         flag = data.draw(st.sampled_from(["shuffle", "replacement", "drop_last"]))
-        bad = data.draw(st.sampled_from(["yes", 1, None]))
+        # shuffle=None is PyTorch's default (no shuffling): valid
+        bad = data.draw(st.sampled_from(["yes", 1] + ([] if flag == "shuffle" else [None])))
         expect_clean_error("DataLoader", lambda: L(dataset, **{flag: bad}))
     elif kind == "seed":
         bad = data.draw(st.sampled_from(["1", 1.5, -1, True]))
