@@ -91,8 +91,39 @@ def save_file(tensors, path, metadata=None):
     atomic_write(path, dumps(tensors, metadata))
 
 
+def refuse_pickle(data, source="<bytes>"):
+    """Raise :class:`CheckpointError` with the conversion recipe when ``data`` is a
+    pickled PyTorch file (``torch.save``'s zip archive or its legacy raw pickle).
+
+    A safetensors file starts with its header length and then ``{``; the zip and pickle
+    magic numbers are only looked for when byte 8 is not ``{`` (a header of 640 bytes
+    starts with the same two bytes as a protocol-2 pickle)."""
+    head = bytes(data[:9])
+    if len(head) == 9 and head[8:9] == b"{":
+        return
+    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        kind = "a zip archive (the format of torch.save, or a TorchScript model)"
+    elif len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5:
+        kind = "a Python pickle (the legacy format of torch.save)"
+    else:
+        return
+    name = source if source != "<bytes>" else "model.pt"
+    raise CheckpointError(
+        f"{source}: this is {kind}, which deepgrad never reads: unpickling a file can run "
+        f"any code it contains. Convert it once where PyTorch is installed:\n"
+        f"    import torch, safetensors.torch\n"
+        f"    state = torch.load({name!r}, map_location='cpu', weights_only=True)\n"
+        f"    safetensors.torch.save_file({{k: v.contiguous() for k, v in state.items()}}, "
+        f"'model.safetensors')\n"
+        f"and load 'model.safetensors' instead (for a nested checkpoint, save each flat "
+        f"dict of tensors, such as state['model'], on its own).")
+
+
 def loads(data, source="<bytes>"):
-    """Parse safetensors bytes into ``({name: numpy array}, metadata dict)``."""
+    """Parse safetensors bytes into ``({name: numpy array}, metadata dict)``.
+
+    A pickled PyTorch file is refused with the recipe that converts it."""
+    refuse_pickle(data, source)
     if len(data) < 8:
         raise CheckpointError(f"{source}: {len(data)} bytes is too short for a safetensors "
                               f"file (truncated or not a checkpoint)")
@@ -160,7 +191,7 @@ def load_file(path):
 def _host(array):
     """A NumPy array of ``array`` (a Tensor, CuPy or NumPy array)."""
     from .autograd import Tensor
-    data = array.data if isinstance(array, Tensor) else array
+    data = array._data if isinstance(array, Tensor) else array
     if backend.get_array_module(data) is not np:
         data = data.get()
     return np.asarray(data)

@@ -2,13 +2,15 @@
 from . import functional, init, utils
 from .activation import Identity, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
 from .batchnorm import BatchNorm1d, BatchNorm2d
-from .container import Flatten, Sequential
+from .container import (Flatten, ModuleDict, ModuleList, ParameterDict, ParameterList,
+                        Sequential)
 from .conv import Conv2d, LocallyConnected2d
 from .dropout import Dropout, Dropout2d
+from .lazy import LazyBatchNorm1d, LazyBatchNorm2d, LazyConv2d, LazyLinear
 from .linear import Linear
 from .loss import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
 from .module import Module
-from .parameter import Parameter
+from .parameter import Parameter, UninitializedParameter
 from .pool import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from . import models
 from .models import count_parameters

@@ -1,6 +1,8 @@
 """Activation layers: thin modules over the activation ops.
 
 Layers take Tensors only (as torch.nn modules do); the ops check the dtype and ``dim``.
+``inplace=True`` is accepted where PyTorch has it, so its programs run; the result is
+computed out of place (the same values, the input left as it was).
 """
 from .. import ops
 from ..ops.checks import check_int_arg, check_real_arg, check_tensor
@@ -8,20 +10,29 @@ from .module import Module
 
 
 class ReLU(Module):
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = bool(inplace)
+
     def forward(self, x):
         return ops.relu(check_tensor("ReLU", x))
 
+    def extra_repr(self):
+        return "inplace=True" if self.inplace else ""
+
 
 class LeakyReLU(Module):
-    def __init__(self, negative_slope=0.01):
+    def __init__(self, negative_slope=0.01, inplace=False):
         super().__init__()
         self.negative_slope = check_real_arg("LeakyReLU", "negative_slope", negative_slope)
+        self.inplace = bool(inplace)
 
     def forward(self, x):
         return ops.leaky_relu(check_tensor("LeakyReLU", x), self.negative_slope)
 
     def extra_repr(self):
-        return f"negative_slope={self.negative_slope}"
+        return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace
+                                                           else "")
 
 
 class Sigmoid(Module):
@@ -59,5 +70,10 @@ class LogSoftmax(Module):
 
 
 class Identity(Module):
+    """Return the input; constructor arguments are accepted and ignored (as PyTorch's)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__()
+
     def forward(self, x):
         return x

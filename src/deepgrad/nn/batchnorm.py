@@ -10,7 +10,8 @@ Options, with PyTorch's meaning:
 * ``momentum``: weight of the new batch in the running average (0.1). ``None`` makes the
   running statistics the plain cumulative average of all batches seen so far
   (momentum = 1 / num_batches_tracked at each step).
-* ``affine``: learn ``weight`` (ones) and ``bias`` (zeros).
+* ``affine``: learn ``weight`` (ones) and ``bias`` (zeros); ``bias=False`` (a keyword)
+  keeps the weight only.
 * ``track_running_stats``: keep ``running_mean`` (zeros), ``running_var`` (ones) and
   ``num_batches_tracked`` (an int64 0-d array) as buffers. Without them the layer uses
   batch statistics in evaluation mode too.
@@ -28,13 +29,40 @@ class _BatchNorm(Module):
     _expected = ""  # the accepted input shapes, for error messages
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
-                 track_running_stats=True, dtype=None):
+                 track_running_stats=True, device=None, dtype=None, *, bias=True):
         super().__init__()
         name = type(self).__name__
         if isinstance(num_features, bool) or not isinstance(num_features, numbers.Integral) \
                 or num_features <= 0:
             raise ValueError(f"{name}: num_features must be a positive integer, got "
                              f"{num_features!r}")
+        self._set_options(eps, momentum, affine, track_running_stats)
+        self.num_features = n = int(num_features)
+        dtype = dtype or backend.default_dtype
+        xp = backend.np
+        if self.affine:
+            self.weight = Parameter(xp.ones(n, dtype=dtype))
+            if bias:
+                self.bias = Parameter(xp.zeros(n, dtype=dtype))
+            else:
+                self.register_parameter("bias", None)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        if self.track_running_stats:
+            self.register_buffer("running_mean", xp.zeros(n, dtype=dtype))
+            self.register_buffer("running_var", xp.ones(n, dtype=dtype))
+            self.register_buffer("num_batches_tracked", xp.array(0, dtype=xp.int64))
+        else:
+            self.register_buffer("running_mean", None)
+            self.register_buffer("running_var", None)
+            self.register_buffer("num_batches_tracked", None)
+        if device is not None:
+            self.to(device)
+
+    def _set_options(self, eps, momentum, affine, track_running_stats):
+        """Everything but num_features (which the lazy layers learn from their input)."""
+        name = type(self).__name__
         if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not eps >= 0:
             raise ValueError(f"{name}: eps must be a non-negative number, got {eps!r}")
         if momentum is not None and (isinstance(momentum, bool)
@@ -42,25 +70,8 @@ class _BatchNorm(Module):
                                      or not 0 <= momentum <= 1):
             raise ValueError(f"{name}: momentum must be a number in [0, 1] or None (a "
                              f"cumulative average), got {momentum!r}")
-        self.num_features = int(num_features)
         self.eps, self.momentum = float(eps), momentum
         self.affine, self.track_running_stats = bool(affine), bool(track_running_stats)
-        dtype = dtype or backend.default_dtype
-        xp = backend.np
-        if self.affine:
-            self.weight = Parameter(xp.ones(self.num_features, dtype=dtype))
-            self.bias = Parameter(xp.zeros(self.num_features, dtype=dtype))
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
-        if self.track_running_stats:
-            self.register_buffer("running_mean", xp.zeros(self.num_features, dtype=dtype))
-            self.register_buffer("running_var", xp.ones(self.num_features, dtype=dtype))
-            self.register_buffer("num_batches_tracked", xp.array(0, dtype=xp.int64))
-        else:
-            self.register_buffer("running_mean", None)
-            self.register_buffer("running_var", None)
-            self.register_buffer("num_batches_tracked", None)
 
     def reset_running_stats(self):
         if self.track_running_stats:
@@ -70,9 +81,10 @@ class _BatchNorm(Module):
 
     def reset_parameters(self):
         self.reset_running_stats()
-        if self.affine:
-            self.weight.data[...] = 1
-            self.bias.data[...] = 0
+        if self.weight is not None:
+            self.weight._data[...] = 1
+        if self.bias is not None:
+            self.bias._data[...] = 0
 
     def _check_input(self, x, use_batch):
         if not isinstance(x, Tensor):
@@ -81,7 +93,7 @@ class _BatchNorm(Module):
         if x.ndim not in self._ndims or x.shape[1] != self.num_features:
             raise ValueError(f"{self._label()}: expected input of shape {self._expected}, "
                              f"got {tuple(x.shape)}")
-        if use_batch and x.size // x.shape[1] <= 1:
+        if use_batch and x.numel() // x.shape[1] <= 1:
             raise ValueError(f"{self._label()}: batch statistics need more than 1 value "
                              f"per channel, got input of shape {tuple(x.shape)} in "
                              f"{'training' if self.training else 'evaluation'} mode (use "
@@ -107,7 +119,8 @@ class _BatchNorm(Module):
 
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-                f"affine={self.affine}, track_running_stats={self.track_running_stats}")
+                f"affine={self.affine}, bias={self.bias is not None}, "
+                f"track_running_stats={self.track_running_stats}")
 
 
 class BatchNorm1d(_BatchNorm):

@@ -42,25 +42,12 @@ class Conv2d(Module):
     """
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
-                 dilation=1, groups=1, bias=True, padding_mode="zeros", dtype=None):
+                 dilation=1, groups=1, bias=True, padding_mode="zeros", device=None,
+                 dtype=None):
         super().__init__()
-        who = "Conv2d"
-        _positive_int(who, "in_channels", in_channels)
-        _positive_int(who, "out_channels", out_channels)
-        _positive_int(who, "groups", groups)
-        if in_channels % groups or out_channels % groups:
-            raise ValueError(f"{who}: in_channels ({in_channels}) and out_channels "
-                             f"({out_channels}) must both be divisible by groups ({groups})")
-        if padding_mode != "zeros":
-            raise ValueError(f"{who}: only padding_mode='zeros' is supported, got "
-                             f"{padding_mode!r}")
-        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
-        self.kernel_size = pair(who, "kernel_size", kernel_size)
-        self.stride = pair(who, "stride", stride)
-        self.dilation = pair(who, "dilation", dilation)
-        self._pads = parse_padding(who, padding, self.kernel_size, self.stride, self.dilation)
-        self.padding = padding if isinstance(padding, str) else pair(who, "padding", padding, 0)
-        self.padding_mode = padding_mode
+        self._set_options("Conv2d", out_channels, kernel_size, stride, padding, dilation,
+                          groups, padding_mode)
+        self._set_in_channels("Conv2d", in_channels)
         dtype = dtype or backend.default_dtype
         shape = (out_channels, in_channels // groups) + self.kernel_size
         self.weight = Parameter(backend.np.empty(shape, dtype=dtype))
@@ -69,6 +56,35 @@ class Conv2d(Module):
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()
+        if device is not None:  # initialised on the CPU: the same values on every device
+            self.to(device)
+
+    def _set_options(self, who, out_channels, kernel_size, stride, padding, dilation,
+                     groups, padding_mode):
+        """Everything but in_channels (which LazyConv2d learns from its first input)."""
+        _positive_int(who, "out_channels", out_channels)
+        _positive_int(who, "groups", groups)
+        if out_channels % groups:
+            raise ValueError(f"{who}: out_channels ({out_channels}) must be divisible by "
+                             f"groups ({groups})")
+        if padding_mode != "zeros":
+            raise ValueError(f"{who}: only padding_mode='zeros' is supported, got "
+                             f"{padding_mode!r}")
+        self.out_channels, self.groups = out_channels, groups
+        self.kernel_size = pair(who, "kernel_size", kernel_size)
+        self.stride = pair(who, "stride", stride)
+        self.dilation = pair(who, "dilation", dilation)
+        self._pads = parse_padding(who, padding, self.kernel_size, self.stride, self.dilation)
+        self.padding = padding if isinstance(padding, str) else pair(who, "padding", padding, 0)
+        self.padding_mode = padding_mode
+
+    def _set_in_channels(self, who, in_channels):
+        _positive_int(who, "in_channels", in_channels)
+        if in_channels % self.groups:
+            raise ValueError(f"{who}: in_channels ({in_channels}) and out_channels "
+                             f"({self.out_channels}) must both be divisible by groups "
+                             f"({self.groups})")
+        self.in_channels = in_channels
 
     def reset_parameters(self):
         fan_in = self.in_channels // self.groups * self.kernel_size[0] * self.kernel_size[1]
@@ -84,7 +100,7 @@ class Conv2d(Module):
         if not isinstance(x, Tensor):
             raise TypeError(f"{self._who()}: input must be a Tensor, got {type(x).__name__}")
         who = self._who()
-        check_input(who, x.data, self.in_channels)
+        check_input(who, x._data, self.in_channels)
         check_fits(who, x.shape, self._pads, self.kernel_size, self.dilation)
         return conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
                       self.groups, method=method)
@@ -95,7 +111,7 @@ class Conv2d(Module):
     def extra_repr(self):
         text = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
                 f"stride={self.stride}")
-        if self.padding not in ((0, 0), "valid"):
+        if self.padding != (0, 0):
             text += f", padding={self.padding}"
         if self.dilation != (1, 1):
             text += f", dilation={self.dilation}"
@@ -174,7 +190,7 @@ class LocallyConnected2d(Module):
                f"input_size={self.input_size}, kernel_size={self.kernel_size})")
         if not isinstance(x, Tensor):
             raise TypeError(f"{who}: input must be a Tensor, got {type(x).__name__}")
-        check_input(who, x.data, self.in_channels)
+        check_input(who, x._data, self.in_channels)
         if tuple(x.shape[2:]) != self.input_size:
             raise ValueError(f"{who}: expected input of spatial size {self.input_size}, got "
                              f"shape {tuple(x.shape)}")

@@ -9,16 +9,17 @@ class Dropout(Module):
     Masks come from deepgrad's seeded generator: ``dg.manual_seed(s)`` fixes them.
     """
 
-    def __init__(self, p=0.5):
+    def __init__(self, p=0.5, inplace=False):
         super().__init__()
         check_probability(type(self).__name__, p)
         self.p = float(p)
+        self.inplace = bool(inplace)  # accepted for PyTorch code; computed out of place
 
     def forward(self, x):
         return dropout(x, self.p, self.training)
 
     def extra_repr(self):
-        return f"p={self.p}"
+        return f"p={self.p}, inplace={self.inplace}"
 
 
 class Dropout2d(Dropout):

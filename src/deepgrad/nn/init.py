@@ -28,6 +28,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd import Tensor
+from .parameter import UninitializedParameter
 
 
 def _uniform01(shape):
@@ -41,7 +42,11 @@ def _standard_normal(shape):
 
 
 def _array(tensor):
-    return tensor.data if isinstance(tensor, Tensor) else tensor
+    if isinstance(tensor, UninitializedParameter):
+        raise ValueError("init: this parameter belongs to a lazy layer that has not seen an "
+                         "input yet, so it has no shape; call the model once on a batch "
+                         "(net(X)) before initialising it")
+    return tensor._data if isinstance(tensor, Tensor) else tensor
 
 
 def _fill(tensor, values):

@@ -9,6 +9,11 @@ from .module import Module
 from .parameter import Parameter
 
 
+def _check_features(arg, value, who="Linear"):
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise ValueError(f"{who}: {arg} must be a positive integer, got {value!r}")
+
+
 class Linear(Module):
     """``y = x @ weight.T + bias``; weight is (out_features, in_features) as in PyTorch.
 
@@ -16,11 +21,10 @@ class Linear(Module):
     with a=sqrt(5)), bias ~ U(-1/sqrt(in), 1/sqrt(in)).
     """
 
-    def __init__(self, in_features, out_features, bias=True, dtype=None):
+    def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
         super().__init__()
         for arg, value in (("in_features", in_features), ("out_features", out_features)):
-            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-                raise ValueError(f"Linear: {arg} must be a positive integer, got {value!r}")
+            _check_features(arg, value)
         self.in_features, self.out_features = in_features, out_features
         dtype = dtype or backend.default_dtype
         xp = backend.np
@@ -29,6 +33,8 @@ class Linear(Module):
         if not bias:
             self.register_parameter("bias", None)
         self.reset_parameters()
+        if device is not None:  # initialised on the CPU: the same values on every device
+            self.to(device)
 
     def reset_parameters(self):
         init.kaiming_uniform_(self.weight, a=math.sqrt(5))

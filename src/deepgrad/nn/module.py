@@ -3,12 +3,36 @@
 Parameters, buffers and submodules live in insertion-ordered registries that
 ``__setattr__`` fills, so ``state_dict()`` keys are the dotted names PyTorch gives the same
 model (``0.weight``, ``bn.running_mean``) and their order never changes between runs.
+Traversal (``named_modules``, ``named_parameters``, ``apply``), ``to(device, dtype)``,
+``load_state_dict(strict=...)`` and the printed tree follow ``torch.nn.Module``.
 """
-from collections import OrderedDict
+from collections import OrderedDict, namedtuple
+
+import numpy as np
 
 from .. import backend
 from ..autograd import Tensor
 from .parameter import Parameter
+
+
+class StateDictError(ValueError, RuntimeError):
+    """A state dict that does not fit the model (missing or unexpected keys, shapes).
+
+    A ValueError like deepgrad's other argument errors and a RuntimeError like PyTorch's,
+    so code written for either catches it."""
+
+
+class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
+    """What ``load_state_dict`` returns: unpacks as ``missing, unexpected``."""
+
+    __slots__ = ()
+
+    def __repr__(self):
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return super().__repr__()
+
+    __str__ = __repr__
 
 
 class Module:
@@ -26,13 +50,15 @@ class Module:
             raise RuntimeError(f"{type(self).__name__}: call super().__init__() before "
                                f"assigning attributes")
         if isinstance(value, (Parameter, Module)):
-            for registry in (self._parameters, self._buffers, self._modules):
-                registry.pop(name, None)
             table = self._parameters if isinstance(value, Parameter) else self._modules
+            for registry in (self._parameters, self._buffers, self._modules):
+                if registry is not table:  # a replaced child keeps its place in the order
+                    registry.pop(name, None)
+            self._non_persistent.discard(name)
             table[name] = value
         elif name in self._buffers:  # as in PyTorch, a buffer stays a buffer
             if isinstance(value, Tensor):
-                value = value.data
+                value = value._data
             if value is not None and not hasattr(value, "shape"):
                 raise TypeError(f"{type(self).__name__}: cannot assign a "
                                 f"{type(value).__name__} to buffer '{name}' (an array, a "
@@ -74,7 +100,7 @@ class Module:
         state dict.
         """
         if isinstance(array, Tensor):
-            array = array.data
+            array = array._data
         self.__dict__.pop(name, None)
         self._buffers[name] = array
         if persistent:
@@ -89,70 +115,151 @@ class Module:
             setattr(self, name, param)
 
     def add_module(self, name, module):
+        """Register ``module`` (or None) as the child ``name``, like ``self.name = module``
+        but for any name without a dot (``"0"``, ``"block 1"``)."""
+        who = f"{type(self).__name__}.add_module"
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"{who}: {type(module).__name__} is not a Module subclass")
+        if not isinstance(name, str):
+            raise TypeError(f"{who}: module name should be a string, got "
+                            f"{type(name).__name__}")
+        if "." in name:
+            raise KeyError(f'{who}: module name can\'t contain ".", got: {name}')
+        if name == "":
+            raise KeyError(f'{who}: module name can\'t be empty string ""')
+        if name not in self._modules and hasattr(self, name):
+            raise KeyError(f"{who}: attribute '{name}' already exists")
         self._modules[name] = module
 
-    # -- traversal ----------------------------------------------------------------------
-    def named_modules(self, prefix=""):
+    register_module = add_module
+
+    def get_submodule(self, target):
+        """The submodule at the dotted path ``target`` (``""`` is this module)."""
+        module = self
+        for item in target.split(".") if target else []:
+            if not hasattr(module, item):
+                raise AttributeError(f"{module._get_name()} has no attribute `{item}`")
+            module = getattr(module, item)
+            if not isinstance(module, Module):
+                raise AttributeError(f"`{item}` is not an nn.Module")
+        return module
+
+    def get_parameter(self, target):
+        """The parameter at the dotted path ``target`` (``"0.weight"``)."""
+        path, _, name = target.rpartition(".")
+        module = self.get_submodule(path)
+        if not hasattr(module, name):
+            raise AttributeError(f"{module._get_name()} has no attribute `{name}`")
+        param = getattr(module, name)
+        if not isinstance(param, Parameter):
+            raise AttributeError(f"`{name}` is not an nn.Parameter")
+        return param
+
+    def get_buffer(self, target):
+        """The buffer (an array) at the dotted path ``target`` (``"bn.running_mean"``)."""
+        path, _, name = target.rpartition(".")
+        module = self.get_submodule(path)
+        if name not in module._buffers:
+            raise AttributeError(f"`{name}` is not a buffer of {module._get_name()}")
+        return module._buffers[name]
+
+    # -- traversal (PyTorch's order and de-duplication) ------------------------------------
+    def named_modules(self, memo=None, prefix="", remove_duplicate=True):
+        """``(dotted name, module)`` for this module and every descendant, parents first.
+
+        A module reachable by two paths is listed once (under the first) unless
+        ``remove_duplicate=False``; the state dict lists it under both, as PyTorch does.
+        """
+        if memo is None:
+            memo = set()
+        if self in memo:
+            return
+        if remove_duplicate:
+            memo.add(self)
         yield prefix, self
         for name, child in self._modules.items():
             if child is not None:
-                yield from child.named_modules(f"{prefix}.{name}" if prefix else name)
+                yield from child.named_modules(memo, f"{prefix}.{name}" if prefix else name,
+                                               remove_duplicate)
 
     def modules(self):
         for _, m in self.named_modules():
             yield m
 
     def named_children(self):
+        seen = set()
         for name, child in self._modules.items():
-            if child is not None:
+            if child is not None and child not in seen:
+                seen.add(child)
                 yield name, child
 
     def children(self):
         for _, child in self.named_children():
             yield child
 
-    def named_parameters(self, prefix="", recurse=True):
-        seen = set()  # a parameter shared by two layers is listed once, like PyTorch
-        modules = self.named_modules(prefix) if recurse else [(prefix, self)]
+    def _named_members(self, registry, prefix, recurse, remove_duplicate):
+        seen = set()  # ids: arrays are unhashable and Tensor == is elementwise
+        modules = (self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate)
+                   if recurse else [(prefix, self)])
         for mod_prefix, module in modules:
-            for name, p in module._parameters.items():
-                if p is None or id(p) in seen:
+            for name, value in getattr(module, registry).items():
+                if value is None or id(value) in seen:
                     continue
-                seen.add(id(p))
-                yield (f"{mod_prefix}.{name}" if mod_prefix else name), p
+                if remove_duplicate:
+                    seen.add(id(value))
+                yield (f"{mod_prefix}.{name}" if mod_prefix else name), value
+
+    def named_parameters(self, prefix="", recurse=True, remove_duplicate=True):
+        """``(dotted name, Parameter)``; a parameter shared by two layers is listed once."""
+        yield from self._named_members("_parameters", prefix, recurse, remove_duplicate)
 
     def parameters(self, recurse=True):
+        """Every parameter (before a lazy layer's first forward, its placeholders: an
+        optimizer built on them updates the parameters they become)."""
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
-    def named_buffers(self, prefix="", recurse=True):
-        modules = self.named_modules(prefix) if recurse else [(prefix, self)]
-        for mod_prefix, module in modules:
-            for name, b in module._buffers.items():
-                if b is not None:
-                    yield (f"{mod_prefix}.{name}" if mod_prefix else name), b
+    def named_buffers(self, prefix="", recurse=True, remove_duplicate=True):
+        yield from self._named_members("_buffers", prefix, recurse, remove_duplicate)
 
     def buffers(self, recurse=True):
         for _, b in self.named_buffers(recurse=recurse):
             yield b
 
+    def apply(self, fn):
+        """Call ``fn(module)`` on every submodule (children first, then this one), as
+        ``net.apply(init_weights)`` does in PyTorch; returns ``self``."""
+        for child in self.children():
+            child.apply(fn)
+        fn(self)
+        return self
+
     # -- modes ------------------------------------------------------------------------
     def train(self, mode=True):
         """Switch this module and all submodules to training (or evaluation) mode."""
-        for m in self.modules():
-            object.__setattr__(m, "training", mode)
+        if not isinstance(mode, (bool, np.bool_)):
+            raise ValueError(f"{type(self).__name__}.train: mode must be True or False, "
+                             f"got {mode!r}")
+        mode = bool(mode)
+        object.__setattr__(self, "training", mode)
+        for child in self.children():  # through train(), so that overrides are honoured
+            child.train(mode)
         return self
 
     def eval(self):
         return self.train(False)
 
-    def zero_grad(self):
+    def zero_grad(self, set_to_none=True):
         for p in self.parameters():
-            p.grad = None
+            if set_to_none or p._grad is None:
+                p._grad = None
+            else:
+                p._grad[...] = 0
 
-    def requires_grad_(self, flag=True):
+    def requires_grad_(self, requires_grad=True):
+        """Set ``requires_grad`` on every parameter (freeze with False); returns ``self``."""
         for p in self.parameters():
-            p.requires_grad = flag
+            p.requires_grad_(requires_grad)
         return self
 
     # -- calling ----------------------------------------------------------------------
@@ -174,26 +281,39 @@ class Module:
         return _RemovableHandle(self._forward_hooks, key)
 
     # -- state ------------------------------------------------------------------------
-    def state_dict(self):
-        """Parameters and persistent buffers as arrays, under PyTorch's dotted keys."""
-        state = OrderedDict()
-        for prefix, module in self.named_modules():
-            dot = f"{prefix}." if prefix else ""
-            for name, p in module._parameters.items():
-                if p is not None:
-                    state[dot + name] = p.data
-            for name, b in module._buffers.items():
-                if b is not None and name not in module._non_persistent:
-                    state[dot + name] = b
+    def state_dict(self, destination=None, prefix="", keep_vars=False):
+        """Parameters and persistent buffers as arrays, under PyTorch's dotted keys.
+
+        With ``keep_vars`` the parameters themselves are given instead of their arrays;
+        ``prefix`` is put before every key (``"fc."``); ``destination`` is filled and
+        returned instead of a new OrderedDict. A lazy layer that has not seen an input
+        yet has no arrays to give: that is an error naming the layer.
+        """
+        self._check_materialized("state_dict()")
+        state = OrderedDict() if destination is None else destination
+        for key, (module, name, kind) in self._state_slots().items():
+            if kind == "param":
+                p = module._parameters[name]
+                state[prefix + key] = p if keep_vars else p._data
+            else:
+                state[prefix + key] = module._buffers[name]
         return state
 
-    def load_state_dict(self, state_dict, strict=True):
-        """Copy arrays (NumPy, CuPy or Tensors) into this model's parameters and buffers.
+    def load_state_dict(self, state_dict, strict=True, assign=False):
+        """Copy values (deepgrad Tensors, NumPy or CuPy arrays, anything NumPy can read)
+        into this model's parameters and buffers.
 
-        Values are copied in place, so optimizers keep pointing at the same parameters.
-        With ``strict`` a missing or unexpected key is an error; a shape mismatch always is.
-        Returns ``(missing_keys, unexpected_keys)``.
+        Values are copied in place and cast to the model's dtype, so optimizers keep
+        pointing at the same parameters; with ``assign=True`` the arrays are taken as they
+        are (their dtype kept) instead. With ``strict`` a missing or unexpected key is an
+        error; a shape mismatch always is, and nothing is loaded then. A lazy layer that
+        has not run yet takes its shapes from the state dict first (should the load then
+        fail, it keeps them, filled with zeros). Returns ``(missing_keys,
+        unexpected_keys)``, with those attribute names too.
         """
+        for prefix, module in self.named_modules(remove_duplicate=False):
+            if getattr(module, "_lazy_uninitialized", False):
+                module._materialize_from_state(state_dict, f"{prefix}." if prefix else "")
         own = self._state_slots()
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
@@ -202,31 +322,38 @@ class Module:
             problems.append(f"missing keys: {', '.join(missing)}")
         if strict and unexpected:
             problems.append(f"unexpected keys: {', '.join(unexpected)}")
+        values = {}
         for key, (module, name, kind) in own.items():
             if key not in state_dict:
                 continue
-            value = state_dict[key]
-            value = value.data if isinstance(value, Tensor) else value
-            target = module._parameters[name].data if kind == "param" else module._buffers[name]
+            value = _as_array(state_dict[key], key)
+            target = _slot_array(module, name, kind)
             if tuple(value.shape) != tuple(target.shape):
                 problems.append(f"{key}: the checkpoint has shape {tuple(value.shape)}, the "
                                 f"model has {tuple(target.shape)}")
+            values[key] = value
         if problems:
-            raise ValueError(f"load_state_dict into {type(self).__name__}: "
-                             + "; ".join(problems))
-        for key, (module, name, kind) in own.items():
-            if key in state_dict:
-                value = state_dict[key]
-                value = value.data if isinstance(value, Tensor) else value
-                target = module._parameters[name].data if kind == "param" else module._buffers[name]
-                target[...] = backend.to_device(value, backend.device_of(target),
-                                                target.dtype)
-        return missing, unexpected
+            raise StateDictError(f"load_state_dict into {type(self).__name__}: "
+                                 + "; ".join(problems))
+        for key, value in values.items():
+            module, name, kind = own[key]
+            target = _slot_array(module, name, kind)
+            device = backend.device_of(target)
+            if not assign:
+                target[...] = backend.to_device(value, device, target.dtype)
+            elif kind == "param":
+                module._parameters[name]._data = backend.to_device(value, device)
+            else:
+                module._buffers[name] = backend.to_device(value, device)
+        return _IncompatibleKeys(missing, unexpected)
 
     def _state_slots(self):
+        """``{key: (module, name, "param" | "buffer")}`` in PyTorch's state-dict order: a
+        module's own parameters, its buffers, then its children; shared modules under
+        every name."""
         slots = OrderedDict()
-        for prefix, module in self.named_modules():
-            dot = f"{prefix}." if prefix else ""
+        for mod_prefix, module in self.named_modules(remove_duplicate=False):
+            dot = f"{mod_prefix}." if mod_prefix else ""
             for name, p in module._parameters.items():
                 if p is not None:
                     slots[dot + name] = (module, name, "param")
@@ -235,39 +362,144 @@ class Module:
                     slots[dot + name] = (module, name, "buffer")
         return slots
 
-    def to(self, device):
-        """Move every parameter, its gradient and every buffer to ``device`` ('cpu' or
-        'cuda'), in place: optimizers built on the parameters keep working."""
-        backend.array_module_for(device)  # refuse an unknown or absent device first
+    def _check_materialized(self, action):
+        for name, module in self.named_modules():
+            if getattr(module, "_lazy_uninitialized", False):
+                where = f"'{name}' " if name else ""
+                raise RuntimeError(
+                    f"{action}: the lazy layer {where}({module!r}) has no parameters yet; "
+                    f"call the model once on an input batch (net(X)) so that it infers "
+                    f"their shapes")
+
+    # -- devices and dtypes -------------------------------------------------------------
+    def to(self, *args, **kwargs):
+        """Move and/or cast, in place, as PyTorch's ``Module.to``: ``to(device)``,
+        ``to(dtype)``, ``to(device, dtype)``, ``to(tensor)`` (its device and dtype) or
+        the keywords ``device=`` / ``dtype=``.
+
+        A dtype applies to floating-point parameters, gradients and buffers (a counter
+        such as ``num_batches_tracked`` stays int64). The Parameter objects stay the same,
+        so optimizers built on them keep working.
+        """
+        device, dtype = _parse_to(type(self).__name__, args, kwargs)
+        if device is not None:
+            backend.array_module_for(device)  # refuse an unknown or absent device first
+
+        def convert(array):
+            cast = dtype if dtype is not None and array.dtype.kind in "fc" else None
+            return backend.to_device(array, device or backend.device_of(array), cast)
+
         for module in self.modules():
             for p in module._parameters.values():
                 if p is not None:
-                    p.data = backend.to_device(p.data, device)
-                    if p.grad is not None:
-                        p.grad = backend.to_device(p.grad, device)
+                    p._data = convert(p._data)
+                    if p._grad is not None:
+                        p._grad = convert(p._grad)
             for name, b in module._buffers.items():
                 if b is not None:
-                    module._buffers[name] = backend.to_device(b, device)
+                    module._buffers[name] = convert(b)
         return self
 
     def cpu(self):
         return self.to("cpu")
 
-    def cuda(self):
-        return self.to("cuda")
+    def cuda(self, device=None):
+        return self.to("cuda" if device is None else device)
+
+    def float(self):
+        """Cast floating-point parameters and buffers to float32."""
+        return self.to(np.float32)
+
+    def double(self):
+        """Cast floating-point parameters and buffers to float64."""
+        return self.to(np.float64)
+
+    def half(self):
+        """Cast floating-point parameters and buffers to float16."""
+        return self.to(np.float16)
 
     def num_parameters(self):
-        return sum(p.size for p in self.parameters())
+        self._check_materialized("num_parameters()")
+        return sum(p._data.size for p in self.parameters())
 
     # -- printing ---------------------------------------------------------------------
+    def _get_name(self):
+        return type(self).__name__
+
     def extra_repr(self):
+        """This layer's own settings, shown inside its parentheses (override it)."""
         return ""
 
     def __repr__(self):
-        lines = [f"  ({name}): " + repr(child).replace("\n", "\n  ")
-                 for name, child in self._modules.items()]
-        head = f"{type(self).__name__}({self.extra_repr()}"
-        return head + ("\n" + "\n".join(lines) + "\n)" if lines else ")")
+        # PyTorch's layout: one line for a leaf layer, else one indented line per
+        # setting and per child, "(name): child".
+        extra = self.extra_repr()
+        extra_lines = extra.split("\n") if extra else []
+        child_lines = [f"({name}): " + _indent(repr(child), 2)
+                       for name, child in self._modules.items()]
+        lines = extra_lines + child_lines
+        text = self._get_name() + "("
+        if len(extra_lines) == 1 and not child_lines:
+            text += extra_lines[0]
+        elif lines:
+            text += "\n  " + "\n  ".join(lines) + "\n"
+        return text + ")"
+
+
+def _indent(text, spaces):
+    """Indent every line of ``text`` but the first (PyTorch's ``_addindent``)."""
+    first, *rest = text.split("\n")
+    return "\n".join([first] + [" " * spaces + line for line in rest])
+
+
+def _slot_array(module, name, kind):
+    return module._parameters[name]._data if kind == "param" else module._buffers[name]
+
+
+def _as_array(value, key):
+    """The array of a state-dict value: a Tensor's, a NumPy/CuPy array itself, else what
+    ``numpy.asarray`` makes of it (a CPU torch tensor, a number)."""
+    if isinstance(value, Tensor):
+        return value._data
+    if backend.is_array(value):
+        return value
+    try:
+        array = np.asarray(value)
+    except Exception as err:  # a torch tensor that requires grad, say
+        raise TypeError(f"load_state_dict: the value of {key!r} ({type(value).__name__}) "
+                        f"cannot be read as an array: {err}") from None
+    if array.dtype.kind not in "biufc":
+        raise TypeError(f"load_state_dict: the value of {key!r} is a "
+                        f"{type(value).__name__}, not an array or Tensor")
+    return array
+
+
+def _parse_to(who, args, kwargs):
+    """``(device or None, numpy dtype or None)`` from ``Module.to``'s arguments."""
+    device, dtype = kwargs.pop("device", None), kwargs.pop("dtype", None)
+    kwargs.pop("non_blocking", None)
+    kwargs.pop("memory_format", None)
+    if kwargs:
+        raise TypeError(f"{who}.to: unexpected keyword arguments {sorted(kwargs)}")
+    for arg in args:
+        if isinstance(arg, Tensor):
+            device, dtype = arg.device, arg.dtype
+        elif isinstance(arg, (str, backend.device)):
+            device = arg
+        elif isinstance(arg, bool):  # to(device, dtype, non_blocking)
+            continue
+        elif arg is not None:
+            dtype = arg
+    if dtype is not None:
+        try:
+            dtype = np.dtype(dtype)
+        except TypeError:
+            raise TypeError(f"{who}.to: expected a device ('cpu', 'cuda'), a dtype "
+                            f"(deepgrad.float32, ...) or a Tensor, got {dtype!r}") from None
+        if dtype.kind not in "fc":
+            raise TypeError(f"{who}.to only accepts floating point or complex dtypes, got "
+                            f"{dtype}")
+    return device, dtype
 
 
 class _RemovableHandle:

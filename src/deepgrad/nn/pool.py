@@ -22,6 +22,9 @@ class MaxPool2d(Module):
         self.kernel_size, self.stride, self.padding, self.dilation = _pool_args(
             "MaxPool2d", kernel_size, stride, padding, dilation)
         self.return_indices, self.ceil_mode = bool(return_indices), bool(ceil_mode)
+        # the arguments as given, for a repr equal to PyTorch's ("kernel_size=2")
+        self._given = (kernel_size, kernel_size if stride is None else stride, padding,
+                       dilation)
 
     def forward(self, x):
         who = f"MaxPool2d(kernel_size={self.kernel_size})"
@@ -31,8 +34,9 @@ class MaxPool2d(Module):
                           self.ceil_mode, self.return_indices)
 
     def extra_repr(self):
-        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding="
-                f"{self.padding}, dilation={self.dilation}, ceil_mode={self.ceil_mode}")
+        kernel, stride, padding, dilation = self._given
+        return (f"kernel_size={kernel}, stride={stride}, padding={padding}, "
+                f"dilation={dilation}, ceil_mode={self.ceil_mode}")
 
 
 class AvgPool2d(Module):
@@ -43,6 +47,7 @@ class AvgPool2d(Module):
         super().__init__()
         self.kernel_size, self.stride, self.padding, _ = _pool_args(
             "AvgPool2d", kernel_size, stride, padding, 1)
+        self._given = (kernel_size, kernel_size if stride is None else stride, padding)
         self.ceil_mode, self.count_include_pad = bool(ceil_mode), bool(count_include_pad)
         self.divisor_override = divisor_override
         if divisor_override is not None and (isinstance(divisor_override, bool) or not
@@ -59,8 +64,8 @@ class AvgPool2d(Module):
                           self.count_include_pad, self.divisor_override)
 
     def extra_repr(self):
-        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding="
-                f"{self.padding}")
+        kernel, stride, padding = self._given
+        return f"kernel_size={kernel}, stride={stride}, padding={padding}"
 
 
 class AdaptiveAvgPool2d(Module):
@@ -79,7 +84,7 @@ class AdaptiveAvgPool2d(Module):
 
     def forward(self, x):
         who = f"AdaptiveAvgPool2d(output_size={self.output_size})"
-        check_input(who, _tensor(who, x).data)
+        check_input(who, _tensor(who, x)._data)
         if 0 in x.shape[2:]:
             raise ValueError(f"{who}: expected an input with H >= 1 and W >= 1, got shape "
                              f"{tuple(x.shape)}")
