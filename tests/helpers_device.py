@@ -169,5 +169,5 @@ def emulated():
 
 def on_device(array):
     """True when ``array`` (or a Tensor's data) lives on the GPU (or the emulation)."""
-    data = array.data if isinstance(array, dg.Tensor) else array
+    data = array._data if isinstance(array, dg.Tensor) else array
     return backend.device_of(data) == "cuda"

@@ -49,7 +49,7 @@ def compare_module(ours, theirs, x, rtol=1e-10, atol=1e-12, backward=True):
     xt = torch.from_numpy(x.copy()).requires_grad_(backward)
     xd = dg.tensor(x.copy(), requires_grad=backward)
     out_d, out_t = ours(xd), theirs(xt)
-    got = out_d.numpy()
+    got = out_d.detach().numpy()
     assert np.isfinite(got).all(), "non-finite output from finite input"
     np.testing.assert_allclose(got, out_t.detach().numpy(), rtol=rtol, atol=atol)
     if not backward:
@@ -67,8 +67,8 @@ def compare_module(ours, theirs, x, rtol=1e-10, atol=1e-12, backward=True):
 def compare_loss(got, want, xd, xt, seed):
     """A loss from both frameworks: finite, equal values, and equal input gradients of
     sum(loss * w) for a random ``w`` (float64)."""
-    assert np.isfinite(got.numpy()).all()
-    np.testing.assert_allclose(got.numpy(), want.detach().numpy(), rtol=1e-10, atol=1e-12)
+    assert np.isfinite(got.detach().numpy()).all()
+    np.testing.assert_allclose(got.detach().numpy(), want.detach().numpy(), rtol=1e-10, atol=1e-12)
     w = np.random.default_rng(seed).standard_normal(got.shape)
     (got * dg.tensor(w)).sum().backward()
     (want * torch.from_numpy(w)).sum().backward()

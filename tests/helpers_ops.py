@@ -133,8 +133,8 @@ def run_dg(case, arrays, grad_mask, gy=None):
     grads = [None] * len(arrays)
     if gy is not None and any(grad_mask):
         out.backward(gy)
-        grads = [t.grad if wants else None for t, wants in zip(inputs, grad_mask)]
-    return out.data, grads
+        grads = [t._grad if wants else None for t, wants in zip(inputs, grad_mask)]
+    return out._data, grads
 
 
 def run_torch(case, arrays, grad_mask, gy=None):

@@ -59,9 +59,9 @@ class Run:
     def step(self, t):
         for p, x, a, c in zip(self.params, self.arrays(), self.scales, self.shifts):
             g = grad_of(x, a, c, t, self.sign)
-            p.grad = g if self.lib == "dg" else torch.from_numpy(g)
+            p.grad = dg.as_tensor(g) if self.lib == "dg" else torch.from_numpy(g)
         self.opt.step()
 
 
 def snapshot(run):
-    return copy.deepcopy(run.opt.state_dict()), [x.copy() for x in run.arrays()]
+    return copy.deepcopy(run.opt.state_dict()), [np.array(x).copy() for x in run.arrays()]

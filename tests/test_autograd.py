@@ -29,7 +29,7 @@ def test_retain_graph_allows_a_second_backward_and_gradients_accumulate():
     x = leaf()
     y = (x * x * x).sum()
     y.backward(retain_graph=True)
-    once = x.grad.copy()
+    once = x.grad.numpy().copy()
     np.testing.assert_allclose(once, 3 * x.data ** 2, rtol=1e-14)
     y.backward()
     np.testing.assert_allclose(x.grad, 2 * once, rtol=1e-14)
@@ -164,7 +164,7 @@ def test_backward_of_a_non_scalar_needs_grad():
     y = x * 2.0
     with pytest.raises(RuntimeError, match=r"grad can be omitted.*\(2, 3\)"):
         y.backward()
-    with pytest.raises(ValueError, match=r"grad has shape \(3,\).*\(2, 3\)"):
+    with pytest.raises(ValueError, match=r"gradient has shape \(3,\).*\(2, 3\)"):
         y.backward(np.ones(3))
     g = np.arange(6.0).reshape(2, 3)
     y.backward(g)
@@ -217,7 +217,7 @@ def test_diamond_gets_the_summed_gradient():
     c = a * a
     d = (b + c).sum()
     d.backward()
-    xt = torch.tensor(x.data, requires_grad=True)
+    xt = torch.tensor(x.data.numpy(), requires_grad=True)
     at = xt * 2.0
     (at.exp() + at * at).sum().backward()
     np.testing.assert_allclose(x.grad, xt.grad.numpy(), rtol=1e-14)
@@ -260,8 +260,8 @@ def test_gradients_flow_only_to_inputs_that_require_grad():
 def test_leaf_grads_own_their_memory():
     a, b = leaf((2, 3)), leaf((2, 3))
     (a + b).sum().backward()  # Add hands the same array to both leaves
-    assert a.grad is not b.grad
-    assert a.grad.flags.owndata and b.grad.flags.owndata
+    assert a._grad is not b._grad
+    assert a._grad.flags.owndata and b._grad.flags.owndata
     a.grad *= 10
     np.testing.assert_array_equal(b.grad, np.ones((2, 3)))
 
@@ -269,7 +269,7 @@ def test_leaf_grads_own_their_memory():
 def test_leaf_grad_is_not_a_view_of_another_array():
     a = leaf((2, 3))
     a.reshape(6).sum().backward()  # reshape's and sum's backward return views
-    assert a.grad.flags.owndata and a.grad.flags.writeable
+    assert a._grad.flags.owndata and a._grad.flags.writeable
     a.grad += 1
     np.testing.assert_array_equal(a.grad, np.full((2, 3), 2.0))
 
@@ -319,7 +319,7 @@ def test_retain_grad_keeps_an_intermediate_gradient():
     h.retain_grad()
     y = (h * h).sum()
     y.backward()
-    ht = torch.tensor(x.data, requires_grad=True).exp()
+    ht = torch.tensor(x.data.numpy(), requires_grad=True).exp()
     ht.retain_grad()
     (ht * ht).sum().backward()
     np.testing.assert_allclose(h.grad, ht.grad.numpy(), rtol=1e-14)
@@ -364,7 +364,7 @@ def test_retained_grad_owns_its_memory():
     h = x + y
     h.retain_grad()
     h.sum().backward()  # sum's backward gives a read-only broadcast view
-    assert h.grad.flags.owndata and h.grad.flags.writeable
+    assert h._grad.flags.owndata and h._grad.flags.writeable
     h.grad *= 5
     np.testing.assert_array_equal(x.grad, np.ones(3))
 

@@ -28,8 +28,8 @@ def _pair(shape, momentum=0.1, affine=True, track=True, dtype=np.float64):
         ours.weight.data[...] = rng.uniform(0.5, 2.0, c)
         ours.bias.data[...] = rng.standard_normal(c)
         with torch.no_grad():
-            ref.weight.copy_(torch.from_numpy(ours.weight.data))
-            ref.bias.copy_(torch.from_numpy(ours.bias.data))
+            ref.weight.copy_(torch.from_numpy(ours.weight.data.numpy()))
+            ref.bias.copy_(torch.from_numpy(ours.bias.data.numpy()))
     return ours, ref
 
 
@@ -284,5 +284,6 @@ def test_reset_and_repr():
     np.testing.assert_array_equal(bn.running_mean, 0)
     np.testing.assert_array_equal(bn.running_var, 1)
     assert int(bn.num_batches_tracked) == 0
-    assert repr(bn) == ("BatchNorm1d(2, eps=1e-05, momentum=0.1, affine=True, "
-                        "track_running_stats=True)")
+    assert repr(bn) == repr(torch.nn.BatchNorm1d(2)) == (
+        "BatchNorm1d(2, eps=1e-05, momentum=0.1, affine=True, bias=True, "
+        "track_running_stats=True)")

@@ -22,9 +22,9 @@ RTOL, ATOL = 1e-5, 1e-6  # float32 round-off: GPU libraries sum in other orders
 
 
 def close(actual, expected, what):
-    actual = actual.numpy() if isinstance(actual, dg.Tensor) else actual
+    actual = actual.detach().numpy() if isinstance(actual, dg.Tensor) else actual
     actual = actual.get() if hasattr(actual, "get") else actual
-    expected = expected.numpy() if isinstance(expected, dg.Tensor) else expected
+    expected = expected.detach().numpy() if isinstance(expected, dg.Tensor) else expected
     np.testing.assert_allclose(actual, expected, rtol=RTOL, atol=ATOL, err_msg=what)
 
 
@@ -69,12 +69,12 @@ def test_tensor_to_device_and_back(device):
     assert on.device == "cuda" and on_device(on) and on.requires_grad
     assert on.to("cuda") is on and on.to("cuda:0") is on and x.to("cpu") is x
     back = on.to("cpu")
-    assert back.device == "cpu" and type(back.data) is np.ndarray
+    assert back.device == "cpu" and type(back._data) is np.ndarray
     np.testing.assert_array_equal(back.data, x.data)
-    assert type(on.numpy()) is np.ndarray and on.tolist() == x.tolist()
+    assert type(on.detach().numpy()) is np.ndarray and on.tolist() == x.tolist()
     # differentiable, as PyTorch's: the gradient comes back to the CPU leaf
     (back * on.to("cpu")).sum().backward()
-    assert type(x.grad) is np.ndarray
+    assert type(x._grad) is np.ndarray
     np.testing.assert_array_equal(x.grad, 2 * x.data)
     made = [dg.tensor([1.0], device=device), dg.zeros(2, 3, device=device),
             dg.ones(2, device=device), dg.randn(4, device=device), dg.rand(3, device=device)]
@@ -212,7 +212,7 @@ def test_training_steps_give_the_cpu_result_on_the_device(device, model_name, op
         assert on_device(value), key
         np.testing.assert_allclose(dg.Tensor(value).numpy(), cpu_state[key], rtol=RTOL,
                                    atol=drift, err_msg=key)
-    np.testing.assert_allclose(evaluated.numpy(), cpu_eval.data, rtol=RTOL,
+    np.testing.assert_allclose(evaluated.detach().numpy(), cpu_eval.data, rtol=RTOL,
                                atol=ATOL if emulated() else 0.05,
                                err_msg="eval-mode output after 3 steps")
     for p in model.parameters():

@@ -23,7 +23,7 @@ def test_output_is_torch_formula_on_the_same_uniforms(p):
     x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
     u = _uniforms(7, shape)
     dg.manual_seed(7)
-    y = F.dropout(dg.tensor(x), p, training=True).data
+    y = F.dropout(dg.tensor(x), p, training=True).data.numpy()
     # PyTorch (ATen _dropout_impl): noise = bernoulli(1 - p) / (1 - p); y = x * noise
     keep = torch.from_numpy(u) < (1 - p)
     expected = torch.from_numpy(x) * keep.to(torch.float32).div_(1 - p)
@@ -37,7 +37,7 @@ def test_training_preserves_the_mean_and_drops_a_fraction_p(p):
     n = 200_000
     x = dg.ones(n)
     layer = nn.Dropout(p)
-    y = layer(x).data
+    y = layer(x).data.numpy()
     # each output is 0 or 1/(1-p): mean 1, variance p/(1-p); 5 standard errors
     assert abs(y.mean() - 1) < 5 * np.sqrt(p / (1 - p) / n)
     dropped = (y == 0).mean()
@@ -48,7 +48,7 @@ def test_training_preserves_the_mean_and_drops_a_fraction_p(p):
 def test_torch_drops_the_same_fraction():
     """Statistical agreement with torch on the same input: fraction kept and the scale."""
     p, n = 0.3, 100_000
-    ours = nn.Dropout(p)(dg.ones(n)).data
+    ours = nn.Dropout(p)(dg.ones(n)).data.numpy()
     torch.manual_seed(0)
     ref = torch.nn.Dropout(p)(torch.ones(n)).numpy()
     se = np.sqrt(2 * p * (1 - p) / n)
@@ -87,7 +87,7 @@ def test_p_zero_and_p_one():
     y = F.dropout(x, 1.0)
     np.testing.assert_array_equal(y.data, 0)  # all dropped, no division by zero
     assert not np.isnan(y.data).any()
-    ref = torch.nn.functional.dropout(torch.from_numpy(x.data), 1.0, training=True)
+    ref = torch.nn.functional.dropout(torch.from_numpy(x.data.numpy()), 1.0, training=True)
     np.testing.assert_array_equal(y.data, ref.numpy())
 
 
@@ -118,7 +118,7 @@ def test_input_left_unmodified_and_dtypes_kept():
 def test_dropout2d_drops_whole_channels():
     p = 0.5
     x = dg.ones(64, 16, 5, 5)
-    y = nn.Dropout2d(p)(x).data
+    y = nn.Dropout2d(p)(x).data.numpy()
     per_channel = y.reshape(64, 16, -1)
     # every channel map is all zero or all 1/(1-p)
     assert np.all(per_channel.min(axis=2) == per_channel.max(axis=2))
@@ -130,13 +130,13 @@ def test_dropout2d_drops_whole_channels():
     u = _uniforms(11, (4, 3, 1, 1))
     dg.manual_seed(11)
     z = np.random.default_rng(5).standard_normal((4, 3, 2, 2)).astype(np.float32)
-    ours = F.dropout2d(dg.tensor(z), 0.25).data
+    ours = F.dropout2d(dg.tensor(z), 0.25).data.numpy()
     noise = (torch.from_numpy(u) < 0.75).to(torch.float32).div_(0.75)
     np.testing.assert_array_equal(ours, (torch.from_numpy(z) * noise).numpy())
 
 
 def test_dropout2d_unbatched_chw():
-    y = nn.Dropout2d(0.5)(dg.ones(32, 4, 4)).data
+    y = nn.Dropout2d(0.5)(dg.ones(32, 4, 4)).data.numpy()
     per_channel = y.reshape(32, -1)
     assert np.all(per_channel.min(axis=1) == per_channel.max(axis=1))
 
@@ -162,4 +162,4 @@ def test_bad_types_and_shapes():
 
 
 def test_repr():
-    assert repr(nn.Dropout(0.25)) == "Dropout(p=0.25)"
+    assert repr(nn.Dropout(0.25)) == repr(torch.nn.Dropout(0.25)) == "Dropout(p=0.25, inplace=False)"

@@ -115,15 +115,15 @@ def test_locally_connected2d_valid(data):
     out = layer(xd)
     # reference: unfold to patches (N, C*kh*kw, L), then one filter bank per position l
     xt = torch.from_numpy(x).requires_grad_()
-    wt = torch.from_numpy(layer.weight.data.copy()).requires_grad_()
+    wt = torch.from_numpy(layer.weight.data.numpy().copy()).requires_grad_()
     oh, ow = layer.output_size
     patches = torch.nn.functional.unfold(xt, k, padding=p, stride=s)
     ref = torch.einsum("lok,nkl->nol", wt.reshape(oh * ow, cout, -1), patches)
     ref = ref.reshape(n, cout, oh, ow)
     if bias:
-        bt = torch.from_numpy(layer.bias.data.copy()).requires_grad_()
+        bt = torch.from_numpy(layer.bias.data.numpy().copy()).requires_grad_()
         ref = ref + bt
-    np.testing.assert_allclose(out.numpy(), ref.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(out.detach().numpy(), ref.detach().numpy(), rtol=1e-10, atol=1e-12)
     w = np.random.default_rng(0).standard_normal(out.shape)
     (out * dg.tensor(w)).sum().backward()
     (ref * torch.from_numpy(w)).sum().backward()

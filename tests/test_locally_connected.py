@@ -64,7 +64,7 @@ def test_fast_path_equals_simple_path():
             ts = [dg.tensor(a, requires_grad=True) for a in (x, w)]
             bt = dg.tensor(b, requires_grad=True) if bias else None
             y = F.locally_connected2d(ts[0], ts[1], bt, s, p, method=method)
-            y.backward(np.cos(np.arange(y.size)).reshape(y.shape))
+            y.backward(np.cos(np.arange(y.numel())).reshape(y.shape))
             results.append([y.data, ts[0].grad, ts[1].grad] + ([bt.grad] if bias else []))
         for fast, simple in zip(*results):
             np.testing.assert_allclose(fast, simple, rtol=1e-10, atol=1e-12)
@@ -107,9 +107,9 @@ def test_layer_layout_init_and_state_dict():
     x = dg.tensor(np.random.default_rng(0).random((2, 3, 12, 10), dtype=np.float32))
     y = layer(x)
     assert y.shape == (2, 8, 12, 10) and y.dtype == np.float32
-    expected = torch_locally_connected(torch.from_numpy(x.data),
-                                       torch.from_numpy(layer.weight.data),
-                                       torch.from_numpy(layer.bias.data), 1, 1)
+    expected = torch_locally_connected(torch.from_numpy(x.data.numpy()),
+                                       torch.from_numpy(layer.weight.data.numpy()),
+                                       torch.from_numpy(layer.bias.data.numpy()), 1, 1)
     np.testing.assert_allclose(y.data, expected.numpy(), rtol=1e-5, atol=1e-6)
     assert dg.nn.LocallyConnected2d(1, 1, 4, 2, bias=False).bias is None
 
@@ -118,7 +118,7 @@ def test_weights_are_not_shared():
     """Changing the filter of one position changes only that output pixel."""
     layer = dg.nn.LocallyConnected2d(1, 1, (4, 4), 2, dtype=np.float64)
     x = dg.tensor(np.random.default_rng(0).random((1, 1, 4, 4)))
-    before = layer(x).data.copy()
+    before = layer(x).data.numpy().copy()
     layer.weight.data[1, 2] += 1.0
     changed = layer(x).data != before
     assert changed[0, 0, 1, 2] and changed.sum() == 1

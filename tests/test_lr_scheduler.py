@@ -153,7 +153,7 @@ def test_optimizer_and_scheduler_resume_bit_for_bit(kind):
     for t in range(50):
         _epoch(half, half_sched, t)
     saved = copy.deepcopy((half.opt.state_dict(), half_sched.state_dict(),
-                           [x.copy() for x in half.arrays()]))
+                           [np.array(x) for x in half.arrays()]))
     # Resume as a training script would: build model, optimizer and scheduler afresh
     # (the scheduler's construction writes the lrs), then load optimizer, then scheduler.
     resumed, resumed_sched = _scheduled(make)

@@ -113,7 +113,7 @@ def test_load_state_dict_shape_mismatch_names_key_and_shapes():
     model, ref = _mlp_pair()
     state = _torch_state(ref)
     state["0.weight"] = np.zeros((8, 5))
-    before = model[0].weight.data.copy()
+    before = model[0].weight.data.numpy().copy()
     with pytest.raises(ValueError, match=r"0\.weight.*\(8, 5\).*\(8, 4\)"):
         model.load_state_dict(state)
     with pytest.raises(ValueError, match=r"0\.weight.*\(8, 5\).*\(8, 4\)"):
@@ -201,7 +201,7 @@ def test_linear_layout_and_init_statistics():
 
 def test_linear_init_is_seeded():
     dg.manual_seed(3)
-    a = nn.Linear(5, 4).weight.data.copy()
+    a = nn.Linear(5, 4).weight.data.numpy().copy()
     dg.manual_seed(3)
     b = nn.Linear(5, 4).weight.data
     np.testing.assert_array_equal(a, b)

@@ -94,10 +94,10 @@ def test_sgd_decoupled_weight_decay_switch():
     rng = np.random.default_rng(1)
     grads = rng.standard_normal((20, 5))
     p = Parameter(rng.standard_normal(5))
-    expected, buf = p.data.copy(), None
+    expected, buf = p.data.numpy().copy(), None
     opt = dg.optim.SGD([p], lr=lr, momentum=mu, weight_decay=wd, decoupled_weight_decay=True)
     for g in grads:
-        p.grad = g.copy()
+        p.grad = dg.as_tensor(g.copy())
         opt.step()
         buf = g.copy() if buf is None else mu * buf + g
         expected = expected * (1 - lr * wd) - lr * buf
@@ -113,7 +113,7 @@ def _sgd_final(grads, coupled):
     opt = dg.optim.SGD([p], lr=0.1, momentum=0.9, weight_decay=0.3,
                        decoupled_weight_decay=not coupled)
     for g in grads:
-        p.grad = g.copy()
+        p.grad = dg.as_tensor(g.copy())
         opt.step()
     return p.data
 
@@ -131,9 +131,9 @@ def test_adamw_decay_is_exactly_decoupled():
     coupled = dg.optim.Adam([pc], lr=lr, weight_decay=wd)
     expected = start.copy()
     for g in grads:
-        before = pa.data.copy()
+        before = pa.data.numpy().copy()
         for p, opt in ((pw, adamw), (pa, adam), (pc, coupled)):
-            p.grad = g.copy()
+            p.grad = dg.as_tensor(g.copy())
             opt.step()
         adam_step = pa.data - before
         expected = expected * (1 - lr * wd) + adam_step
@@ -148,8 +148,8 @@ def test_rprop_published_irprop_minus_steps():
     opt = dg.optim.Rprop([p], lr=0.1)
     moves = []
     for g in (1.0, 1.0, 1.0, -1.0, 1.0):
-        before = p.data.copy()
-        p.grad = np.array([g])
+        before = p.data.numpy().copy()
+        p.grad = dg.as_tensor(np.array([g]))
         opt.step()
         moves.append(abs(float(p.data[0] - before[0])))
     np.testing.assert_allclose(moves, [0.1, 0.12, 0.144, 0.0, 0.072], rtol=1e-12)
@@ -182,7 +182,7 @@ def test_state_dict_layout_and_checks():
     p, q = Parameter(np.ones(3)), Parameter(np.ones((2, 2)))
     opt = dg.optim.Adam([{"params": [p]}, {"params": [q], "lr": 0.1}], amsgrad=True)
     for x in (p, q):
-        x.grad = np.ones_like(x.data)
+        x.grad = dg.as_tensor(np.ones_like(x.data))
     opt.step()
     opt.step()
     sd = opt.state_dict()
@@ -226,7 +226,7 @@ def _minimize(name, options, steps, gamma, x, grad):
     opt = dg.optim.__dict__[name]([x], **options)
     sched = None if gamma is None else dg.optim.lr_scheduler.ExponentialLR(opt, gamma)
     for _ in range(steps):
-        x.grad = grad(x.data)
+        x.grad = dg.as_tensor(grad(x.data))
         opt.step()
         if sched is not None:
             sched.step()
@@ -285,9 +285,9 @@ def test_blocked_update_equals_whole_array_update(monkeypatch, name, threads):
             dg.optim.Adam([p], lr=0.01, weight_decay=0.1, amsgrad=True)
         opt.block_bytes = block
         for t in range(5):
-            p.grad = np.sin(p.data + t)
+            p.grad = dg.as_tensor(np.sin(p.data + t))
             opt.step()
-        results.append(p.data.copy())
+        results.append(p.data.numpy().copy())
     np.testing.assert_array_equal(*results)
 
 
@@ -298,7 +298,7 @@ def test_grad_is_left_unmodified_and_strided_params_work():
     g = np.ones((6, 4))
     g_copy = g.copy()
     opt = dg.optim.Adam([p], lr=0.1, weight_decay=0.5, maximize=True)
-    p.grad = g
+    p.grad = dg.as_tensor(g)
     opt.step()
     np.testing.assert_array_equal(g, g_copy)
     tp = torch.tensor(start, requires_grad=True)
@@ -372,11 +372,11 @@ def test_bad_options_rejected_at_construction(call, match):
 # -- switches for other libraries' conventions ----------------------------------------
 def _drive(opt, p, grads, sched=None):
     for g in grads:
-        p.grad = g.copy()
+        p.grad = dg.as_tensor(g.copy())
         opt.step()
         if sched is not None:
             sched.step()
-    return p.data.copy()
+    return p.data.numpy().copy()
 
 
 @pytest.mark.parametrize("nesterov", [False, True])
@@ -455,7 +455,7 @@ def test_small_arrays_are_updated_whole_large_ones_in_blocks(monkeypatch):
     large = _blocked.WHOLE_BELOW_BYTES // 4 + 1
     for size, expected_blocks in ((1000, 1), (large, -(-large * 4 // _blocked.BLOCK_BYTES))):
         p = Parameter(np.zeros(size, np.float32))
-        p.grad = np.ones(size, np.float32)
+        p.grad = dg.as_tensor(np.ones(size, np.float32))
         opt = dg.optim.SGD([p], lr=0.1)
         blocks = []
         run = opt._run

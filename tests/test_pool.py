@@ -118,7 +118,7 @@ def test_channels_last_input_gives_the_same_result(pool):
     for data in (x, nhwc):
         xt = dg.Tensor(data, requires_grad=True)
         y = pool(xt)
-        y.backward(np.arange(y.size, dtype=np.float64).reshape(y.shape))
+        y.backward(np.arange(y.numel(), dtype=np.float64).reshape(y.shape))
         results.append((y.data, xt.grad))
     np.testing.assert_array_equal(results[0][0], results[1][0])
     np.testing.assert_array_equal(results[0][1], results[1][1])

@@ -120,7 +120,7 @@ def test_state_dict_round_trip_mid_run(options):
     assert set(saved["state"]) == {0, 1}
     # a fresh optimizer over fresh parameters restored from the snapshot
     w2, b2, opt2 = _make_dg(dict(options, lr=1.0, momentum=0.1, nesterov=False),
-                            w0=w.data.copy(), b0=b.data.copy())
+                            w0=w.data.numpy().copy(), b0=b.data.numpy().copy())
     opt2.load_state_dict(saved)
     assert opt2.param_groups[0]["lr"] == options["lr"]
     restored = _dg_steps(w2, b2, opt2, options, STEPS - STEPS // 2, start=STEPS // 2)

@@ -53,6 +53,27 @@ def enable_grad():
         _grad_enabled = previous
 
 
+class set_grad_enabled:  # noqa: N801 - PyTorch's name
+    """Turn recording on or off: as a call (``set_grad_enabled(False)``) until changed
+    again, or for a ``with`` block, after which the previous mode returns."""
+
+    def __init__(self, mode):
+        global _grad_enabled
+        self.previous, _grad_enabled = _grad_enabled, bool(mode)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        global _grad_enabled
+        _grad_enabled = self.previous
+
+
+def inference_mode(mode=True):
+    """PyTorch's faster ``no_grad`` for evaluation; here the same as ``no_grad()``."""
+    return set_grad_enabled(not mode)
+
+
 _anomaly_mode = False
 
 
@@ -105,78 +126,158 @@ def sum_to(grad, shape):
 
 
 class Tensor:
-    """An array with an optional gradient and the Function that produced it."""
+    """An array with an optional gradient and the Function that produced it.
+
+    The array itself is private (``_data``, and ``_grad`` for the gradient): users see
+    ``.data`` and ``.grad`` as Tensors, as in PyTorch, while the framework's hot paths
+    work on the arrays. ``Tensor(array)`` wraps an array without copying; given Python
+    data (``Tensor([1, 2])``) or sizes (``Tensor(2, 3)``) it builds a float32 tensor, as
+    ``torch.Tensor`` does.
+    """
 
     __array_priority__ = 1000  # NumPy defers ``ndarray + Tensor`` to Tensor.__radd__
-    __slots__ = ("data", "grad", "requires_grad", "creator", "rank", "_hooks", "__weakref__")
+    __slots__ = ("_data", "_grad", "requires_grad", "creator", "rank", "_hooks",
+                 "_version_box", "_base", "__weakref__")
 
-    def __init__(self, data, requires_grad=False):
-        self.data = data
-        self.grad = None
+    def __init__(self, data=(), requires_grad=False, *more_sizes):
+        if isinstance(data, backend.np.generic):  # a NumPy scalar: keep its dtype
+            data = backend.np.asarray(data)
+        elif not backend.is_array(data):
+            data, requires_grad = _from_python(data, requires_grad, more_sizes), False
+        self._data = data
+        self._grad = None
         self.requires_grad = requires_grad
         self.creator = None
         self.rank = 0
         self._hooks = None
+        # In-place operations bump the version; views share their base's box, so that
+        # backward can tell when an array it saved was overwritten (PyTorch's counter).
+        self._version_box = [0]
+        self._base = None
 
     # -- basic properties -------------------------------------------------------------
     @property
     def shape(self):
-        return self.data.shape
+        return Size(self._data.shape)
 
     @property
     def dtype(self):
-        return self.data.dtype
+        return self._data.dtype
 
     @property
     def ndim(self):
-        return self.data.ndim
-
-    @property
-    def size(self):
-        return self.data.size
+        return self._data.ndim
 
     @property
     def device(self):
-        return backend.device_of(self.data)
+        return backend.device(backend.device_of(self._data))
 
     @property
     def is_leaf(self):
         return self.creator is None
 
+    @property
+    def grad_fn(self):
+        """The Function that made this tensor (None for a leaf), as PyTorch's ``grad_fn``."""
+        return self.creator
+
+    @property
+    def _version(self):
+        return self._version_box[0]
+
+    @property
+    def data(self):
+        """The same memory as a Tensor outside the graph (changes through it are not
+        tracked by autograd, as in PyTorch)."""
+        return Tensor(self._data)
+
+    @data.setter
+    def data(self, value):
+        if not isinstance(value, Tensor):
+            raise TypeError(f"Tensor.data must be set to a Tensor, got "
+                            f"{type(value).__name__}; wrap it with deepgrad.tensor(...)")
+        self._data = value._data
+
+    @property
+    def grad(self):
+        """The accumulated gradient as a Tensor sharing its memory, or None."""
+        return None if self._grad is None else Tensor(self._grad)
+
+    @grad.setter
+    def grad(self, value):
+        if value is None:
+            self._grad = None
+            return
+        if not isinstance(value, Tensor):
+            raise TypeError(f"Tensor.grad must be a Tensor or None, got {type(value).__name__}")
+        if value.shape != self.shape:
+            raise RuntimeError(f"assigned grad has shape {tuple(value.shape)}, the tensor "
+                               f"has {tuple(self.shape)}")
+        if value.dtype != self.dtype:
+            raise RuntimeError(f"assigned grad has dtype {value.dtype}, the tensor has "
+                               f"{self.dtype}")
+        self._grad = value._data
+
     def __len__(self):
-        return len(self.data)
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return len(self._data)
 
-    def __repr__(self):
-        body = repr(self.data)
-        grad = ", requires_grad=True" if self.requires_grad else ""
-        return f"tensor({body}{grad})"
+    def __iter__(self):
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(len(self._data)))
 
-    # -- conversions ------------------------------------------------------------------
-    def numpy(self):
-        """The values as a NumPy array (copied from the GPU if needed)."""
-        data = self.data
-        return data.get() if hasattr(data, "get") else data
+    # -- backward ---------------------------------------------------------------------
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        """Accumulate d(self)/d(leaf) into each leaf's ``.grad``.
 
-    def item(self):
-        if self.data.size != 1:
-            raise ValueError(f"item(): tensor has {self.data.size} elements, expected 1")
-        return self.data.item()
+        ``gradient`` is required unless the tensor has one element (then it is 1).
+        """
+        if create_graph:
+            raise NotImplementedError(
+                "backward(create_graph=True): deepgrad does not build graphs of the "
+                "backward pass (no higher-order gradients); use a float64 numerical "
+                "gradient (deepgrad.diagnostics.gradcheck) where you need them")
+        if inputs is not None:
+            raise NotImplementedError("backward(inputs=...) is not supported: call "
+                                      "backward() and read the .grad you need")
+        if not self.requires_grad:
+            raise RuntimeError(
+                "backward(): the tensor does not require grad; did you create it under "
+                "no_grad() or from tensors without requires_grad=True?"
+            )
+        xp = backend.get_array_module(self._data)
+        if gradient is None:
+            if self._data.size != 1:
+                raise RuntimeError(
+                    f"backward(): grad can be omitted only for a single-element tensor, "
+                    f"this one has shape {tuple(self.shape)}; pass gradient= of that shape"
+                )
+            gradient = xp.ones_like(self._data)
+        else:
+            gradient = gradient._data if isinstance(gradient, Tensor) else gradient
+            gradient = xp.array(gradient, dtype=self._data.dtype, copy=True)
+            if gradient.shape != self._data.shape:
+                raise ValueError(f"backward(): gradient has shape {tuple(gradient.shape)}, the "
+                                 f"tensor has {tuple(self.shape)}")
+        run_backward(self, gradient, bool(retain_graph))
 
-    def tolist(self):
-        return self.numpy().tolist()
-
-    def detach(self):
-        """The same values, cut from the graph."""
-        return Tensor(self.data)
-
-    def requires_grad_(self, flag=True):
-        if self.creator is not None and not flag:
-            raise RuntimeError("requires_grad_(False) is only allowed on leaf tensors")
-        self.requires_grad = flag
+    def requires_grad_(self, requires_grad=True):
+        if self.creator is not None and not requires_grad:
+            raise RuntimeError("requires_grad_(False) is only allowed on leaf tensors; "
+                               "use detach() to cut a tensor from the graph")
+        if requires_grad and self._data.dtype.kind not in "fc":
+            raise RuntimeError(f"requires_grad_(): only floating-point tensors can "
+                               f"require grad, this one has dtype {self.dtype}")
+        self.requires_grad = requires_grad
         return self
 
-    def zero_grad_(self):
-        self.grad = None
+    def detach(self):
+        """The same memory, cut from the graph (sharing the version counter)."""
+        out = Tensor(self._data)
+        out._version_box = self._version_box
+        return out
 
     def register_hook(self, hook):
         """Call ``hook(grad)`` when this tensor's gradient is computed.
@@ -200,37 +301,50 @@ class Tensor:
         def keep(grad):
             # A copy: the engine's array may be a read-only broadcast view, or the very
             # array that goes on to become a leaf's .grad.
-            self.grad = grad.copy() if self.grad is None else self.grad + grad
+            self._grad = grad.copy() if self._grad is None else self._grad + grad
 
         self.register_hook(keep)
 
-    # -- backward ---------------------------------------------------------------------
-    def backward(self, grad=None, retain_graph=False):
-        """Accumulate d(self)/d(leaf) into each leaf's ``.grad``.
 
-        ``grad`` is required unless the tensor has one element (then it is 1).
-        """
-        if not self.requires_grad:
-            raise RuntimeError(
-                "backward(): the tensor does not require grad; did you create it under "
-                "no_grad() or from tensors without requires_grad=True?"
-            )
-        xp = backend.get_array_module(self.data)
-        if grad is None:
-            if self.data.size != 1:
-                raise RuntimeError(
-                    f"backward(): grad can be omitted only for a single-element tensor, "
-                    f"this one has shape {self.shape}; pass grad= of that shape"
-                )
-            grad = xp.ones_like(self.data)
-        else:
-            grad = grad.data if isinstance(grad, Tensor) else grad
-            grad = xp.array(grad, dtype=self.data.dtype, copy=True)
-            if grad.shape != self.shape:
-                raise ValueError(
-                    f"backward(): grad has shape {grad.shape}, the tensor has {self.shape}"
-                )
-        run_backward(self, grad, retain_graph)
+class Size(tuple):
+    """A tensor's shape: a tuple of ints, as ``torch.Size``."""
+
+    __slots__ = ()
+
+    def numel(self):
+        n = 1
+        for d in self:
+            n *= d
+        return n
+
+    def __repr__(self):
+        return f"deepgrad.Size({list(self)})"
+
+
+def _from_python(data, second, more):
+    """``Tensor([...])`` or ``Tensor(*sizes)``: what ``torch.Tensor(...)`` builds."""
+    np = backend.np
+    if isinstance(data, int) and not isinstance(data, bool):
+        sizes = (data,) + ((second,) if second is not False else ()) + tuple(more)
+        if not all(isinstance(s, int) and s >= 0 for s in sizes):
+            raise TypeError(f"Tensor(*sizes): sizes must be non-negative ints, got {sizes}")
+        return np.zeros(sizes, dtype=backend.default_dtype)
+    if second is not False or more:
+        raise TypeError("Tensor(data) takes one argument; use deepgrad.tensor(data, "
+                        "requires_grad=True) for a tensor that requires grad")
+    if isinstance(data, Tensor):
+        return data._data
+    if isinstance(data, (float, bool)):
+        raise TypeError(f"Tensor(): data must be a sequence, got {type(data).__name__}; "
+                        f"use deepgrad.tensor({data!r}) for a 0-d tensor")
+    if hasattr(data, "__array__") or hasattr(data, "dtype"):
+        return np.asarray(data).astype(backend.default_dtype)
+    try:
+        array = np.asarray(data, dtype=backend.default_dtype)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"Tensor(): cannot make a float tensor from {type(data).__name__}: "
+                        f"{err}") from None
+    return array
 
 
 class _HookHandle:
@@ -246,40 +360,76 @@ class Function:
     """One differentiable operation. Subclasses define ``forward`` and ``backward``.
 
     Non-tensor arguments (axis, shape, slope...) go to ``__init__``; tensors go to
-    ``__call__``. Saved arrays are attributes set in ``forward``.
+    ``__call__``. Saved arrays are attributes set in ``forward``. Three class flags tell
+    the engine what an op keeps, so that in-place changes are caught or allowed as in
+    PyTorch: ``saves_inputs`` (backward reads the input arrays), ``saves_output``
+    (backward reads the output array) and ``is_view`` (the output shares the first
+    input's memory, so the two share one version counter).
+
+    User code writes Functions in PyTorch's protocol instead (static ``forward(ctx,
+    ...)`` and ``backward(ctx, grad)``, called through ``apply``): see :meth:`apply`.
     """
 
     inputs = None
+    input_creators = ()
     needs_input_grad = ()
     rank = 0
     _hooks = None
     _grad = None
     _origin = None  # where in user code the op was created (kept in anomaly mode)
+    _versions = None  # (input index or -1 for the output, version box, version, shape)
+    saves_inputs = True
+    saves_output = False
+    is_view = False
 
     def __call__(self, *inputs):
-        data = [x.data if isinstance(x, Tensor) else x for x in inputs]
+        data = [x._data if isinstance(x, Tensor) else x for x in inputs]
         if backend._cupy is not None and len(data) > 1:  # else every array is on the CPU
             backend.check_same_device(self.name, data)
         out = Tensor(self.forward(*data))
+        if self.is_view:
+            source = inputs[0]
+            out._version_box = source._version_box
+            out._base = source if source._base is None else source._base
         if _anomaly_mode:
             self._origin = _user_frame()
-            _check_finite(out.data, f"the forward of {self.name}", self._origin)
+            _check_finite(out._data, f"the forward of {self.name}", self._origin)
         if _grad_enabled:
             needs = tuple(isinstance(x, Tensor) and x.requires_grad for x in inputs)
             if any(needs):
-                self.inputs = inputs
-                self.needs_input_grad = needs
-                self.rank = max(x.rank for x in inputs if isinstance(x, Tensor))
-                out.requires_grad = True
-                out.creator = self
-                out.rank = self.rank + 1
+                self._link(inputs, needs, out)
+                if self.saves_inputs or self.saves_output:
+                    self._versions = _versions_of(
+                        _saved_inputs(self.saves_inputs, inputs, needs),
+                        out if self.saves_output else None)
                 return out
         self.release()
         return out
 
+    def _link(self, inputs, needs, out):
+        """Make this Function ``out``'s creator. Each input's creator is recorded now: an
+        in-place op may later give that tensor a new creator, which must not change
+        where this Function's gradient goes."""
+        self.inputs = inputs
+        self.input_creators = tuple(x.creator if isinstance(x, Tensor) else None
+                                    for x in inputs)
+        self.needs_input_grad = needs
+        self.rank = max(x.rank for x in inputs if isinstance(x, Tensor))
+        out.requires_grad, out.creator, out.rank = True, self, self.rank + 1
+
     @property
     def name(self):
         return type(self).__name__
+
+    def __repr__(self):
+        return f"<{self.name} backward>"
+
+    @property
+    def next_functions(self):
+        """For each input: the node its gradient goes to next (``(node, 0)``), as
+        PyTorch's ``grad_fn.next_functions``; ``(None, 0)`` for inputs without grad."""
+        return tuple((_node_of(x, node, needed), 0) for x, node, needed in
+                     zip(self.inputs or (), self.input_creators, self.needs_input_grad))
 
     def forward(self, *arrays):
         raise NotImplementedError
@@ -290,6 +440,147 @@ class Function:
     def release(self):
         """Drop inputs and saved arrays. Subclasses keep saved arrays in ``__dict__``."""
         self.__dict__.clear()
+
+    @classmethod
+    def apply(cls, *args):
+        """Run a Function written in PyTorch's protocol::
+
+            class Cube(dg.autograd.Function):
+                @staticmethod
+                def forward(ctx, x):
+                    ctx.save_for_backward(x)
+                    return x ** 3
+
+                @staticmethod
+                def backward(ctx, grad):
+                    x, = ctx.saved_tensors
+                    return 3 * x ** 2 * grad
+
+            y = Cube.apply(x)
+
+        ``forward`` and ``backward`` see Tensors and run without recording a graph.
+        """
+        return FunctionCtx(cls)(*args)
+
+
+class AccumulateGrad:
+    """The node a leaf's gradient ends in (``next_functions`` shows it, as PyTorch)."""
+
+    def __init__(self, variable):
+        self.variable = variable
+        self.next_functions = ()
+
+    def __repr__(self):
+        return "<AccumulateGrad>"
+
+
+def _node_of(x, creator, needed):
+    if not needed:
+        return None
+    return creator if creator is not None else AccumulateGrad(x)
+
+
+def _saved_inputs(rule, inputs, needs):
+    """The inputs whose arrays backward will read: all (``True``), or with ``"others"``
+    (a product's rule: each factor is needed for the other's gradient) those whose
+    partners need a gradient."""
+    if rule != "others":
+        return inputs
+    return [x if any(n for j, n in enumerate(needs) if j != i) else None
+            for i, x in enumerate(inputs)]
+
+
+def _versions_of(inputs, output):
+    saved = [(i, x._version_box, x._version_box[0], x._data.shape)
+             for i, x in enumerate(inputs) if isinstance(x, Tensor)]
+    if output is not None:
+        saved.append((-1, output._version_box, output._version_box[0], output._data.shape))
+    return saved
+
+
+def _check_versions(fn):
+    for index, box, version, shape in fn._versions:
+        if box[0] != version:
+            what = "its output" if index < 0 else f"its input {index}"
+            raise RuntimeError(
+                f"backward of {fn.name}: {what} (shape {tuple(shape)}), which it saved for "
+                f"the gradient, was modified by an in-place operation: it is at version "
+                f"{box[0]}, expected version {version}. Use an out-of-place operation "
+                f"(x = x + y instead of x += y) or .clone() the tensor before changing it.")
+
+
+class FunctionCtx(Function):
+    """The graph node of a user's Function and the ``ctx`` its forward and backward
+    receive: ``save_for_backward``, ``saved_tensors``, ``needs_input_grad``, and any
+    attribute the user sets on it."""
+
+    saves_inputs = False  # only what save_for_backward names is checked
+
+    def __init__(self, function_class):
+        self.function_class = function_class
+        self.saved = ()
+
+    @property
+    def name(self):
+        return self.function_class.__name__
+
+    def __call__(self, *args):
+        self.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+        with no_grad():
+            result = self.function_class.forward(self, *args)
+        if isinstance(result, (tuple, list)):
+            raise NotImplementedError(
+                f"{self.name}.forward returned {len(result)} outputs; deepgrad's "
+                f"Functions have one output tensor: split it into one Function per output")
+        if not isinstance(result, Tensor):
+            raise TypeError(f"{self.name}.forward must return a Tensor, got "
+                            f"{type(result).__name__}")
+        out = Tensor(result._data)
+        if _grad_enabled and any(self.needs_input_grad):
+            self._link(args, self.needs_input_grad, out)
+            self._versions = _versions_of(self.saved, None)
+        return out
+
+    def save_for_backward(self, *tensors):
+        for t in tensors:
+            if t is not None and not isinstance(t, Tensor):
+                raise TypeError(f"{self.name}: save_for_backward takes tensors (or None), "
+                                f"got {type(t).__name__}; keep other values as ctx "
+                                f"attributes")
+        self.saved = tensors
+
+    @property
+    def saved_tensors(self):
+        return self.saved
+
+    def mark_non_differentiable(self, *tensors):
+        pass  # one output, always differentiable: nothing to record
+
+    def set_materialize_grads(self, value):
+        pass  # the one output's gradient is always an array
+
+    def backward(self, grad):
+        with no_grad():
+            grads = self.function_class.backward(self, Tensor(grad))
+        if not isinstance(grads, (tuple, list)):
+            grads = (grads,)
+        if len(grads) < len(self.inputs):
+            raise RuntimeError(f"{self.name}.backward returned {len(grads)} gradients, "
+                               f"forward took {len(self.inputs)} inputs (return None for "
+                               f"an input without a gradient)")
+        arrays = []
+        for i, (x, g) in enumerate(zip(self.inputs, grads)):
+            if g is None or not isinstance(x, Tensor) or not x.requires_grad:
+                arrays.append(None)
+                continue
+            if not isinstance(g, Tensor):
+                raise TypeError(f"{self.name}.backward: gradient {i} must be a Tensor or "
+                                f"None, got {type(g).__name__}")
+            if g.shape != x.shape:
+                raise RuntimeError(f"{self.name}.backward: gradient {i} has shape "
+                                   f"{tuple(g.shape)}, its input has {tuple(x.shape)}")
+            arrays.append(g._data)
+        return arrays
 
 
 def run_backward(root, grad, retain_graph=False):
@@ -317,6 +608,8 @@ def run_backward(root, grad, retain_graph=False):
         g, fn._grad = fn._grad, None
         if fn._hooks:
             g = _run_hooks(fn._hooks, g)
+        if fn._versions:
+            _check_versions(fn)
         if fn.inputs is None:
             raise RuntimeError(
                 f"backward through {fn.name} a second time: its graph was freed after the "
@@ -332,13 +625,14 @@ def run_backward(root, grad, retain_graph=False):
             for gx in grads:
                 if gx is not None:
                     _check_finite(gx, f"the backward of {fn.name}", fn._origin)
-        for x, gx in zip(fn.inputs, grads):
-            if gx is None or not isinstance(x, Tensor) or not x.requires_grad:
+        for x, node, needed, gx in zip(fn.inputs, fn.input_creators, fn.needs_input_grad,
+                                       grads):
+            if gx is None or not needed:
                 continue
-            if x.creator is None:
+            if node is None:
                 _accumulate_leaf(x, gx, given_to_leaves)
             else:
-                push(x.creator, gx)
+                push(node, gx)
         if not retain_graph:
             fn.release()
 
@@ -347,19 +641,19 @@ def _run_hooks(hooks, grad):
     for hook in list(hooks):
         replaced = hook(grad)
         if replaced is not None:
-            grad = replaced.data if isinstance(replaced, Tensor) else replaced
+            grad = replaced._data if isinstance(replaced, Tensor) else replaced
     return grad
 
 
 def _accumulate_leaf(leaf, grad, given_to_leaves):
     if grad.shape != leaf.shape:  # an op's backward is wrong: fail loudly, here
         raise RuntimeError(
-            f"internal error: gradient of shape {grad.shape} for a tensor of shape "
-            f"{leaf.shape}"
+            f"internal error: gradient of shape {tuple(grad.shape)} for a tensor of shape "
+            f"{tuple(leaf.shape)}"
         )
     if leaf._hooks:
         grad = _run_hooks(leaf._hooks, grad)
-    if leaf.grad is None:
+    if leaf._grad is None:
         # The leaf must own its gradient: the same array may also be another leaf's
         # gradient, or a view of an array the graph still uses.
         if id(grad) in given_to_leaves or not grad.flags.owndata:
@@ -367,6 +661,6 @@ def _accumulate_leaf(leaf, grad, given_to_leaves):
         if grad.dtype != leaf.dtype:
             grad = grad.astype(leaf.dtype)
         given_to_leaves.add(id(grad))
-        leaf.grad = grad
+        leaf._grad = grad
     else:
-        leaf.grad = leaf.grad + grad
+        leaf._grad = leaf._grad + grad

@@ -23,6 +23,45 @@ def get_array_module(array):
     return np
 
 
+def is_array(obj):
+    """True for a NumPy or CuPy ndarray (what a Tensor wraps)."""
+    return type(obj) is np.ndarray or (_cupy is not None and isinstance(obj, _cupy.ndarray))
+
+
+class device:  # noqa: N801 - PyTorch's name
+    """A device, as ``torch.device``: ``device("cpu")``, ``device("cuda")``,
+    ``device("cuda", 0)`` or ``device("cuda:0")``; equal to its name as a string."""
+
+    def __init__(self, type, index=None):  # noqa: A002 - PyTorch's argument name
+        if isinstance(type, device):
+            type, index = type.type, type.index
+        name = str(type)
+        if ":" in name:
+            name, _, number = name.partition(":")
+            index = int(number)
+        if name not in ("cpu", "cuda"):
+            raise RuntimeError(f"device: expected 'cpu' or 'cuda', got {type!r} ('mps', "
+                               f"'xpu' and the others are not deepgrad backends)")
+        self.type, self.index = name, index
+
+    def __str__(self):
+        return self.type if self.index is None else f"{self.type}:{self.index}"
+
+    def __repr__(self):
+        index = "" if self.index is None else f", index={self.index}"
+        return f"device(type='{self.type}'{index})"
+
+    def __eq__(self, other):
+        if isinstance(other, str):
+            other = device(other)
+        if not isinstance(other, device):
+            return NotImplemented
+        return self.type == other.type and (self.index or 0) == (other.index or 0)
+
+    def __hash__(self):
+        return hash((self.type, self.index or 0))
+
+
 def device_of(array):
     """The device name of an array: ``"cpu"`` or ``"cuda"``."""
     return "cuda" if get_array_module(array) is not np else "cpu"
@@ -98,7 +137,7 @@ def check_same_device(name, arrays):
             raise RuntimeError(
                 f"{name}: expected all tensors on one device, got input {first[0]} on "
                 f"{first[1]} (shape {first[2]}) and input {i} on {device} (shape "
-                f"{a.shape}); move them with .to(device)")
+                f"{tuple(a.shape)}); move them with .to(device)")
 
 
 def synchronize():
@@ -108,6 +147,7 @@ def synchronize():
 
 
 _seed = None
+_device_seeds = {}
 _generators = {}
 
 
@@ -117,7 +157,17 @@ def manual_seed(seed):
     if not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"manual_seed: seed must be a non-negative integer, got {seed!r}")
     _seed = int(seed)
+    _device_seeds.clear()
     _generators.clear()
+
+
+def manual_seed_device(device, seed):
+    """Seed one device's generator (``dg.cuda.manual_seed``)."""
+    if not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"manual_seed: seed must be a non-negative integer, got {seed!r}")
+    device = normalize_device(device)
+    _device_seeds[device] = int(seed)
+    _generators.pop(device, None)
 
 
 def generator(device="cpu"):
@@ -125,10 +175,11 @@ def generator(device="cpu"):
     device = normalize_device(device)
     gen = _generators.get(device)
     if gen is None:
+        seed = _device_seeds.get(device, _seed)
         if device == "cpu":
-            gen = np.random.default_rng(_seed)
+            gen = np.random.default_rng(seed)
         else:
-            gen = array_module_for("cuda").random.default_rng(_seed)
+            gen = array_module_for("cuda").random.default_rng(seed)
         _generators[device] = gen
     return gen
 

@@ -29,3 +29,11 @@ def get_device_name():
     backend.array_module_for("cuda")  # a clear error without a GPU
     name = backend._cupy.cuda.runtime.getDeviceProperties(0)["name"]
     return name.decode() if isinstance(name, bytes) else str(name)
+
+
+def manual_seed(seed):
+    """Seed the GPU's generator alone (``dg.manual_seed`` seeds every device)."""
+    backend.manual_seed_device("cuda", seed)
+
+
+manual_seed_all = manual_seed  # one GPU: the same

@@ -85,9 +85,9 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, 
         return outputs
 
     # Analytic: one backward of <v, fn(x)>, with the inputs' own .grad set aside.
-    saved_grads = [inputs[i].grad for i in checked]
+    saved_grads = [inputs[i]._grad for i in checked]
     for i in checked:
-        inputs[i].grad = None
+        inputs[i]._grad = None
     with enable_grad():
         outputs = evaluate()
     state_after = backend.get_rng_state()
@@ -97,25 +97,25 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, 
     try:
         for out, v in zip(outputs, directions):
             if out.requires_grad:
-                xp = backend.get_array_module(out.data)
+                xp = backend.get_array_module(out._data)
                 out.backward(xp.asarray(v, dtype=out.dtype), retain_graph=True)
         for i in checked:
-            grad = inputs[i].grad
+            grad = inputs[i]._grad
             analytic[i] = (np.zeros(inputs[i].shape) if grad is None
                            else _to_numpy(grad).astype(np.float64))
     finally:
         for i, g in zip(checked, saved_grads):
-            inputs[i].grad = g
+            inputs[i]._grad = g
 
     def project():
         outs = evaluate()
-        return math.fsum(float(np.vdot(_to_numpy(o.data), v)) for o, v in zip(outs, directions))
+        return math.fsum(float(np.vdot(_to_numpy(o._data), v)) for o, v in zip(outs, directions))
 
     # Numeric: central differences, one element at a time.
     try:
         with no_grad():
             for i in checked:
-                data = inputs[i].data
+                data = inputs[i]._data
                 numeric = np.zeros(data.shape)
                 for idx in np.ndindex(*data.shape):
                     original = data[idx].copy()
@@ -144,7 +144,7 @@ def _compare(index, analytic, numeric, atol, rtol):
         return None
     excess = np.where(np.isnan(diff), np.inf, diff / tol)
     worst = np.unravel_index(int(np.argmax(excess)), analytic.shape)
-    return (f"gradcheck: the gradient of input {index} (shape {analytic.shape}) disagrees "
+    return (f"gradcheck: the gradient of input {index} (shape {tuple(analytic.shape)}) disagrees "
             f"with central differences at index {tuple(int(k) for k in worst)}: analytic "
             f"{float(analytic[worst])!r}, numeric {float(numeric[worst])!r}, |difference| "
             f"{diff[worst]:.3g} > atol + rtol * |numeric| = {tol[worst]:.3g}; "
@@ -220,7 +220,7 @@ class GradientFlowMonitor:
         def hook(module, inputs, output):
             self._current = name
             if self._capturing:
-                self._pending[name] = self._stats(output.data, None)
+                self._pending[name] = self._stats(output._data, None)
                 if output.requires_grad:  # observe dL/d(output) during backward
                     output.register_hook(self._output_grad_hook(name))
         return hook
@@ -233,7 +233,7 @@ class GradientFlowMonitor:
     def _activation_hook(self, kind):
         def hook(module, inputs, output):
             if self._capturing and self._current is not None:
-                self._pending[self._current] = self._stats(output.data, kind)
+                self._pending[self._current] = self._stats(output._data, kind)
         return hook
 
     def _stats(self, y, kind):
@@ -256,7 +256,7 @@ class GradientFlowMonitor:
         """Call once per training step, after ``loss.backward()``; records every k-th."""
         if self._capturing:
             for depth, (name, m) in enumerate(self.layers, start=1):
-                grad = m.weight.grad
+                grad = m.weight._grad
                 row = {"step": self.steps, "layer": name, "depth": depth,
                        "grad_norm": float("nan") if grad is None else _norm(grad),
                        "output_grad_norm": self._output_grads.get(name),

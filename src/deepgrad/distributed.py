@@ -108,7 +108,7 @@ def broadcast_arrays(arrays, root=0):
 
 def broadcast_model(model, root=0):
     """Make every rank's parameters and buffers equal to rank ``root``'s."""
-    broadcast_arrays([p.data for p in model.parameters()] + list(model.buffers()), root)
+    broadcast_arrays([p._data for p in model.parameters()] + list(model.buffers()), root)
 
 
 def broadcast_object(obj, root=0):
@@ -153,7 +153,7 @@ class GradientSync:
         self.buckets, current, size = [], [], 0
         for p in self.params:
             current.append(p)
-            size += p.data.nbytes
+            size += p._data.nbytes
             if size >= bucket_bytes:
                 self.buckets.append(current)
                 current, size = [], 0
@@ -161,9 +161,9 @@ class GradientSync:
             self.buckets.append(current)
         self._buffers = []
         for i, bucket in enumerate(self.buckets):
-            dtype = np.result_type(*[p.data.dtype for p in bucket])
+            dtype = np.result_type(*[p._data.dtype for p in bucket])
             extra = 1 if i == 0 else 0  # the sample count
-            self._buffers.append(np.empty(sum(p.size for p in bucket) + extra, dtype=dtype))
+            self._buffers.append(np.empty(sum(p.numel() for p in bucket) + extra, dtype=dtype))
         self.bytes_per_step = sum(b.nbytes for b in self._buffers)
         self.seconds = 0.0  # time spent in Allreduce (for the benchmark)
         self.calls = 0
@@ -175,8 +175,8 @@ class GradientSync:
         for i, (bucket, buf) in enumerate(zip(self.buckets, self._buffers)):
             offset = 0
             for p in bucket:
-                n = p.size
-                buf[offset:offset + n] = 0 if p.grad is None else _host(p.grad).reshape(-1)
+                n = p.numel()
+                buf[offset:offset + n] = 0 if p._grad is None else _host(p._grad).reshape(-1)
                 offset += n
             if i == 0:
                 buf[-1] = local_count
@@ -187,12 +187,12 @@ class GradientSync:
         for bucket, buf in zip(self.buckets, self._buffers):
             offset = 0
             for p in bucket:
-                n = p.size
+                n = p.numel()
                 mean = buf[offset:offset + n].reshape(p.shape) / total
-                if p.grad is None or backend.get_array_module(p.grad) is not np:
-                    p.grad = backend.get_array_module(p.data).asarray(mean, dtype=p.data.dtype)
+                if p._grad is None or backend.get_array_module(p._grad) is not np:
+                    p._grad = backend.get_array_module(p._data).asarray(mean, dtype=p._data.dtype)
                 else:
-                    p.grad[...] = mean  # a leaf's grad owns its memory
+                    p._grad[...] = mean  # a leaf's grad owns its memory
                 offset += n
         self.calls += 1
 
@@ -229,7 +229,7 @@ class _SyncStats:
         c = self.num_features
         axes = (0,) + tuple(range(2, x.ndim))
         shape = (1, c) + (1,) * (x.ndim - 2)
-        n = allreduce_sum({"n": x.size // c})["n"]
+        n = allreduce_sum({"n": x.numel() // c})["n"]
         if n <= 1:
             raise ValueError(f"{self._label()}: batch statistics need more than 1 value per "
                              f"channel over all ranks, got {int(n)}")
@@ -244,9 +244,9 @@ class _SyncStats:
             buffers["num_batches_tracked"] += 1
             f = (1.0 / float(buffers["num_batches_tracked"]) if self.momentum is None
                  else self.momentum)
-            buffers["running_mean"][...] = (1 - f) * buffers["running_mean"] + f * mean.data
+            buffers["running_mean"][...] = (1 - f) * buffers["running_mean"] + f * mean._data
             buffers["running_var"][...] = ((1 - f) * buffers["running_var"]
-                                           + f * var.data * (n / (n - 1)))
+                                           + f * var._data * (n / (n - 1)))
         return y
 
 

@@ -149,10 +149,13 @@ def seeding(torch, shared):
 
 def view_after_conv(torch, shared):
     """Older blitz, saving tutorial: ``x = x.view(-1, 16 * 5 * 5)`` on a convolution's
-    (pooled) output, which torch always returns contiguous."""
+    (pooled) output, which torch always returns contiguous; the view shares its memory."""
     conv = torch.nn.Conv2d(6, 16, 5)
     shared.load(torch, conv, "conv")
     x = conv(torch.from_numpy(shared.randn("x", (2, 6, 14, 14))))
     pooled = torch.nn.functional.max_pool2d(x, 2)
+    flat = x.view(2, -1)
+    with torch.no_grad():
+        flat[0, 0] = 5.0                  # a view shares memory: x sees the write
     return {"contiguous": x.is_contiguous(), "view": pooled.view(-1, 16 * 5 * 5),
-            "conv_view": x.view(2, -1)}
+            "conv_view": flat, "write_through": x[0, 0, 0, 0].item()}

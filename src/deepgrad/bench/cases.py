@@ -107,8 +107,8 @@ def build_locally_connected(batch, seed=0):
     layer = nn.LocallyConnected2d(c_in, c_out, size, k, padding=1)
     out_h = out_w = size
     positions = out_h * out_w
-    w = np.array(layer.weight.data)
-    b = np.array(layer.bias.data)
+    w = np.array(layer.weight._data)
+    b = np.array(layer.bias._data)
     tw = torch.tensor(w.reshape(positions, c_out, c_in * k * k), requires_grad=True)
     tb = torch.tensor(b.reshape(c_out, positions).T.copy(), requires_grad=True)
     xd = dg.tensor(x, requires_grad=True)
@@ -127,7 +127,7 @@ def build_locally_connected(batch, seed=0):
         out.backward(torch.ones_like(out))
         return out
 
-    check_close("LocallyConnected2d output", dg_step().numpy(), torch_step().detach().numpy())
+    check_close("LocallyConnected2d output", dg_step().detach().numpy(), torch_step().detach().numpy())
     macs = batch * positions * c_out * c_in * k * k
     return dg_step, torch_step, 3 * 2 * macs
 
@@ -144,7 +144,7 @@ def build_optimizer(name, seed=0, shapes=OPTIM_SHAPES, **options):
     params = [nn.Parameter(x.copy()) for x in starts]
     tparams = [torch.tensor(x.copy(), requires_grad=True) for x in starts]
     for p, tp, g in zip(params, tparams, grads):
-        p.grad = g.copy()
+        p._grad = g.copy()
         tp.grad = torch.from_numpy(g.copy())
     opt = getattr(dg.optim, name)(params, **options)
     topt = getattr(torch.optim, name)(tparams, **options)  # torch's default implementation
@@ -152,7 +152,7 @@ def build_optimizer(name, seed=0, shapes=OPTIM_SHAPES, **options):
         opt.step()
         topt.step()
     for i, (p, tp) in enumerate(zip(params, tparams)):
-        check_close(f"{name} parameter {i} after 2 steps", p.data, tp.detach().numpy())
+        check_close(f"{name} parameter {i} after 2 steps", p._data, tp.detach().numpy())
     return opt.step, topt.step, None
 
 

@@ -98,14 +98,14 @@ def check_close(name, ours, theirs, rtol=1e-4, atol=1e-5):
     ours, theirs = _host(ours), _host(theirs)
     if ours.shape != theirs.shape or not np.allclose(ours, theirs, rtol=rtol, atol=atol):
         worst = float(np.max(np.abs(ours - theirs))) if ours.shape == theirs.shape else None
-        raise BenchmarkMismatch(f"{name}: deepgrad and PyTorch differ (shapes {ours.shape} "
-                                f"and {theirs.shape}, largest difference {worst})")
+        raise BenchmarkMismatch(f"{name}: deepgrad and PyTorch differ (shapes {tuple(ours.shape)} "
+                                f"and {tuple(theirs.shape)}, largest difference {worst})")
 
 
 def _host(value):
     """A NumPy array of a number, a NumPy or CuPy array, or a deepgrad Tensor."""
     from ..autograd import Tensor
-    value = value.data if isinstance(value, Tensor) else value
+    value = value._data if isinstance(value, Tensor) else value
     return value.get() if hasattr(value, "get") else np.asarray(value)
 
 

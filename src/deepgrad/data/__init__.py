@@ -11,3 +11,11 @@ from .sampler import (BatchSampler, Generator, RandomSampler, Sampler, Sequentia
                       SubsetRandomSampler, WeightedRandomSampler)
 from .toy import blobs, circles, regression_1d, spirals, two_moons
 from .workers import WorkerInfo, get_worker_info
+
+__all__ = ['BatchSampler', 'DATASETS', 'DataLoader', 'Dataset', 'DatasetFileError',
+           'Generator', 'RandomSampler', 'Sampler', 'SequentialSampler', 'Subset',
+           'SubsetRandomSampler', 'TensorDataset', 'WeightedRandomSampler',
+           'WorkerInfo', 'blobs', 'circles', 'default_collate', 'default_convert',
+           'get_worker_info', 'load', 'load_cifar10', 'load_digits',
+           'load_fashion_mnist', 'load_mnist', 'load_mnist_subset', 'random_split',
+           'regression_1d', 'spirals', 'train_test_split', 'two_moons']

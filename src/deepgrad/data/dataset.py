@@ -73,7 +73,7 @@ class Subset(Dataset):
         indices = np.asarray(indices)
         if indices.ndim != 1 or (indices.size and indices.dtype.kind not in "iu"):
             raise TypeError(f"Subset: indices must be a 1-D sequence of integers, got "
-                            f"shape {indices.shape} of dtype {indices.dtype}")
+                            f"shape {tuple(indices.shape)} of dtype {indices.dtype}")
         n = len(dataset)
         if indices.size and (int(indices.min()) < -n or int(indices.max()) >= n):
             bad = int(indices.min()) if int(indices.min()) < -n else int(indices.max())

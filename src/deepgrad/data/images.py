@@ -185,8 +185,8 @@ def _load_idx_pair(key, who, split, root, download, offline_dir, flatten):
         download, offline_dir)
     images, labels = read_idx(images_path), read_idx(labels_path)
     if images.ndim != 3 or labels.shape != images.shape[:1]:
-        raise DatasetFileError(f"{who}: images {images.shape} ({images_path}) and labels "
-                               f"{labels.shape} ({labels_path}) do not match")
+        raise DatasetFileError(f"{who}: images {tuple(images.shape)} ({images_path}) and labels "
+                               f"{tuple(labels.shape)} ({labels_path}) do not match")
     if images.dtype != np.uint8 or labels.dtype != np.uint8:
         raise DatasetFileError(f"{who}: expected 8-bit images and labels, got "
                                f"{images.dtype} ({images_path}) and {labels.dtype} "

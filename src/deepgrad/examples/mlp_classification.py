@@ -41,7 +41,7 @@ def plot(model, x, y, history, path):
     grid = np.stack([gx.ravel(), gy.ravel()], 1).astype(np.float32)
     model.eval()
     with dg.no_grad():
-        regions = model(dg.tensor(grid)).data.argmax(1).reshape(gx.shape)
+        regions = model(dg.tensor(grid))._data.argmax(1).reshape(gx.shape)
     fig, (ax1, ax2) = plotting.subplots(1, 2, figsize=(10, 4.5))
     from matplotlib.colors import ListedColormap
     light = ListedColormap(["#f6c9c9", "#c9d9f6", "#cdeecd"])  # the points' colours, paler

@@ -55,9 +55,9 @@ def accuracy_of(model, x, y):
     was = model.training
     model.eval()
     with dg.no_grad():
-        pred = model(x).data.argmax(axis=1)
+        pred = model(x)._data.argmax(axis=1)
     model.train(was)
-    return float((pred == y.data).mean())
+    return float((pred == y._data).mean())
 
 
 def cross_entropy(out, y):

@@ -61,7 +61,7 @@ def _activation_inputs(model, probe):
     training steps see them); running statistics are left untouched."""
     captured = []
     last = [m for m in model.modules() if isinstance(m, nn.ReLU)][-1]
-    handle = last.register_forward_hook(lambda m, i, o: captured.append(i[0].data.copy()))
+    handle = last.register_forward_hook(lambda m, i, o: captured.append(i[0]._data.copy()))
     saved = {k: np.array(v, copy=True) for k, v in model.state_dict().items()}
     with dg.no_grad():
         model(probe)

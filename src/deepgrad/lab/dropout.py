@@ -44,13 +44,13 @@ def _model(p):
 def _prob1(model, x):
     """Class-1 probability of each row (in the model's current mode), as NumPy."""
     with dg.no_grad():
-        return dg.nn.functional.softmax(model(x), dim=1).data[:, 1].astype(np.float64)
+        return dg.nn.functional.softmax(model(x), dim=1)._data[:, 1].astype(np.float64)
 
 
 def _log_odds(model, x):
     """The net's output z_1 - z_0 (log-odds of class 1), as float64 NumPy."""
     with dg.no_grad():
-        z = model(x).data.astype(np.float64)
+        z = model(x)._data.astype(np.float64)
     return z[:, 1] - z[:, 0]
 
 

@@ -58,8 +58,8 @@ def run(quick=True, seed=0, out_dir=None):
                 best = (acc, model, r)
         acc, model, r = best
         with dg.no_grad():
-            hidden = model[1](model[0](xt)).data
-            region = model(grid).data.argmax(axis=1)
+            hidden = model[1](model[0](xt))._data
+            region = model(grid)._data.argmax(axis=1)
         nets[str(width)] = {"hidden_units": width, "accuracies": accuracies,
                             "best_accuracy": acc, "best_restart": r,
                             "hidden": np.round(hidden, 4).tolist(),

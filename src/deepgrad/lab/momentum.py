@@ -38,7 +38,7 @@ def _descend(kappa, lr, beta, tol, max_steps):
     w = Parameter(np.array(START))
     curvature = dg.tensor(np.array([1.0, kappa]))
     opt = dg.optim.SGD([w], lr=lr, momentum=beta)
-    path, values = [w.data.copy()], []
+    path, values = [w._data.copy()], []
     for _ in range(max_steps):
         f = 0.5 * (curvature * w * w).sum()
         values.append(float(f.item()))
@@ -47,9 +47,9 @@ def _descend(kappa, lr, beta, tol, max_steps):
         opt.zero_grad()
         f.backward()
         opt.step()
-        path.append(w.data.copy())
+        path.append(w._data.copy())
     else:
-        values.append(0.5 * float((np.array([1.0, kappa]) * w.data ** 2).sum()))
+        values.append(0.5 * float((np.array([1.0, kappa]) * w._data ** 2).sum()))
     return np.array(path), values
 
 

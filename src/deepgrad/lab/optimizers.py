@@ -81,13 +81,13 @@ FUNCTIONS = {
 def _descend(make, lr, fn, grad, start, steps):
     w = Parameter(np.array(start, dtype=np.float64))
     opt = make([w], lr)
-    path, values = [w.data.copy()], [fn(w.data)]
+    path, values = [w._data.copy()], [fn(w._data)]
     with np.errstate(over="ignore", invalid="ignore"):
         for _ in range(steps):
-            w.grad = grad(w.data)
+            w._grad = grad(w._data)
             opt.step()
-            path.append(w.data.copy())
-            values.append(fn(w.data))
+            path.append(w._data.copy())
+            values.append(fn(w._data))
             if not np.isfinite(values[-1]) or values[-1] > 1e6 * values[0]:
                 return path, values, True
     return path, values, False

@@ -55,7 +55,7 @@ def _train(activation, x, y, epochs, every, seed):
 
     def slope_hook(module, inputs, output):
         if len(slopes) < DEPTH:
-            s = output.data.astype(np.float64)
+            s = output._data.astype(np.float64)
             d = s * (1 - s)
             slopes.append((float(d.mean()), float(d.max())))
 

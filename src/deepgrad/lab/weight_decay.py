@@ -59,7 +59,7 @@ def _regression(decays, steps, n, seed):
         model = _fit(layers, C.mse, 0.05, lam, steps, seed, xt, yt)
         train, test = C.loss_of(model, C.mse, xt, yt), C.loss_of(model, C.mse, xst, yst)
         with dg.no_grad():
-            curve = model(dg.tensor(4 * grid - 2)).data[:, 0]
+            curve = model(dg.tensor(4 * grid - 2))._data[:, 0]
         runs.append({"decay": lam, "train": C.finite(train), "test": C.finite(test),
                      "gap": C.finite(test - train), "curve": C.floats(curve)})
     return {"x": x[:, 0].tolist(), "y": y[:, 0].tolist(), "grid": grid[:, 0].tolist(),

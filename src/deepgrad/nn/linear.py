@@ -52,11 +52,11 @@ class Linear(Module):
             )
         if x.dtype.kind != "f":
             raise TypeError(f"Linear: input must be floating point, got dtype {x.dtype}; "
-                            f"convert with x.astype(dg.float32)")
+                            f"convert with x.float()")
         if x.dtype != self.weight.dtype:
             raise TypeError(f"Linear({self.in_features}, {self.out_features}): input has "
                             f"dtype {x.dtype} but the weight has {self.weight.dtype}; "
-                            f"convert the input with x.astype(...) or build the layer "
+                            f"convert the input with x.to(dtype) or build the layer "
                             f"with dtype=...")
         return linear(x, self.weight, self.bias)
 

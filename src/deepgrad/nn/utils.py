@@ -63,7 +63,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     if isinstance(max_norm, bool) or not isinstance(max_norm, numbers.Real) or max_norm < 0:
         raise ValueError(f"clip_grad_norm_: max_norm must be a non-negative number, got "
                          f"{max_norm!r}")
-    grads = [p.grad for p in params if p.grad is not None]
+    grads = [p._grad for p in params if p._grad is not None]
     total = get_total_norm(grads, norm_type)
     if error_if_nonfinite and not math.isfinite(total):
         raise RuntimeError(f"clip_grad_norm_: the total norm of order {norm_type} of the "
@@ -84,9 +84,9 @@ def clip_grad_value_(parameters, clip_value):
         raise ValueError(f"clip_grad_value_: clip_value must be a non-negative number, "
                          f"got {clip_value!r}")
     for p in params:
-        if p.grad is not None:
-            xp = backend.get_array_module(p.grad)
-            xp.clip(p.grad, -clip_value, clip_value, out=p.grad)
+        if p._grad is not None:
+            xp = backend.get_array_module(p._grad)
+            xp.clip(p._grad, -clip_value, clip_value, out=p._grad)
 
 
 def parameters_to_vector(parameters):
@@ -104,20 +104,20 @@ def vector_to_parameters(vec, parameters):
     and other references keep seeing the same arrays.
     """
     params = _param_list(parameters, "vector_to_parameters")
-    array = vec.data if isinstance(vec, Tensor) else vec
+    array = vec._data if isinstance(vec, Tensor) else vec
     if not hasattr(array, "ndim") or array.ndim != 1:
         raise ValueError(f"vector_to_parameters: vec must be a 1-D array or Tensor, got "
                          f"{type(vec).__name__} of shape {getattr(array, 'shape', None)}")
-    total = sum(p.size for p in params)
+    total = sum(p.numel() for p in params)
     if array.shape[0] != total:
         raise ValueError(f"vector_to_parameters: vec has {array.shape[0]} elements, the "
                          f"parameters have {total}")
     start = 0
     with no_grad():
         for p in params:
-            xp = backend.get_array_module(p.data)
-            p.data[...] = xp.asarray(array[start:start + p.size]).reshape(p.shape)
-            start += p.size
+            xp = backend.get_array_module(p._data)
+            p._data[...] = xp.asarray(array[start:start + p.numel()]).reshape(p.shape)
+            start += p.numel()
 
 
 def l2_penalty(parameters, weight_decay):

@@ -2,9 +2,12 @@
 from .. import backend
 from ..autograd import Function, Tensor, sum_to
 from .checks import check_floating, check_same_dtype
+from .promotion import result_type
 
 
 class Add(Function):
+    saves_inputs = False
+
     def forward(self, a, b):
         self.a_shape, self.b_shape = a.shape, b.shape
         return a + b
@@ -16,6 +19,8 @@ class Add(Function):
 
 
 class Sub(Function):
+    saves_inputs = False
+
     def forward(self, a, b):
         self.a_shape, self.b_shape = a.shape, b.shape
         return a - b
@@ -27,6 +32,8 @@ class Sub(Function):
 
 
 class Mul(Function):
+    saves_inputs = "others"  # a is read for b's gradient, b for a's
+
     def forward(self, a, b):
         self.a, self.b = a, b
         return a * b
@@ -54,6 +61,8 @@ class Div(Function):
 
 
 class Neg(Function):
+    saves_inputs = False
+
     def forward(self, a):
         return -a
 
@@ -67,6 +76,8 @@ class Pow(Function):
     Off the smooth domain we follow PyTorch: d/da is 0 where b == 0 (even at a == 0);
     d/db is 0 where a == 0 and b >= 0, -inf where a == 0 and b < 0, nan where a < 0.
     """
+
+    saves_output = True
 
     def forward(self, a, b):
         self.a, self.b = a, b
@@ -93,14 +104,16 @@ class Pow(Function):
 class MatMul(Function):
     """``a @ b`` for 1-D to N-D operands, with NumPy's (and PyTorch's) broadcasting."""
 
+    saves_inputs = "others"
+
     def forward(self, a, b):
         if a.ndim == 0 or b.ndim == 0:
             raise ValueError(f"matmul: operands must have at least 1 dimension, got shapes "
-                             f"{a.shape} and {b.shape}; use * for scalars")
+                             f"{tuple(a.shape)} and {tuple(b.shape)}; use * for scalars")
         try:
             y = a @ b
         except ValueError:
-            raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not match (the last "
+            raise ValueError(f"matmul: shapes {tuple(a.shape)} and {tuple(b.shape)} do not match (the last "
                              f"axis of the first must equal the "
                              f"{'only' if b.ndim == 1 else 'second-to-last'} axis of the "
                              f"second, other axes must broadcast)") from None
@@ -134,6 +147,8 @@ class MatMul(Function):
 class Linear(Function):
     """``x @ weight.T + bias`` in one op: PyTorch's layout, weight is (out, in)."""
 
+    saves_inputs = "others"
+
     def forward(self, x, weight, bias=None):
         self.x, self.weight = x, weight
         self.has_bias = bias is not None
@@ -161,6 +176,35 @@ class Linear(Function):
         return gx, gw, gb
 
 
+class Cast(Function):
+    """The same values in another dtype; the gradient goes back in the source dtype."""
+
+    saves_inputs = False
+
+    def __init__(self, dtype):
+        self.dtype = dtype
+
+    def forward(self, a):
+        self.source = a.dtype
+        return a.astype(self.dtype)
+
+    def backward(self, g):
+        return (g.astype(self.source),)
+
+
+def to_dtype(a, dtype):
+    """``a`` as ``dtype``: ``a`` itself when it has it; a cast to a non-float dtype
+    leaves the graph (integers have no gradient), as in PyTorch."""
+    dtype = backend.np.dtype(dtype)
+    if not isinstance(a, Tensor):
+        return backend.get_array_module(a).asarray(a, dtype=dtype)
+    if a._data.dtype == dtype:
+        return a
+    if dtype.kind not in "fc":
+        return Tensor(a._data.astype(dtype))
+    return Cast(dtype)(a)
+
+
 def _shape(a):
     return getattr(a, "shape", ())
 
@@ -168,51 +212,81 @@ def _shape(a):
 # -- thin wrappers: Python scalars take the dtype of the tensor they meet --------------
 
 def _pair(a, b):
-    """Turn the non-tensor side of a binary op into an array of a matching dtype."""
-    if isinstance(a, Tensor):
-        if not isinstance(b, Tensor):
-            b = _constant(b, a)
-    else:
-        a = _constant(a, b)
-    return a, b
+    """Turn the non-tensor side of a binary op into an array, and bring both sides to
+    the dtype PyTorch gives the result (a Python number counts as a 0-d operand)."""
+    swapped = not isinstance(a, Tensor)
+    t, other = (b, a) if swapped else (a, b)
+    if not isinstance(other, Tensor):
+        other = _constant(other, t)
+    if other.dtype != t._data.dtype:
+        dtype = result_type(t, other)
+        t, other = to_dtype(t, dtype), to_dtype(other, dtype)
+    return (other, t) if swapped else (t, other)
 
 
 def _constant(value, like):
-    xp = backend.get_array_module(like.data)
+    """A Python number (or array) as an array next to the tensor ``like``: ints take an
+    integer or float tensor's dtype, floats a float tensor's (else the default dtype)."""
+    xp = backend.get_array_module(like._data)
     if isinstance(value, (bool, int, float)):
         kind = like.dtype.kind
-        if kind == "f" or (kind in "iub" and isinstance(value, int) and not isinstance(value, bool)):
+        is_int = isinstance(value, int) and not isinstance(value, bool)
+        if kind == "f" or (kind in "iu" and is_int):
             return xp.asarray(value, dtype=like.dtype)
         return xp.asarray(value, dtype=backend.default_dtype if isinstance(value, float) else None)
     return xp.asarray(value)
 
 
-def add(a, b):
-    return Add()(*_pair(a, b))
+def _into(out, result):
+    """PyTorch's ``out=``: the result is written into ``out`` (resized if needed), which
+    is returned; outside the graph only, as in PyTorch."""
+    if out is None:
+        return result
+    if result.requires_grad:
+        raise RuntimeError("out=: functions with out=... arguments don't support "
+                           "automatic differentiation; assign the result instead")
+    if tuple(out.shape) == tuple(result.shape) and out.dtype == result.dtype:
+        out._data[...] = result._data
+    else:
+        out._data = result._data
+    out._version_box[0] += 1
+    return out
 
 
-def sub(a, b):
-    return Sub()(*_pair(a, b))
+def add(a, b, *, alpha=None, out=None):
+    return _into(out, Add()(*_pair(a, b if alpha is None else b * alpha)))
 
 
-def mul(a, b):
-    return Mul()(*_pair(a, b))
+def sub(a, b, *, alpha=None, out=None):
+    return _into(out, Sub()(*_pair(a, b if alpha is None else b * alpha)))
 
 
-def div(a, b):
-    return Div()(*_pair(a, b))
+def mul(a, b, *, out=None):
+    return _into(out, Mul()(*_pair(a, b)))
+
+
+def div(a, b, *, out=None):
+    """True division: integer operands give a float tensor (the default dtype)."""
+    a, b = _pair(a, b)
+    if a.dtype.kind in "biu" and _kind(b) in "biu":
+        a, b = to_dtype(a, backend.default_dtype), to_dtype(b, backend.default_dtype)
+    return _into(out, Div()(a, b))
+
+
+def _kind(x):
+    return x.dtype.kind if hasattr(x, "dtype") else "f"
 
 
 def neg(a):
     return Neg()(a)
 
 
-def pow(a, b):  # noqa: A001 - the name users expect
-    return Pow()(*_pair(a, b))
+def pow(a, b, *, out=None):  # noqa: A001 - the name users expect
+    return _into(out, Pow()(*_pair(a, b)))
 
 
-def matmul(a, b):
-    return MatMul()(*_pair(a, b))
+def matmul(a, b, *, out=None):
+    return _into(out, MatMul()(*_pair(a, b)))
 
 
 def linear(x, weight, bias=None):

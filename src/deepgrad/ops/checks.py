@@ -25,7 +25,7 @@ def check_floating(who, x, name="input"):
         raise TypeError(f"{who}: {name} must be a Tensor, got {type(x).__name__}")
     if dtype.kind != "f":
         raise TypeError(f"{who}: {name} must be floating point, got dtype {dtype}; "
-                        f"convert with .astype(dg.float32)")
+                        f"convert with .float()")
     return x
 
 
@@ -33,7 +33,7 @@ def check_same_dtype(who, x, other, name="input", other_name="weight"):
     """No silent promotion (a float64 input would turn a float32 model's output float64)."""
     if x.dtype != other.dtype:
         raise TypeError(f"{who}: {name} has dtype {x.dtype} but {other_name} has "
-                        f"{other.dtype}; convert one with .astype(...)")
+                        f"{other.dtype}; convert one with .to(dtype)")
 
 
 def check_dim(who, dim, ndim, name="dim"):

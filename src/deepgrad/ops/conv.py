@@ -395,7 +395,7 @@ class Conv2dSimple(Function):
 
 
 def _data(t):
-    return t.data if isinstance(t, Tensor) else t
+    return t._data if isinstance(t, Tensor) else t
 
 
 def _operands(who, method, input, weight, axes):

@@ -53,7 +53,7 @@ class Dropout(Function):
 
 
 def _draw_noise(x, p, shape):
-    data = x.data
+    data = x._data
     xp = backend.get_array_module(data)
     gen = backend.generator(backend.device_of(data))
     # float32 uniforms for float32 data: half the random bits, same distribution

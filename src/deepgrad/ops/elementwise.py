@@ -1,10 +1,13 @@
-"""Elementwise math: exp, log, sqrt, abs, clip, where."""
+"""Elementwise math: exp, log, sqrt, abs, sin, cos, clamp, maximum, minimum, where, and
+the rounding functions (which have no gradient)."""
 from .. import backend
 from ..autograd import Function, Tensor, sum_to
-from .arithmetic import _constant
+from .arithmetic import _constant, _pair
 
 
 class Exp(Function):
+    saves_inputs, saves_output = False, True
+
     def forward(self, a):
         self.y = backend.get_array_module(a).exp(a)
         return self.y
@@ -23,6 +26,8 @@ class Log(Function):
 
 
 class Sqrt(Function):
+    saves_inputs, saves_output = False, True
+
     def forward(self, a):
         self.y = backend.get_array_module(a).sqrt(a)
         return self.y
@@ -66,6 +71,8 @@ class Clip(Function):
 class Where(Function):
     """``cond ? a : b`` elementwise; ``cond`` is a boolean array, not differentiated."""
 
+    saves_inputs = False
+
     def __init__(self, cond):
         self.cond = cond
 
@@ -80,6 +87,54 @@ class Where(Function):
         xp = backend.get_array_module(g)
         return (sum_to(xp.where(self.cond, g, zero), self.a_shape) if na else None,
                 sum_to(xp.where(self.cond, zero, g), self.b_shape) if nb else None)
+
+
+class Sin(Function):
+    def forward(self, a):
+        self.a = a
+        return backend.get_array_module(a).sin(a)
+
+    def backward(self, g):
+        return (g * backend.get_array_module(g).cos(self.a),)
+
+
+class Cos(Function):
+    def forward(self, a):
+        self.a = a
+        return backend.get_array_module(a).cos(a)
+
+    def backward(self, g):
+        return (-g * backend.get_array_module(g).sin(self.a),)
+
+
+class Log1p(Function):
+    def forward(self, a):
+        self.a = a
+        return backend.get_array_module(a).log1p(a)
+
+    def backward(self, g):
+        return (g / (1 + self.a),)
+
+
+class Maximum(Function):
+    """Elementwise max (or min with ``smallest=True``); at ties each side gets half the
+    gradient, as in PyTorch."""
+
+    def __init__(self, smallest=False):
+        self.smallest = smallest
+
+    def forward(self, a, b):
+        xp = backend.get_array_module(a)
+        self.a, self.b = a, b
+        return (xp.minimum if self.smallest else xp.maximum)(a, b)
+
+    def backward(self, g):
+        na, nb = self.needs_input_grad
+        a, b = self.a, self.b
+        wins = (a < b) if self.smallest else (a > b)
+        share = wins + (a == b) * g.dtype.type(0.5)
+        return (sum_to(g * share, a.shape) if na else None,
+                sum_to(g * (1 - share), b.shape) if nb else None)
 
 
 def exp(a):
@@ -99,18 +154,72 @@ def abs(a):  # noqa: A001
 
 
 def clip(a, min=None, max=None):  # noqa: A002 - PyTorch's argument names
+    """Clamp into [min, max] (numbers, or tensors that broadcast against ``a``)."""
     if min is None and max is None:
-        raise ValueError("clip: at least one of min and max must be given")
+        raise ValueError("clamp: at least one of min and max must be given")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        out = a if min is None else maximum(a, min)
+        return out if max is None else minimum(out, max)
     return Clip(min, max)(a)
+
+
+clamp = clip
+
+
+def sin(a):
+    return Sin()(a)
+
+
+def cos(a):
+    return Cos()(a)
+
+
+def log1p(a):
+    return Log1p()(a)
+
+
+def square(a):
+    return a * a
+
+
+def sign(a):
+    return _no_grad(a, "sign")
+
+
+def floor(a):
+    return _no_grad(a, "floor")
+
+
+def ceil(a):
+    return _no_grad(a, "ceil")
+
+
+def round(a, decimals=0):  # noqa: A001
+    xp = backend.get_array_module(a._data)
+    return Tensor(xp.round(a._data, decimals))
+
+
+def _no_grad(a, name):
+    """A piecewise-constant function: its gradient is zero, so the result leaves the graph
+    (PyTorch records a zero gradient; leaves reached only through it keep grad None)."""
+    return Tensor(getattr(backend.get_array_module(a._data), name)(a._data))
+
+
+def maximum(a, b):
+    return Maximum()(*_pair(a, b))
+
+
+def minimum(a, b):
+    return Maximum(smallest=True)(*_pair(a, b))
 
 
 def where(condition, a, b):
     """Elementwise choice; ``a`` and ``b`` may be tensors or numbers."""
-    cond = condition.data if isinstance(condition, Tensor) else condition
+    cond = condition._data if isinstance(condition, Tensor) else condition
     like = a if isinstance(a, Tensor) else b
     if not isinstance(like, Tensor):
         raise TypeError("where: at least one of a and b must be a Tensor")
-    xp = backend.get_array_module(like.data)
+    xp = backend.get_array_module(like._data)
     cond = xp.asarray(cond, dtype=bool)
     if not isinstance(a, Tensor):
         a = _constant(a, like)

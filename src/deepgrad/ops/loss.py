@@ -51,8 +51,8 @@ def _check_targets(name, logits, target, ignore_index=None):
                         f"{target.dtype}; for probabilities use another loss")
     expected = logits.shape[:1] + logits.shape[2:] if logits.ndim != 1 else ()
     if target.shape != expected:
-        raise ValueError(f"{name}: input of shape {logits.shape} needs a target of shape "
-                         f"{expected}, got {target.shape}")
+        raise ValueError(f"{name}: input of shape {tuple(logits.shape)} needs a target of shape "
+                         f"{expected}, got {tuple(target.shape)}")
     classes = logits.shape[1] if logits.ndim > 1 else logits.shape[0]
     counted = target if ignore_index is None else target[target != ignore_index]
     if counted.size and (int(counted.min()) < 0 or int(counted.max()) >= classes):
@@ -219,8 +219,8 @@ def _restore(flat_grad, shape):
 
 def _check_same_shape(name, input, target):
     if input.shape != target.shape:
-        raise ValueError(f"{name}: input has shape {input.shape} but target has shape "
-                         f"{target.shape}; they must be equal")
+        raise ValueError(f"{name}: input has shape {tuple(input.shape)} but target has shape "
+                         f"{tuple(target.shape)}; they must be equal")
 
 
 class MSE(Function):
@@ -269,7 +269,7 @@ def _as_target(value, input):
     """A target given as an array or list, as a Tensor on the input's device."""
     if isinstance(value, Tensor):
         return value
-    return Tensor(backend.get_array_module(input.data).asarray(value))
+    return Tensor(backend.get_array_module(input._data).asarray(value))
 
 
 def _check_input(name, input, reduction, class_axis):
@@ -281,7 +281,7 @@ def _check_input(name, input, reduction, class_axis):
     if class_axis and input.ndim == 0:
         raise ValueError(f"{name}: expected input of shape (C,), (N, C) or (N, C, d1, ...), "
                          f"got a 0-d input")
-    if reduction == "mean" and input.size == 0:
+    if reduction == "mean" and input.numel() == 0:
         raise ValueError(f"{name}: got an empty input of shape {tuple(input.shape)}; the "
                          f"mean over no elements is undefined (use reduction='sum' or "
                          f"'none')")
@@ -292,7 +292,7 @@ def _check_float_target(name, input, target):
     promotion, no integer labels where probabilities or values are meant)."""
     if target.dtype.kind != "f":
         raise TypeError(f"{name}: target must be floating point like the input, got dtype "
-                        f"{target.dtype}; convert with .astype({input.dtype})")
+                        f"{target.dtype}; convert with .to({input.dtype})")
     check_same_dtype(name, input, target, "input", "target")
 
 
@@ -300,13 +300,13 @@ def _check_weight(name, weight, input):
     """Class weights: a 1-D array of C non-negative numbers of the input's dtype."""
     if weight is None:
         return None
-    weight = weight.data if isinstance(weight, Tensor) else weight
-    xp = backend.get_array_module(input.data)
+    weight = weight._data if isinstance(weight, Tensor) else weight
+    xp = backend.get_array_module(input._data)
     weight = xp.asarray(weight)
     classes = input.shape[1] if input.ndim > 1 else input.shape[0]
     if weight.shape != (classes,):
         raise ValueError(f"{name}: weight must have one entry per class, shape ({classes},), "
-                         f"got {weight.shape}")
+                         f"got {tuple(weight.shape)}")
     if weight.dtype != input.dtype:
         raise TypeError(f"{name}: weight has dtype {weight.dtype} but the input has "
                         f"{input.dtype}; they must match")
@@ -328,8 +328,33 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got "
                          f"{label_smoothing!r}")
     weight = _check_weight("cross_entropy", weight, input)
+    target = _as_target(target, input)
+    if target.dtype.kind == "f" and tuple(target.shape) == tuple(input.shape):
+        return _soft_cross_entropy(input, target, weight, reduction, float(label_smoothing))
     return CrossEntropy(reduction, weight, ignore_index, float(label_smoothing))(
-        input, _as_target(target, input))
+        input, target)
+
+
+def _soft_cross_entropy(input, target, weight, reduction, label_smoothing):
+    """Targets that are class probabilities (same shape as the input): the loss of each
+    sample is -sum_c w_c p_c log softmax(x)_c, as PyTorch computes it; the mean is over
+    the samples."""
+    from .activation import log_softmax
+    from .reduction import mean, sum
+    classes = input.shape[1] if input.ndim > 1 else input.shape[0]
+    if label_smoothing:
+        target = target * (1 - label_smoothing) + label_smoothing / classes
+    axis = 1 if input.ndim > 1 else 0
+    terms = log_softmax(input, dim=axis) * target
+    if weight is not None:
+        shape = [1] * input.ndim
+        shape[axis] = classes
+        terms = terms * Tensor(weight.reshape(shape))
+    losses = -sum(terms, dim=axis)
+    if reduction == "none":
+        return losses
+    total = sum(losses)
+    return total / (losses.numel() if losses.ndim else 1) if reduction == "mean" else total
 
 
 def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):

@@ -154,10 +154,10 @@ def batch_norm(x, running_mean=None, running_var=None, weight=None, bias=None,
                          f"{tuple(x.shape)}")
     if x.dtype.kind != "f":
         raise TypeError(f"batch_norm: input must be floating point, got dtype {x.dtype}")
-    running_mean = running_mean.data if isinstance(running_mean, Tensor) else running_mean
-    running_var = running_var.data if isinstance(running_var, Tensor) else running_var
+    running_mean = running_mean._data if isinstance(running_mean, Tensor) else running_mean
+    running_var = running_var._data if isinstance(running_var, Tensor) else running_var
     channels = x.shape[1]
-    if x.size == 0:
+    if x.numel() == 0:
         raise ValueError(f"batch_norm: got an empty input of shape {tuple(x.shape)}")
     for name, value in (("running_mean", running_mean), ("running_var", running_var),
                         ("weight", weight), ("bias", bias)):
@@ -169,7 +169,7 @@ def batch_norm(x, running_mean=None, running_var=None, weight=None, bias=None,
     if not training and running_mean is None:
         raise ValueError("batch_norm: evaluation mode (training=False) needs running_mean "
                          "and running_var")
-    if training and x.size // channels <= 1:
+    if training and x.numel() // channels <= 1:
         raise ValueError(f"batch_norm: expected more than 1 value per channel when "
                          f"training, got input of shape {tuple(x.shape)}")
     return BatchNorm(running_mean, running_var, training, momentum, eps)(x, weight, bias)

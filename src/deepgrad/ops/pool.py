@@ -321,7 +321,7 @@ def _pool_args(who, kernel_size, stride, padding, dilation):
 
 
 def _check_pool_input(who, x, kernel, stride, padding, dilation, ceil_mode):
-    data = x.data if isinstance(x, Tensor) else x
+    data = x._data if isinstance(x, Tensor) else x
     check_input(who, data)
     for a in range(2):
         out = pool_output_size(data.shape[2 + a], kernel[a], stride[a], padding[a],
@@ -359,7 +359,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     if return_indices:
         if op.__dict__.get("idx") is None:  # released after a no-grad forward: redo
             op = MaxPool2d(kernel, stride, padding, dilation, bool(ceil_mode))
-            op.forward(input.data if isinstance(input, Tensor) else input)
+            op.forward(input._data if isinstance(input, Tensor) else input)
         return out, Tensor(op.indices())
     return out
 
@@ -383,7 +383,7 @@ def adaptive_avg_pool2d(input, output_size):
     """Average into a fixed ``output_size`` (an int, or a pair whose None keeps that axis'
     input size), PyTorch's window rule."""
     who = "adaptive_avg_pool2d"
-    data = input.data if isinstance(input, Tensor) else input
+    data = input._data if isinstance(input, Tensor) else input
     check_input(who, data)
     if 0 in data.shape[2:]:
         raise ValueError(f"{who}: expected an input with H >= 1 and W >= 1, got shape "

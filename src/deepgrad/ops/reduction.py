@@ -1,9 +1,12 @@
-"""Reductions: sum, mean, max, min over all axes or a tuple of axes, with keepdims."""
+"""Reductions over ``dim`` (an int, a tuple, or None for all) with ``keepdim``, as in
+PyTorch: sum, mean, var, std, max, min (with their indices along one dim), argmax,
+argmin, all, any. NumPy's ``axis``/``keepdims`` are accepted as aliases."""
 import builtins  # this module's max/min/sum are the ops; the builtins are needed too
+import collections
 import operator
 
 from .. import backend
-from ..autograd import Function
+from ..autograd import Function, Tensor
 
 
 def _axes(axis, ndim, name):
@@ -29,12 +32,13 @@ def _expand(g, in_shape, axes, keepdims):
 
 
 class Sum(Function):
-    def __init__(self, axis=None, keepdims=False):
-        self.axis, self.keepdims = axis, keepdims
+    saves_inputs = False
+
+    def __init__(self, axes, keepdims=False):
+        self.axes, self.keepdims = axes, keepdims
 
     def forward(self, a):
         xp = backend.get_array_module(a)
-        self.axes = _axes(self.axis, a.ndim, "sum")
         self.in_shape = a.shape
         return xp.asarray(a.sum(axis=self.axes, keepdims=self.keepdims))
 
@@ -45,12 +49,13 @@ class Sum(Function):
 
 
 class Mean(Function):
-    def __init__(self, axis=None, keepdims=False):
-        self.axis, self.keepdims = axis, keepdims
+    saves_inputs = False
+
+    def __init__(self, axes, keepdims=False):
+        self.axes, self.keepdims = axes, keepdims
 
     def forward(self, a):
         xp = backend.get_array_module(a)
-        self.axes = _axes(self.axis, a.ndim, "mean")
         self.in_shape = a.shape
         self.count = 1
         for i in self.axes:
@@ -69,13 +74,15 @@ class Max(Function):
     That is PyTorch's rule for ``amax``/``amin`` and for a full ``max()``.
     """
 
+    saves_output = True
+
     def __init__(self, axis=None, keepdims=False, smallest=False):
         self.axis, self.keepdims, self.smallest = axis, keepdims, smallest
 
     def forward(self, a):
         xp = backend.get_array_module(a)
         if a.size == 0:
-            raise ValueError(f"max/min of an empty tensor of shape {a.shape}")
+            raise ValueError(f"max/min of an empty tensor of shape {tuple(a.shape)}")
         self.axes = _axes(self.axis, a.ndim, "min" if self.smallest else "max")
         reduce = a.min if self.smallest else a.max
         y = xp.asarray(reduce(axis=self.axes, keepdims=True))
@@ -89,17 +96,180 @@ class Max(Function):
         return (hit * (g / count.astype(g.dtype)),)
 
 
-def sum(a, axis=None, keepdims=False):  # noqa: A001
-    return Sum(axis, keepdims)(a)
+class MaxAlong(Function):
+    """Values of the maximum (or minimum) along one dim; the gradient goes to the
+    element whose index is returned, as PyTorch's ``max(dim)``."""
+
+    saves_inputs = False
+
+    def __init__(self, dim, keepdim, smallest):
+        self.dim, self.keepdim, self.smallest = dim, keepdim, smallest
+
+    def forward(self, a):
+        xp = backend.get_array_module(a)
+        pick = xp.argmin if self.smallest else xp.argmax
+        self.shape = a.shape
+        self.indices = xp.expand_dims(pick(a, axis=self.dim), self.dim)
+        values = xp.take_along_axis(a, self.indices, axis=self.dim)
+        return values if self.keepdim else xp.squeeze(values, self.dim)
+
+    def backward(self, g):
+        xp = backend.get_array_module(g)
+        out = xp.zeros(self.shape, dtype=g.dtype)
+        g = g if self.keepdim else xp.expand_dims(g, self.dim)
+        xp.put_along_axis(out, self.indices, g, axis=self.dim)
+        return (out,)
 
 
-def mean(a, axis=None, keepdims=False):
-    return Mean(axis, keepdims)(a)
+class Var(Function):
+    """Variance over ``axes`` with ``correction`` (1: the unbiased estimate, PyTorch's
+    default; 0: the population variance)."""
+
+    def __init__(self, axes, correction, keepdims):
+        self.axes, self.correction, self.keepdims = axes, correction, keepdims
+
+    def forward(self, a):
+        xp = backend.get_array_module(a)
+        count = 1
+        for i in self.axes:
+            count *= a.shape[i]
+        self.divisor = a.dtype.type(builtins.max(count - self.correction, 0))
+        self.centred = a - a.mean(axis=self.axes, keepdims=True)
+        return xp.asarray((self.centred * self.centred).sum(axis=self.axes, keepdims=self.keepdims)
+                          / self.divisor)
+
+    def backward(self, g):
+        g = _expand(g, self.centred.shape, self.axes, self.keepdims)
+        return (g * (2 / self.divisor) * self.centred,)
 
 
-def max(a, axis=None, keepdims=False):  # noqa: A001
-    return Max(axis, keepdims)(a)
+def _dims(name, a, dim, axis):
+    """The dims to reduce over: PyTorch's ``dim`` (an int, a tuple, or None for all),
+    with NumPy's ``axis`` as an alias."""
+    if axis is not None:
+        if dim is not None:
+            raise TypeError(f"{name}: give dim or its alias axis, not both")
+        dim = axis
+    return _axes(dim, a.ndim, name)
 
 
-def min(a, axis=None, keepdims=False):  # noqa: A001
-    return Max(axis, keepdims, smallest=True)(a)
+def _keep(keepdim, keepdims):
+    return bool(keepdims) if keepdims is not None else bool(keepdim)
+
+
+def _as(a, dtype):
+    if dtype is None:
+        return a
+    from .arithmetic import to_dtype
+    return to_dtype(a, dtype)
+
+
+def sum(a, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):  # noqa: A001
+    """Sum over ``dim`` (all dims if None). Integer and bool tensors sum to int64, as in
+    PyTorch."""
+    if dtype is None and a.dtype.kind in "biu":
+        dtype = backend.np.int64
+    return Sum(_dims("sum", a, dim, axis), _keep(keepdim, keepdims))(_as(a, dtype))
+
+
+def mean(a, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
+    if dtype is None and a.dtype.kind not in "fc":
+        raise RuntimeError(f"mean(): input dtype should be floating point, got {a.dtype}; "
+                           f"use .float().mean()")
+    return Mean(_dims("mean", a, dim, axis), _keep(keepdim, keepdims))(_as(a, dtype))
+
+
+def var(a, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None,
+        keepdims=None):
+    """Variance; ``correction=1`` (or ``unbiased=True``, the default) divides by N - 1."""
+    if correction is None:
+        correction = 0 if unbiased is False else 1
+    return Var(_dims("var", a, dim, axis), correction, _keep(keepdim, keepdims))(a)
+
+
+def std(a, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None,
+        keepdims=None):
+    from .elementwise import sqrt
+    return sqrt(var(a, dim, unbiased, keepdim, correction=correction, axis=axis,
+                    keepdims=keepdims))
+
+
+MaxResult = collections.namedtuple("max", ["values", "indices"])
+MinResult = collections.namedtuple("min", ["values", "indices"])
+
+
+def _extreme(name, a, dim, keepdim, other, axis, keepdims, smallest):
+    if isinstance(dim, Tensor) or other is not None:  # dg.max(a, b): elementwise
+        from .elementwise import maximum, minimum
+        return (minimum if smallest else maximum)(a, other if other is not None else dim)
+    keep = _keep(keepdim, keepdims)
+    if dim is None and axis is None:
+        return Max(None, keep, smallest)(a)
+    if isinstance(dim if axis is None else axis, (tuple, list)):
+        raise TypeError(f"{name}(): dim must be one int (the pair (values, indices) comes "
+                        f"back); use amax/amin to reduce over several dims")
+    d = _dims(name, a, dim, axis)
+    if a._data.size == 0:
+        raise IndexError(f"{name}(): cannot reduce over a zero-size dim of a tensor of "
+                         f"shape {tuple(a.shape)}")
+    if a.ndim == 0:
+        return (MinResult if smallest else MaxResult)(a, Tensor(backend.np.asarray(0)))
+    values = MaxAlong(d[0], keep, smallest)(a)
+    xp = backend.get_array_module(a._data)
+    pick = xp.argmin if smallest else xp.argmax
+    indices = pick(a._data, axis=d[0], keepdims=keep)
+    return (MinResult if smallest else MaxResult)(values, Tensor(indices.astype(xp.int64)))
+
+
+def max(a, dim=None, keepdim=False, *, other=None, axis=None, keepdims=None):  # noqa: A001
+    """``max(a)``: the largest element (0-d); ``max(a, dim)``: the pair (values,
+    indices) along ``dim``; ``max(a, b)`` with a tensor ``b``: the elementwise maximum."""
+    return _extreme("max", a, dim, keepdim, other, axis, keepdims, smallest=False)
+
+
+def min(a, dim=None, keepdim=False, *, other=None, axis=None, keepdims=None):  # noqa: A001
+    """As :func:`max`, for the smallest."""
+    return _extreme("min", a, dim, keepdim, other, axis, keepdims, smallest=True)
+
+
+def amax(a, dim=None, keepdim=False, *, axis=None, keepdims=None):
+    """The largest values over ``dim`` (an int, a tuple, or None for all); ties share
+    the gradient."""
+    return Max(_dims("amax", a, dim, axis), _keep(keepdim, keepdims))(a)
+
+
+def amin(a, dim=None, keepdim=False, *, axis=None, keepdims=None):
+    return Max(_dims("amin", a, dim, axis), _keep(keepdim, keepdims), smallest=True)(a)
+
+
+def _arg(name, a, dim, keepdim, axis, keepdims):
+    xp = backend.get_array_module(a._data)
+    pick = xp.argmin if name == "argmin" else xp.argmax
+    if dim is None and axis is None:
+        return Tensor(xp.asarray(pick(a._data)).astype(xp.int64))
+    d = _dims(name, a, dim, axis)[0]
+    return Tensor(pick(a._data, axis=d, keepdims=_keep(keepdim, keepdims)).astype(xp.int64))
+
+
+def argmax(a, dim=None, keepdim=False, *, axis=None, keepdims=None):
+    """Index of the largest element (of the flattened tensor when ``dim`` is None)."""
+    return _arg("argmax", a, dim, keepdim, axis, keepdims)
+
+
+def argmin(a, dim=None, keepdim=False, *, axis=None, keepdims=None):
+    return _arg("argmin", a, dim, keepdim, axis, keepdims)
+
+
+def _boolean(name, a, dim, keepdim):
+    xp = backend.get_array_module(a._data)
+    reduce = xp.all if name == "all" else xp.any
+    axes = None if dim is None else _axes(dim, a.ndim, name)
+    return Tensor(xp.asarray(reduce(a._data, axis=axes, keepdims=keepdim)))
+
+
+def all(a, dim=None, keepdim=False):  # noqa: A001
+    return _boolean("all", a, dim, keepdim)
+
+
+def any(a, dim=None, keepdim=False):  # noqa: A001
+    return _boolean("any", a, dim, keepdim)

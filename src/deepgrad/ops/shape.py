@@ -1,9 +1,13 @@
 """Shape ops: reshape, transpose, indexing, concatenate, stack, broadcast_to."""
+import operator
+
 from .. import backend
 from ..autograd import Function, Tensor, sum_to
 
 
 class Reshape(Function):
+    saves_inputs, is_view = False, True
+
     def __init__(self, shape):
         self.shape = shape
 
@@ -13,7 +17,7 @@ class Reshape(Function):
             return a.reshape(self.shape)
         except ValueError:
             raise ValueError(
-                f"reshape: cannot reshape a tensor of shape {a.shape} ({a.size} elements) "
+                f"reshape: cannot reshape a tensor of shape {tuple(a.shape)} ({a.size} elements) "
                 f"into {tuple(self.shape)}"
             ) from None
 
@@ -24,6 +28,8 @@ class Reshape(Function):
 class Transpose(Function):
     """Permute axes (``axes=None`` reverses them, like ``ndarray.transpose``)."""
 
+    saves_inputs, is_view = False, True
+
     def __init__(self, axes=None):
         self.axes = axes
 
@@ -32,7 +38,7 @@ class Transpose(Function):
             self.axes = tuple(reversed(range(a.ndim)))
         elif sorted(a_ % max(a.ndim, 1) for a_ in self.axes) != list(range(a.ndim)):
             raise ValueError(f"transpose: axes {self.axes} are not a permutation of the "
-                             f"{a.ndim} axes of a tensor of shape {a.shape}")
+                             f"{a.ndim} axes of a tensor of shape {tuple(a.shape)}")
         return a.transpose(self.axes)
 
     def backward(self, g):
@@ -44,8 +50,11 @@ class Transpose(Function):
 class GetItem(Function):
     """``a[index]`` for basic and advanced (integer array, boolean mask) indexing."""
 
+    saves_inputs = False
+
     def __init__(self, index):
         self.index = index
+        self.is_view = _is_basic(index)  # NumPy returns a view for basic indexing
 
     def forward(self, a):
         self.in_shape, self.in_dtype = a.shape, a.dtype
@@ -53,7 +62,7 @@ class GetItem(Function):
             return a[self.index]
         except IndexError as err:
             raise IndexError(f"index {self.index!r} is invalid for a tensor of shape "
-                             f"{a.shape}: {err}") from None
+                             f"{tuple(a.shape)}: {err}") from None
 
     def backward(self, g):
         xp = backend.get_array_module(g)
@@ -81,6 +90,8 @@ def _is_basic(index):
 
 
 class Concatenate(Function):
+    saves_inputs = False
+
     def __init__(self, axis):
         self.axis = axis
 
@@ -103,6 +114,8 @@ def _cumsum(values):
 
 
 class Stack(Function):
+    saves_inputs = False
+
     def __init__(self, axis):
         self.axis = axis
 
@@ -116,6 +129,8 @@ class Stack(Function):
 
 
 class BroadcastTo(Function):
+    saves_inputs, is_view = False, True
+
     def __init__(self, shape):
         self.shape = tuple(shape)
 
@@ -129,6 +144,8 @@ class BroadcastTo(Function):
 
 class ToDevice(Function):
     """A copy on another device; the gradient travels back to the source device."""
+
+    saves_inputs = False
 
     def __init__(self, device):
         self.device = device
@@ -150,56 +167,304 @@ def to_device(a, device):
     return ToDevice(device)(a)
 
 
+class Copy(Function):
+    """A row-major copy of ``a`` (``clone``, ``contiguous``); the gradient passes through."""
+
+    saves_inputs = False
+
+    def forward(self, a):
+        return backend.get_array_module(a).array(a, order="C", copy=True)
+
+    def backward(self, g):
+        return (g,)
+
+
+def clone(a):
+    return Copy()(a)
+
+
+class SetItem(Function):
+    """``a[index] = value`` as a new array: the gradient of ``a`` is zero where it was
+    overwritten, ``value`` gets the gradient of the places it was written to."""
+
+    saves_inputs = False
+
+    def __init__(self, index):
+        self.index = index
+
+    def forward(self, a, value):
+        self.value_shape = getattr(value, "shape", ())
+        out = a.copy()
+        out[self.index] = value
+        return out
+
+    def backward(self, g):
+        na, nv = self.needs_input_grad
+        ga = gv = None
+        if na:
+            ga = g.copy()
+            ga[self.index] = 0
+        if nv:
+            gv = sum_to(g[self.index], self.value_shape)
+        return ga, gv
+
+
+class Tile(Function):
+    """``a`` repeated ``reps[i]`` times along each dim; the gradient sums the copies."""
+
+    saves_inputs = False
+
+    def __init__(self, reps):
+        self.reps = reps
+
+    def forward(self, a):
+        self.in_shape = a.shape
+        self.shape = (1,) * (len(self.reps) - a.ndim) + a.shape
+        return backend.get_array_module(a).tile(a.reshape(self.shape), self.reps)
+
+    def backward(self, g):
+        split = [n for pair in zip(self.reps, self.shape) for n in pair]  # (r0, n0, r1, ...)
+        summed = g.reshape(split).sum(axis=tuple(range(0, len(split), 2)))
+        return (summed.reshape(self.in_shape),)
+
+
+class Gather(Function):
+    """``out[i][j] = a[i][index[i][j]]`` along ``dim`` (PyTorch's ``gather``)."""
+
+    saves_inputs = False
+
+    def __init__(self, dim, index):
+        self.dim, self.index = dim, index
+
+    def forward(self, a):
+        self.shape = a.shape
+        return backend.get_array_module(a).take_along_axis(a, self.index, axis=self.dim)
+
+    def backward(self, g):
+        xp = backend.get_array_module(g)
+        out = xp.zeros(self.shape, dtype=g.dtype)
+        grid = list(xp.indices(self.index.shape, sparse=True))
+        grid[self.dim] = self.index
+        xp.add.at(out, tuple(grid), g)  # an index may repeat: accumulate
+        return (out,)
+
+
+def _sizes(sizes, who):
+    """``f(2, 3)`` or ``f((2, 3))``: the sizes as one tuple of ints."""
+    if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
+        sizes = tuple(sizes[0])
+    try:
+        return tuple(operator.index(s) for s in sizes)
+    except TypeError:
+        raise TypeError(f"{who}: sizes must be ints, got {sizes!r}") from None
+
+
+def _dim(d, ndim, who):
+    """One dim index (negatives count from the end) checked against ``ndim``."""
+    d = operator.index(d)
+    if not -max(ndim, 1) <= d < max(ndim, 1):
+        raise IndexError(f"{who}: dim {d} is out of range for a tensor with {ndim} "
+                         f"dimensions (expected -{max(ndim, 1)} to {max(ndim, 1) - 1})")
+    return d % max(ndim, 1)
+
+
 def reshape(a, *shape):
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        shape = tuple(shape[0])
+    return Reshape(_sizes(shape, "reshape"))(a)
+
+
+def view(a, *shape):
+    """``reshape`` that refuses to copy a strided view (PyTorch's ``view`` needs
+    compatible strides). Layers may keep their outputs in another memory order (a
+    convolution's is channels-last); those are contiguous tensors to the user, and view
+    copies them."""
+    shape = _sizes(shape, "view")
+    data = a._data
+    if a._base is not None and not (data.flags.c_contiguous or data.ndim <= 1):
+        raise RuntimeError(f"view: the tensor of shape {tuple(a.shape)} is a strided view "
+                           f"(transposed, expanded or sliced with steps); use "
+                           f".reshape(...) or .contiguous().view(...)")
     return Reshape(shape)(a)
 
 
-def transpose(a, *axes):
-    if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
-        axes = tuple(axes[0])
-    return Transpose(axes or None)(a)
+def permute(a, *dims):
+    dims = _sizes(dims, "permute")
+    if len(dims) != a.ndim:
+        raise RuntimeError(f"permute: got {len(dims)} dims for a tensor with {a.ndim} "
+                           f"dimensions")
+    return Transpose(tuple(_dim(d, a.ndim, "permute") for d in dims))(a)
 
 
-def swapaxes(a, axis1, axis2):
+def transpose(a, dim0=None, dim1=None):
+    """Swap two dims (PyTorch's ``transpose(dim0, dim1)``); for a tensor of 2 or fewer
+    dims both may be left out (``t()``)."""
+    if dim0 is None and dim1 is None:
+        if a.ndim > 2:
+            raise RuntimeError(f"t(): expects a tensor with <= 2 dimensions, got {a.ndim}; "
+                               f"use transpose(dim0, dim1) or permute(...)")
+        return Transpose(None)(a)
     axes = list(range(a.ndim))
-    axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
+    i, j = _dim(dim0, a.ndim, "transpose"), _dim(dim1, a.ndim, "transpose")
+    if a.ndim == 0:
+        return a
+    axes[i], axes[j] = axes[j], axes[i]
     return Transpose(tuple(axes))(a)
 
 
-def getitem(a, index):
+swapaxes = transpose
+
+
+def flatten(a, start_dim=0, end_dim=-1):
+    if a.ndim == 0:
+        return Reshape((1,))(a)
+    s, e = _dim(start_dim, a.ndim, "flatten"), _dim(end_dim, a.ndim, "flatten")
+    if s > e:
+        raise RuntimeError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
+    shape = a.shape
+    return Reshape(tuple(shape[:s]) + (-1 if 0 not in shape[s:e + 1] else 0,)
+                   + tuple(shape[e + 1:]))(a)
+
+
+def unflatten(a, dim, sizes):
+    d = _dim(dim, a.ndim, "unflatten")
+    return Reshape(tuple(a.shape[:d]) + tuple(sizes) + tuple(a.shape[d + 1:]))(a)
+
+
+def squeeze(a, dim=None):
+    """Drop dims of size 1 (only ``dim``, or a tuple of dims, if given)."""
+    if dim is None:
+        dims = [i for i, n in enumerate(a.shape) if n == 1]
+    else:
+        given = dim if isinstance(dim, (tuple, list)) else (dim,)
+        dims = [d for d in (_dim(g, a.ndim, "squeeze") for g in given) if a.shape[d] == 1]
+    return Reshape(tuple(n for i, n in enumerate(a.shape) if i not in dims))(a)
+
+
+def unsqueeze(a, dim):
+    d = _dim(dim, a.ndim + 1, "unsqueeze")
+    return Reshape(tuple(a.shape[:d]) + (1,) + tuple(a.shape[d:]))(a)
+
+
+def expand(a, *sizes):
+    """A broadcast view to ``sizes`` (-1 keeps a dim), as PyTorch's ``expand``."""
+    sizes = _sizes(sizes, "expand")
+    lead = len(sizes) - a.ndim
+    if lead < 0:
+        raise RuntimeError(f"expand: {len(sizes)} sizes for a tensor with {a.ndim} dims")
+    shape = tuple(a.shape[i - lead] if (n == -1 and i >= lead) else n
+                  for i, n in enumerate(sizes))
+    for i, n in enumerate(a.shape):
+        if n != 1 and n != shape[i + lead]:
+            raise RuntimeError(f"expand: the size of dim {i} ({n}) must match the new size "
+                               f"{shape[i + lead]} or be 1; tensor shape {tuple(a.shape)}, "
+                               f"sizes {sizes}")
+    return BroadcastTo(shape)(a)
+
+
+def repeat(a, *sizes):
+    """Tile ``a`` ``sizes[i]`` times along each dim (PyTorch's ``repeat``)."""
+    sizes = _sizes(sizes, "repeat")
+    if len(sizes) < a.ndim:
+        raise RuntimeError(f"repeat: {len(sizes)} repeat counts for a tensor with {a.ndim} "
+                           f"dims; give at least one per dim")
+    return Tile(sizes)(a)
+
+
+def gather(a, dim, index):
+    d = _dim(dim, a.ndim, "gather")
+    index = index._data if isinstance(index, Tensor) else index
+    if index.dtype.kind not in "iu":
+        raise RuntimeError(f"gather: index must be an integer tensor, got {index.dtype}")
+    return Gather(d, index)(a)
+
+
+def setitem(a, index, value):
+    """``a`` with ``a[index] = value`` as a new tensor in the graph."""
+    return SetItem(_plain_index(index))(a, value)
+
+
+def split(a, split_size_or_sections, dim=0):
+    d = _dim(dim, a.ndim, "split")
+    n = a.shape[d]
+    if isinstance(split_size_or_sections, int):
+        sizes = [split_size_or_sections] * (n // split_size_or_sections)
+        if n % split_size_or_sections:
+            sizes.append(n % split_size_or_sections)
+    else:
+        sizes = list(split_size_or_sections)
+        if sum(sizes) != n:
+            raise RuntimeError(f"split: sizes {sizes} do not add up to {n}, the size of "
+                               f"dim {dim}")
+    out, start = [], 0
+    for size in sizes:
+        index = (slice(None),) * d + (slice(start, start + size),)
+        out.append(GetItem(index)(a))
+        start += size
+    return tuple(out)
+
+
+def chunk(a, chunks, dim=0):
+    n = a.shape[_dim(dim, a.ndim, "chunk")]
+    return split(a, max(1, -(-n // chunks)), dim)
+
+
+def _plain_index(index):
+    """An index with Tensors replaced by their arrays (masks and integer tensors)."""
     if isinstance(index, Tensor):
-        index = index.data
-    elif isinstance(index, tuple):
-        index = tuple(i.data if isinstance(i, Tensor) else i for i in index)
-    return GetItem(index)(a)
+        return index._data
+    if isinstance(index, tuple):
+        return tuple(i._data if isinstance(i, Tensor) else i for i in index)
+    return index
+
+
+def getitem(a, index):
+    return GetItem(_plain_index(index))(a)
 
 
 def _check_same(name, tensors, axis, stacking):
     if not tensors:
         raise ValueError(f"{name}: needs at least one tensor")
-    first = tensors[0].shape
+    first = tuple(tensors[0].shape)
     for i, t in enumerate(tensors[1:], 1):
         same = t.shape == first if stacking else (
             len(t.shape) == len(first)
             and all(a == b for k, (a, b) in enumerate(zip(t.shape, first))
                     if k != axis % len(first)))
         if not same:
-            raise ValueError(f"{name}: tensor {i} has shape {t.shape}, tensor 0 has "
+            raise ValueError(f"{name}: tensor {i} has shape {tuple(t.shape)}, tensor 0 has "
                              f"{first}" + ("" if stacking else f" (joining on axis {axis})"))
 
 
-def concatenate(tensors, axis=0):
+def _joinable(name, tensors):
+    if isinstance(tensors, Tensor):
+        raise TypeError(f"{name}: expects a list or tuple of tensors, got one Tensor")
     tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
-    _check_same("concatenate", tensors, axis, stacking=False)
-    return Concatenate(axis)(*tensors)
+    if len({t.dtype for t in tensors}) > 1:
+        from .arithmetic import to_dtype
+        from .promotion import result_type
+        common = tensors[0]._data
+        for t in tensors[1:]:
+            common = backend.np.empty((), result_type(common, t._data))
+        tensors = [to_dtype(t, common.dtype) for t in tensors]
+    return tensors
 
 
-def stack(tensors, axis=0):
-    tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
-    _check_same("stack", tensors, axis, stacking=True)
-    return Stack(axis)(*tensors)
+def concatenate(tensors, dim=0, *, axis=None):
+    """Join tensors along an existing dim (PyTorch's ``cat``; ``axis`` is an alias)."""
+    dim = axis if axis is not None else dim
+    tensors = _joinable("cat", tensors)
+    _check_same("cat", tensors, dim, stacking=False)
+    return Concatenate(dim)(*tensors)
+
+
+cat = concatenate
+
+
+def stack(tensors, dim=0, *, axis=None):
+    """Join tensors of one shape along a new dim."""
+    dim = axis if axis is not None else dim
+    tensors = _joinable("stack", tensors)
+    _check_same("stack", tensors, dim, stacking=True)
+    return Stack(dim)(*tensors)
 
 
 def broadcast_to(a, shape):

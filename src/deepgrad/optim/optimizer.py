@@ -82,10 +82,10 @@ class Optimizer:
     def zero_grad(self, set_to_none=True):
         for group in self.param_groups:
             for p in group["params"]:
-                if set_to_none or p.grad is None:
-                    p.grad = None
+                if set_to_none or p._grad is None:
+                    p._grad = None
                 else:
-                    p.grad[...] = 0
+                    p._grad[...] = 0
 
     def step(self, closure=None):
         loss = None
@@ -96,9 +96,9 @@ class Optimizer:
         with no_grad():
             for group in self.param_groups:
                 for p in group["params"]:
-                    if p.grad is not None:
+                    if p._grad is not None:
                         state = self.state.setdefault(id(p), {})
-                        self._update(p.data, p.grad, state, group)
+                        self._update(p._data, p._grad, state, group)
         return loss
 
     def _update(self, param, grad, state, group):
@@ -159,7 +159,7 @@ class Optimizer:
         self.state = {}
         for i, s in state_dict["state"].items():
             p = params[int(i)]
-            self.state[id(p)] = {k: _restore(v, p.data) for k, v in s.items()}
+            self.state[id(p)] = {k: _restore(v, p._data) for k, v in s.items()}
         for saved, group in zip(groups, self.param_groups):
             for k, v in saved.items():
                 if k != "params":
@@ -177,7 +177,7 @@ def _restore(value, param):
     """A saved state value as this optimizer holds it: a fresh array on the parameter's
     device (floating point in its dtype), or a number."""
     if isinstance(value, Tensor):
-        value = value.data
+        value = value._data
     if not hasattr(value, "shape"):
         return copy.deepcopy(value)
     if value.ndim == 0:  # a counter saved as a 0-d array or a NumPy scalar

@@ -4,8 +4,8 @@ epoch averages are exact whatever the batch sizes."""
 
 def accuracy(output, target):
     """Fraction of rows whose largest logit is the target class."""
-    pred = output.data.argmax(axis=-1)
-    return float((pred == target.data).sum()), target.shape[0]
+    pred = output._data.argmax(axis=-1)
+    return float((pred == target._data).sum()), target.shape[0]
 
 
 METRICS = {"accuracy": accuracy}

@@ -1,0 +1,2 @@
+"""``dg.utils``: where PyTorch programs look for ``utils.data``."""
+from . import data  # noqa: F401
