@@ -65,7 +65,9 @@ def case(program, gap_reason=None, slow=False, **kwargs):
 DTYPE_STR = "str(tensor.dtype) is 'float32', torch prints 'torch.float32' (dtypes are NumPy dtypes)"
 VIEW_AFTER_CONV = ("a Conv2d output is not contiguous (is_contiguous() is False, torch: True), "
                    "so x.view(...) of it copies: a write through the view never reaches x")
-SCATTER = "Tensor.scatter_(dim, index, value=1): AttributeError, no scatter_"
+SCATTER = ("zeros(10).scatter_(0, torch.tensor(y), value=1) with a 0-d index (the transforms "
+           "tutorial's one-hot): NumPy's ValueError '`indices` and `arr` must have the same "
+           "number of dimensions'")
 
 PROGRAMS = [
     # Learning PyTorch with Examples, in float32 (the tutorial's dtype) and float64.
@@ -139,7 +141,8 @@ PROGRAMS = [
     case(idioms.state_dict_entry_size),
     case(idioms.state_dict_entry_data),
     case(idioms.view_after_conv, VIEW_AFTER_CONV),
-    case(idioms.legacy_tensor_types, "torch.FloatTensor / torch.LongTensor: AttributeError"),
+    case(idioms.legacy_tensor_types, "x.type(torch.LongTensor): TypeError 'unknown dtype "
+         "<function _legacy_type.<locals>.make>'"),
     case(idioms.seeding),
 ]
 
