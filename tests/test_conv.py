@@ -136,7 +136,7 @@ def test_layer_matches_torch_layer_with_the_same_state_dict():
                           groups=2, dtype=torch.float64)
     assert list(layer.state_dict()) == list(ref.state_dict()) == ["weight", "bias"]
     assert layer.weight.shape == tuple(ref.weight.shape) == (6, 2, 3, 2)
-    ref.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in layer.state_dict().items()})
+    ref.load_state_dict({k: torch.from_numpy(v.numpy().copy()) for k, v in layer.state_dict().items()})
     x = np.random.default_rng(1).standard_normal((2, 4, 9, 8))
     np.testing.assert_allclose(layer(dg.tensor(x)).data,
                                ref(torch.from_numpy(x)).detach().numpy(), rtol=1e-10,
@@ -147,7 +147,7 @@ def test_same_padding_keeps_the_size_even_kernel_and_dilation():
     for k, d in ((3, 1), (4, 1), (2, 3), (5, 2)):
         layer = dg.nn.Conv2d(2, 3, k, padding="same", dilation=d, dtype=np.float64)
         ref = torch.nn.Conv2d(2, 3, k, padding="same", dilation=d, dtype=torch.float64)
-        ref.load_state_dict({n: torch.from_numpy(v.copy())
+        ref.load_state_dict({n: torch.from_numpy(v.numpy().copy())
                              for n, v in layer.state_dict().items()})
         x = np.random.default_rng(k).standard_normal((1, 2, 7, 6))
         y = layer(dg.tensor(x))

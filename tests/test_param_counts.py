@@ -90,7 +90,7 @@ def test_lenet_matches_the_torch_model():
     state = model.state_dict()
     assert list(state) == list(ref.state_dict())
     assert model.num_parameters() == sum(p.numel() for p in ref.parameters()) == 61_706
-    ref.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in state.items()})
+    ref.load_state_dict({k: torch.from_numpy(v.numpy().copy()) for k, v in state.items()})
     x = np.random.default_rng(0).random((3, 1, 28, 28), dtype=np.float32)
     np.testing.assert_allclose(model(dg.tensor(x)).data,
                                ref(torch.from_numpy(x)).detach().numpy(),

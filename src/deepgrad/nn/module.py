@@ -282,9 +282,10 @@ class Module:
 
     # -- state ------------------------------------------------------------------------
     def state_dict(self, destination=None, prefix="", keep_vars=False):
-        """Parameters and persistent buffers as arrays, under PyTorch's dotted keys.
+        """Parameters and persistent buffers as Tensors outside the graph that share the
+        model's memory (as PyTorch's), under PyTorch's dotted keys.
 
-        With ``keep_vars`` the parameters themselves are given instead of their arrays;
+        With ``keep_vars`` the parameters themselves are given instead;
         ``prefix`` is put before every key (``"fc."``); ``destination`` is filled and
         returned instead of a new OrderedDict. A lazy layer that has not seen an input
         yet has no arrays to give: that is an error naming the layer.
@@ -294,9 +295,10 @@ class Module:
         for key, (module, name, kind) in self._state_slots().items():
             if kind == "param":
                 p = module._parameters[name]
-                state[prefix + key] = p if keep_vars else p._data
+                state[prefix + key] = p if keep_vars else Tensor(p._data)
             else:
-                state[prefix + key] = module._buffers[name]
+                buffer = module._buffers[name]
+                state[prefix + key] = buffer if buffer is None else Tensor(buffer)
         return state
 
     def load_state_dict(self, state_dict, strict=True, assign=False):

@@ -95,7 +95,7 @@ class EarlyStopping(Callback):
         if self._better(value):
             self.best, self.wait = value, 0
             if self.restore_best_weights:
-                self.best_weights = {k: v.copy() for k, v in trainer.model.state_dict().items()}
+                self.best_weights = {k: v.clone() for k, v in trainer.model.state_dict().items()}
         else:
             self.wait += 1
             if self.wait >= self.patience:
