@@ -198,7 +198,9 @@ def test_numpy_interop(lib):
 
 
 def test_repr_looks_like_torchs():
-    cases = [[1.0, 2.0], [0.1, 2.0], [1e-5, 3.0], [True, False], [1, 2], 3.5]
+    cases = [[1.0, 2.0], [0.1, 2.0], [1e-5, 3.0], [True, False], [1, 2], 3.5,
+             [0.1257, -0.1321], [18.0, 4.0], [[1.5, -20.25], [3.0, 4.0]], [1e-5, -3.0],
+             [float("inf"), 1.5]]
     for data in cases:
         assert repr(dg.tensor(data)) == repr(torch.tensor(data)), data
     assert repr(dg.ones(2, requires_grad=True)) == repr(torch.ones(2, requires_grad=True))
@@ -562,3 +564,39 @@ def test_small_idioms_match_torch():
             assert not (lib.ones(1, requires_grad=True) * 2).requires_grad
         lib.cuda.manual_seed_all(0)
         lib.backends.cudnn.deterministic = False
+
+
+def test_autograd_grad_returns_gradients_without_touching_grad():
+    a = np.array([1.0, 2.0])
+    results = []
+    for lib in (dg, torch):
+        x = lib.tensor(a, requires_grad=True)
+        w = lib.tensor([3.0, 1.0], dtype=lib.float64, requires_grad=True)
+        h = x * w
+        y = (h ** 2).sum()
+        results.append(lib.autograd.grad(y, [x, h], retain_graph=True)
+                       + lib.autograd.grad([h.sum(), y], x))
+        assert x.grad is None and w.grad is None
+        with pytest.raises(RuntimeError):
+            lib.autograd.grad(y, lib.ones(1, requires_grad=True))
+    same(*results)
+    with pytest.raises(NotImplementedError, match="create_graph"):
+        x = dg.ones(2, requires_grad=True)
+        dg.autograd.grad((x * x).sum(), x, create_graph=True)
+
+
+@LIBS
+def test_a_view_of_a_layer_output_shares_its_memory(lib):
+    x = lib.nn.Conv2d(1, 2, 3)(lib.ones(1, 1, 5, 5))
+    v = x.view(1, -1)
+    v.data[0, 0] = 5.0
+    assert x.is_contiguous() and x[0, 0, 0, 0].item() == 5.0
+
+
+@LIBS
+def test_legacy_types_and_a_0d_scatter_index(lib):
+    t = lib.FloatTensor([1.5, 2.5]).type(lib.LongTensor)
+    assert t.tolist() == [1, 2] and isinstance(t, lib.LongTensor)
+    assert not isinstance(t, lib.FloatTensor)
+    one_hot = lib.zeros(5, dtype=lib.float).scatter_(0, lib.tensor(3), value=1)
+    assert one_hot.tolist() == [0.0, 0.0, 0.0, 1.0, 0.0]

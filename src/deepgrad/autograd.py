@@ -583,10 +583,18 @@ class FunctionCtx(Function):
         return arrays
 
 
-def run_backward(root, grad, retain_graph=False):
-    """Propagate ``grad`` from ``root`` to every leaf that requires grad."""
+def run_backward(root, grad, retain_graph=False, captured=None):
+    """Propagate ``grad`` from ``root`` to every leaf that requires grad.
+
+    With ``captured`` (a dict from tensor ids to None, see :func:`grad`), the gradients
+    of those tensors are stored in it instead, and no ``.grad`` changes."""
+    if captured is not None:
+        creators = {id(t.creator): key for key, t in captured.items() if t.creator is not None}
     if root.creator is None:
-        _accumulate_leaf(root, grad, set())
+        if captured is None:
+            _accumulate_leaf(root, grad, set())
+        elif id(root) in captured:
+            _capture(captured, id(root), grad)
         return
     counter = itertools.count()  # tie-breaker: Functions are not comparable
     heap = []
@@ -608,6 +616,8 @@ def run_backward(root, grad, retain_graph=False):
         g, fn._grad = fn._grad, None
         if fn._hooks:
             g = _run_hooks(fn._hooks, g)
+        if captured is not None and id(fn) in creators:
+            _capture(captured, creators[id(fn)], g)
         if fn._versions:
             _check_versions(fn)
         if fn.inputs is None:
@@ -630,11 +640,67 @@ def run_backward(root, grad, retain_graph=False):
             if gx is None or not needed:
                 continue
             if node is None:
-                _accumulate_leaf(x, gx, given_to_leaves)
+                if captured is None:
+                    _accumulate_leaf(x, gx, given_to_leaves)
+                elif id(x) in captured:
+                    _capture(captured, id(x), gx)
             else:
                 push(node, gx)
         if not retain_graph:
             fn.release()
+
+
+class _Captured(dict):
+    """Tensors whose gradients :func:`grad` returns, by id, with the sums found."""
+
+    def __init__(self, tensors):
+        super().__init__((id(t), t) for t in tensors)
+        self.sums = {}
+
+
+def _capture(captured, key, g):
+    previous = captured.sums.get(key)
+    captured.sums[key] = g.copy() if previous is None else previous + g
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         allow_unused=None, materialize_grads=False):
+    """The gradients of ``outputs`` with respect to each of ``inputs``, returned as a
+    tuple of Tensors (PyTorch's ``torch.autograd.grad``); no ``.grad`` is changed."""
+    if create_graph:
+        raise NotImplementedError(
+            "autograd.grad(create_graph=True): deepgrad does not record the backward pass, "
+            "so there are no gradients of gradients; use a float64 numerical derivative "
+            "(deepgrad.diagnostics.gradcheck shows how) where you need them")
+    outputs = (outputs,) if isinstance(outputs, Tensor) else tuple(outputs)
+    single = isinstance(inputs, Tensor)
+    inputs = (inputs,) if single else tuple(inputs)
+    if grad_outputs is None or isinstance(grad_outputs, Tensor):
+        grad_outputs = (grad_outputs,) * len(outputs)
+    captured = _Captured(inputs)
+    for i, (out, g) in enumerate(zip(outputs, grad_outputs)):
+        if not out.requires_grad:
+            raise RuntimeError(f"autograd.grad: output {i} does not require grad")
+        xp = backend.get_array_module(out._data)
+        if g is None:
+            if out._data.size != 1:
+                raise RuntimeError(f"autograd.grad: output {i} has shape "
+                                   f"{tuple(out.shape)}; pass grad_outputs for it")
+            g = xp.ones_like(out._data)
+        else:
+            g = xp.array(g._data if isinstance(g, Tensor) else g, dtype=out.dtype, copy=True)
+        keep = bool(retain_graph) or i < len(outputs) - 1
+        run_backward(out, g, keep, captured)
+    results = []
+    for i, t in enumerate(inputs):
+        found = captured.sums.get(id(t))
+        if found is None and not (allow_unused or materialize_grads):
+            raise RuntimeError(f"autograd.grad: input {i} was not used to compute the "
+                               f"outputs; pass allow_unused=True to get None for it")
+        if found is None and materialize_grads:
+            found = backend.get_array_module(t._data).zeros_like(t._data)
+        results.append(None if found is None else Tensor(found))
+    return tuple(results)
 
 
 def _run_hooks(hooks, grad):

@@ -30,6 +30,8 @@ def resolve(dtype):
     'float32' or 'torch.LongTensor') as a NumPy dtype, or None."""
     if dtype is None:
         return None
+    if isinstance(getattr(dtype, "dtype", None), np.dtype):  # a legacy type (LongTensor)
+        return dtype.dtype
     if isinstance(dtype, str):
         name = dtype.rsplit(".", 1)[-1]
         if name in _TYPE_NAMES:

@@ -262,14 +262,22 @@ def set_default_dtype(dtype):
     backend.default_dtype = dtype.type
 
 
-def _legacy_type(name, dtype):
-    def make(*data):
-        """PyTorch's legacy constructor: ``FloatTensor([1, 2])`` or ``FloatTensor(2, 3)``."""
+class _LegacyType(type):
+    """PyTorch's legacy tensor types: ``FloatTensor([1, 2])`` or ``FloatTensor(2, 3)``
+    build a tensor of the type's dtype, ``x.type(LongTensor)`` converts, and
+    ``isinstance(x, FloatTensor)`` checks the dtype."""
+
+    def __call__(cls, *data):
         if len(data) == 1 and not isinstance(data[0], numbers.Integral):
-            return tensor(data[0], dtype=dtype)
-        return zeros(*data, dtype=dtype)
-    make.__name__ = name
-    return make
+            return tensor(data[0], dtype=cls.dtype)
+        return zeros(*data, dtype=cls.dtype)
+
+    def __instancecheck__(cls, obj):
+        return isinstance(obj, Tensor) and obj.dtype == cls.dtype
+
+
+def _legacy_type(name, dtype):
+    return _LegacyType(name, (), {"dtype": np.dtype(dtype), "__module__": "deepgrad"})
 
 
 FloatTensor = _legacy_type("FloatTensor", np.float32)

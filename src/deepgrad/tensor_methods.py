@@ -258,17 +258,22 @@ def _repr(self):
 
 
 def _formatter(data):
-    """PyTorch's number style: '1.' for whole floats, four decimals, else 1.0000e-05."""
+    """PyTorch's number style: '1.' for whole floats, four decimals, else 1.0000e-05;
+    every element right-aligned to the widest."""
     if data.dtype.kind != "f" or data.size == 0:
         return None
     finite = np.abs(data[np.isfinite(data)]).astype(np.float64)
-    if finite.size and np.all(finite == np.round(finite)) and finite.max() < 1e8:
-        return {"float_kind": lambda v: f"{v:.0f}." if np.isfinite(v) else str(v)}
     nonzero = finite[finite > 0]
-    if nonzero.size and (nonzero.max() >= 1e8 or nonzero.min() < 1e-4
-                         or nonzero.max() / nonzero.min() > 1e3):
-        return {"float_kind": lambda v: f"{v:.4e}"}
-    return {"float_kind": lambda v: f"{v:.4f}"}
+    if finite.size and np.all(finite == np.round(finite)) and finite.max() < 1e8:
+        style = lambda v: f"{v:.0f}." if np.isfinite(v) else str(v)  # noqa: E731
+    elif nonzero.size and (nonzero.max() >= 1e8 or nonzero.min() < 1e-4
+                           or nonzero.max() / nonzero.min() > 1e3):
+        style = lambda v: f"{v:.4e}" if np.isfinite(v) else str(v)  # noqa: E731
+    else:
+        style = lambda v: f"{v:.4f}" if np.isfinite(v) else str(v)  # noqa: E731
+    shown = data if data.size <= 1000 else np.concatenate([data.ravel()[:3], data.ravel()[-3:]])
+    width = max(len(style(v)) for v in shown.ravel())
+    return {"float_kind": lambda v: style(v).rjust(width)}
 
 
 # -- shape and type -------------------------------------------------------------------
@@ -317,10 +322,16 @@ def clone(self, memory_format=None):
     return shape.clone(self)
 
 
+def is_contiguous(self, memory_format=None):
+    """True unless this is a strided view (transposed, expanded, sliced with steps). A
+    layer may keep its output in another memory order (a convolution's is
+    channels-last): that is a detail of the kernels, and the tensor counts as
+    contiguous, as PyTorch's output does."""
+    return self._base is None or bool(self._data.flags.c_contiguous)
+
+
 def contiguous(self, memory_format=None):
-    if self._data.flags.c_contiguous:
-        return self
-    return clone(self)
+    return self if is_contiguous(self) else clone(self)
 
 
 def view(self, *shape_or_dtype):
@@ -485,6 +496,8 @@ def scatter(self, dim, index, src=None, value=None, reduce=None):
     fill = value if src is None else src
     fill = fill._data if isinstance(fill, Tensor) else fill
     index = index._data if isinstance(index, Tensor) else backend.np.asarray(index)
+    if index.ndim == 0 and self.ndim == 1:  # scatter_(0, tensor(3), value=1): one index
+        index = index.reshape(1)
     out = self._data.copy()
     backend.get_array_module(out).put_along_axis(out, index, fill,
                                                  axis=shape._dim(dim, self.ndim, "scatter"))
@@ -531,7 +544,7 @@ _METHODS = {
     "t": lambda s: shape.transpose(s), "expand": shape.expand, "expand_as": expand_as,
     "repeat": shape.repeat, "contiguous": contiguous, "gather": shape.gather,
     "split": shape.split, "chunk": shape.chunk, "index_select": index_select,
-    "is_contiguous": lambda s, memory_format=None: bool(s._data.flags.c_contiguous),
+    "is_contiguous": is_contiguous,
     # types and devices
     "to": to, "cpu": lambda s: ops.to_device(s, "cpu"),
     "cuda": lambda s, device=None, non_blocking=False: ops.to_device(s, "cuda"),

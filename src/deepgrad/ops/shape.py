@@ -273,16 +273,19 @@ def reshape(a, *shape):
 
 
 def view(a, *shape):
-    """``reshape`` that refuses to copy a strided view (PyTorch's ``view`` needs
+    """``reshape`` that never copies: a strided view is refused (PyTorch's ``view`` needs
     compatible strides). Layers may keep their outputs in another memory order (a
-    convolution's is channels-last); those are contiguous tensors to the user, and view
-    copies them."""
+    convolution's is channels-last); those are contiguous tensors to the user."""
     shape = _sizes(shape, "view")
     data = a._data
-    if a._base is not None and not (data.flags.c_contiguous or data.ndim <= 1):
-        raise RuntimeError(f"view: the tensor of shape {tuple(a.shape)} is a strided view "
-                           f"(transposed, expanded or sliced with steps); use "
-                           f".reshape(...) or .contiguous().view(...)")
+    if not (data.flags.c_contiguous or data.ndim <= 1):
+        if a._base is not None:
+            raise RuntimeError(f"view: the tensor of shape {tuple(a.shape)} is a strided "
+                               f"view (transposed, expanded or sliced with steps); use "
+                               f".reshape(...) or .contiguous().view(...)")
+        # A layer's output in its own memory order: move it to row-major once, in
+        # place, so that the view shares its memory as PyTorch's does.
+        a._data = backend.get_array_module(data).ascontiguousarray(data)
     return Reshape(shape)(a)
 
 
