@@ -125,6 +125,9 @@ def sum_to(grad, shape):
     return out
 
 
+_ndarray = backend.np.ndarray
+
+
 class Tensor:
     """An array with an optional gradient and the Function that produced it.
 
@@ -140,10 +143,11 @@ class Tensor:
                  "_version_box", "_base", "__weakref__")
 
     def __init__(self, data=(), requires_grad=False, *more_sizes):
-        if isinstance(data, backend.np.generic):  # a NumPy scalar: keep its dtype
-            data = backend.np.asarray(data)
-        elif not backend.is_array(data):
-            data, requires_grad = _from_python(data, requires_grad, more_sizes), False
+        if type(data) is not _ndarray and not backend.is_array(data):
+            if isinstance(data, backend.np.generic):  # a NumPy scalar: keep its dtype
+                data = backend.np.asarray(data)
+            else:
+                data, requires_grad = _from_python(data, requires_grad, more_sizes), False
         self._data = data
         self._grad = None
         self.requires_grad = requires_grad
@@ -396,11 +400,12 @@ class Function:
             _check_finite(out._data, f"the forward of {self.name}", self._origin)
         if _grad_enabled:
             needs = tuple(isinstance(x, Tensor) and x.requires_grad for x in inputs)
-            if any(needs):
+            if True in needs:
                 self._link(inputs, needs, out)
-                if self.saves_inputs or self.saves_output:
+                saved = self.saves_inputs
+                if saved or self.saves_output:
                     self._versions = _versions_of(
-                        _saved_inputs(self.saves_inputs, inputs, needs),
+                        inputs if saved is True else _saved_inputs(saved, inputs, needs),
                         out if self.saves_output else None)
                 return out
         self.release()
@@ -411,11 +416,12 @@ class Function:
         in-place op may later give that tensor a new creator, which must not change
         where this Function's gradient goes."""
         self.inputs = inputs
-        self.input_creators = tuple(x.creator if isinstance(x, Tensor) else None
-                                    for x in inputs)
+        self.input_creators = tuple(
+            x.creator if isinstance(x, Tensor) else None for x in inputs)
         self.needs_input_grad = needs
-        self.rank = max(x.rank for x in inputs if isinstance(x, Tensor))
+        self.rank = max([x.rank for x in inputs if isinstance(x, Tensor)])
         out.requires_grad, out.creator, out.rank = True, self, self.rank + 1
+
 
     @property
     def name(self):
@@ -491,8 +497,8 @@ def _saved_inputs(rule, inputs, needs):
 
 
 def _versions_of(inputs, output):
-    saved = [(i, x._version_box, x._version_box[0], x._data.shape)
-             for i, x in enumerate(inputs) if isinstance(x, Tensor)]
+    saved = [(i, box, box[0], x._data.shape) for i, x in enumerate(inputs)
+             if isinstance(x, Tensor) for box in (x._version_box,)]
     if output is not None:
         saved.append((-1, output._version_box, output._version_box[0], output._data.shape))
     return saved
