@@ -8,6 +8,7 @@ import deepgrad as dg
 from deepgrad.nn import functional as F
 from deepgrad.ops import compiled
 from deepgrad.ops.activation import ReLU
+from deepgrad.optim import _compiled as optim_compiled
 
 pytest.importorskip("numba")
 
@@ -106,16 +107,16 @@ def test_compiled_conv_input_gradient_equals_the_numpy_path(monkeypatch, cfg):
     """Sums run in another order (one product per block of rows, then col2im), so the
     two agree to float64 round-off, not bit for bit; both are checked against PyTorch
     in test_conv.py. Small blocks make the 70-image case cross many block edges."""
-    from deepgrad.ops import conv
-    monkeypatch.setattr(conv, "COL2IM_BLOCK_BYTES", 4096)
+    from deepgrad.ops import _conv_fast
+    monkeypatch.setattr(_conv_fast, "COL2IM_BLOCK_BYTES", 4096)
     rng = np.random.default_rng(0)
     x = rng.standard_normal(cfg["x"])
     w = rng.standard_normal(cfg["w"])
     gy = None
     grads = []
     calls = []
-    original = conv.Conv2d._input_grad_compiled
-    monkeypatch.setattr(conv.Conv2d, "_input_grad_compiled",
+    original = _conv_fast.FastConv2d._input_grad_compiled
+    monkeypatch.setattr(_conv_fast.FastConv2d, "_input_grad_compiled",
                         lambda self, *a: calls.append(1) or original(self, *a))
     for use_compiled in (True, False):
         with monkeypatch.context() as m:
@@ -191,7 +192,7 @@ def _optimize(make, shape, dtype, use_compiled, monkeypatch, steps=4, layout=Non
     NaNs and subnormals; the parameter and the state arrays after them."""
     with monkeypatch.context() as m:
         if not use_compiled:
-            m.setattr(compiled, "_kernels", False)
+            m.setattr(optim_compiled, "_loops", False)
         rng = np.random.default_rng(3)
         data = rng.standard_normal(shape).astype(dtype)
         p = dg.Tensor(data if layout is None else layout(data), requires_grad=True)
@@ -215,8 +216,8 @@ def _same_bits(fast, oracle):
         np.testing.assert_array_equal(state[key], state_ref[key], err_msg=key)
 
 
-def _count_calls(monkeypatch, name):
-    kernels = compiled.kernels()
+def _count_calls(monkeypatch, name, kernels=None):
+    kernels = kernels or compiled.kernels()
     calls = []
     original = getattr(kernels, name)
     monkeypatch.setattr(kernels, name, lambda *a: calls.append(1) or original(*a))
@@ -261,7 +262,7 @@ KERNEL = {"SGD": "sgd_update", "Adam": "adam_update", "AdamW": "adam_update",
 def test_compiled_optimizer_updates_give_the_numpy_bits(monkeypatch, dtype, name, options):
     def make(params):
         return getattr(dg.optim, name)(params, lr=0.05, **options)
-    calls = _count_calls(monkeypatch, KERNEL[name])
+    calls = _count_calls(monkeypatch, KERNEL[name], optim_compiled.loops())
     fast = _optimize(make, (37, 53), dtype, True, monkeypatch)
     assert len(calls) == 4
     _same_bits(fast, _optimize(make, (37, 53), dtype, False, monkeypatch))
@@ -287,7 +288,7 @@ def test_compiled_updates_of_large_arrays_in_threaded_blocks_give_the_same_bits(
 
 
 def test_strided_parameters_take_the_numpy_update(monkeypatch):
-    calls = _count_calls(monkeypatch, "adam_update")
+    calls = _count_calls(monkeypatch, "adam_update", optim_compiled.loops())
     fast = _optimize(dg.optim.Adam, (6, 8), np.float32, True, monkeypatch,
                      layout=lambda a: np.asfortranarray(a))
     assert calls == []

@@ -10,7 +10,14 @@ import torch.nn.functional as TF
 
 import deepgrad as dg
 import deepgrad.nn.functional as F
+from deepgrad.ops.locally_connected import _locally_connected2d_reference
 from helpers_ops import Case, check_case
+
+
+def _locally_connected2d(method):
+    """F.locally_connected2d (the fast path), or for 'simple' the textbook op behind it
+    (locally_connected.py's private hook)."""
+    return F.locally_connected2d if method == "fast" else _locally_connected2d_reference
 
 
 def torch_locally_connected(x, weight, bias, stride, padding):
@@ -46,7 +53,7 @@ def test_matches_unfold_reference_and_gradcheck(cfg, method):
     shapes = ((2, cin) + size, (oh, ow, cout, cin) + kk) + (((cout, oh, ow),) if bias else ())
     check_case(Case(
         f"locally_connected2d[{method}]{cfg}", shapes,
-        fn=lambda x, w, b=None: F.locally_connected2d(x, w, b, s, p, method=method),
+        fn=lambda x, w, b=None: _locally_connected2d(method)(x, w, b, s, p),
         torch_fn=lambda x, w, b=None: torch_locally_connected(x, w, b, s, p),
         rtol32=1e-4, atol32=1e-5))
 
@@ -63,7 +70,7 @@ def test_fast_path_equals_simple_path():
         for method in ("fast", "simple"):
             ts = [dg.tensor(a, requires_grad=True) for a in (x, w)]
             bt = dg.tensor(b, requires_grad=True) if bias else None
-            y = F.locally_connected2d(ts[0], ts[1], bt, s, p, method=method)
+            y = _locally_connected2d(method)(ts[0], ts[1], bt, s, p)
             y.backward(np.cos(np.arange(y.numel())).reshape(y.shape))
             results.append([y.data, ts[0].grad, ts[1].grad] + ([bt.grad] if bias else []))
         for fast, simple in zip(*results):
@@ -77,8 +84,8 @@ def test_elementwise_gradcheck(method):
     rng = np.random.default_rng(4)
     x, w, b = (dg.tensor(rng.standard_normal(s), requires_grad=True)
                for s in ((2, 2, 5, 4), (3, 2, 2, 2, 2, 3), (2, 3, 2)))
-    assert gradcheck(lambda x, w, b: F.locally_connected2d(x, w, b, stride=(2, 1),
-                                                           padding=(1, 0), method=method),
+    assert gradcheck(lambda x, w, b: _locally_connected2d(method)(x, w, b, stride=(2, 1),
+                                                                  padding=(1, 0)),
                      (x, w, b))
 
 

@@ -4,10 +4,11 @@ from .activation import Identity, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax,
 from .batchnorm import BatchNorm1d, BatchNorm2d
 from .container import (Flatten, ModuleDict, ModuleList, ParameterDict, ParameterList,
                         Sequential)
-from .conv import Conv2d, LocallyConnected2d
+from .conv import Conv2d
 from .dropout import Dropout, Dropout2d
 from .lazy import LazyBatchNorm1d, LazyBatchNorm2d, LazyConv2d, LazyLinear
 from .linear import Linear
+from .locally_connected import LocallyConnected2d
 from .loss import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
 from .module import Module
 from .parameter import Parameter, UninitializedParameter

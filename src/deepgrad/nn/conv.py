@@ -1,17 +1,15 @@
-"""Convolutional and locally connected layers.
+"""The convolutional layer, Conv2d (and the init it shares with LocallyConnected2d).
 
-Both see an input (N, C, H, W). A convolution shares one filter bank over all positions;
-a locally connected layer has the same receptive fields but its own filters at every
-output position (the course's "locally connected layer": good when images are registered,
-e.g. aligned faces). ``parameter_count`` gives either layer's size from its arguments
-alone, without allocating the weights.
+A convolution sees an input (N, C, H, W) and shares one filter bank over all positions
+(``locally_connected.py`` has the layer with its own filters at every position).
+``parameter_count`` gives the layer's size from its arguments alone, without allocating
+the weights.
 """
 import math
 
 from .. import backend
 from ..autograd import Tensor
-from ..ops.conv import (check_fits, check_input, conv2d, locally_connected2d, output_size,
-                        pair, parse_padding)
+from ..ops.conv import check_fits, check_input, conv2d, pair, parse_padding
 from . import init
 from .module import Module
 from .parameter import Parameter
@@ -96,14 +94,14 @@ class Conv2d(Module):
         kh, kw = pair("Conv2d.parameter_count", "kernel_size", kernel_size)
         return out_channels * (in_channels // groups) * kh * kw + (out_channels if bias else 0)
 
-    def forward(self, x, *, method="fast"):
+    def forward(self, x):
         if not isinstance(x, Tensor):
             raise TypeError(f"{self._who()}: input must be a Tensor, got {type(x).__name__}")
         who = self._who()
         check_input(who, x._data, self.in_channels)
         check_fits(who, x.shape, self._pads, self.kernel_size, self.dilation)
         return conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
-                      self.groups, method=method)
+                      self.groups)
 
     def _who(self):
         return f"Conv2d({self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size})"
@@ -117,91 +115,6 @@ class Conv2d(Module):
             text += f", dilation={self.dilation}"
         if self.groups != 1:
             text += f", groups={self.groups}"
-        if self.bias is None:
-            text += ", bias=False"
-        return text
-
-
-class LocallyConnected2d(Module):
-    """Like Conv2d, but every output position (p, q) has its own filters (no sharing).
-
-    PyTorch has no such layer; this one's conventions:
-
-    * ``input_size`` (H, W) is fixed at construction, since the weights depend on the
-      number of output positions OH x OW (computed as for Conv2d);
-    * weight: (OH, OW, out_channels, in_channels, kh, kw), so ``weight[p, q]`` is an
-      ordinary Conv2d weight used only at position (p, q); bias: (out_channels, OH, OW),
-      one bias per output unit;
-    * init as a convolution with the same receptive field: weight and bias ~
-      U(-1/sqrt(fan_in), 1/sqrt(fan_in)) with fan_in = in_channels * kh * kw.
-
-    ``y[n, o, p, q] = bias[o, p, q] + sum_{c,i,j} weight[p, q, o, c, i, j] *
-    x_padded[n, c, p*sh + i, q*sw + j]``.
-    """
-
-    def __init__(self, in_channels, out_channels, input_size, kernel_size, stride=1,
-                 padding=0, bias=True, dtype=None):
-        super().__init__()
-        who = "LocallyConnected2d"
-        _positive_int(who, "in_channels", in_channels)
-        _positive_int(who, "out_channels", out_channels)
-        self.in_channels, self.out_channels = in_channels, out_channels
-        self.input_size = pair(who, "input_size", input_size)
-        self.kernel_size = pair(who, "kernel_size", kernel_size)
-        self.stride = pair(who, "stride", stride)
-        self._pads = parse_padding(who, padding, self.kernel_size, self.stride, (1, 1))
-        self.padding = padding if isinstance(padding, str) else pair(who, "padding", padding, 0)
-        check_fits(who, (1, in_channels) + self.input_size, self._pads, self.kernel_size,
-                   (1, 1))
-        self.output_size = self._output_size(self.input_size, self.kernel_size, self.stride,
-                                             self._pads)
-        dtype = dtype or backend.default_dtype
-        shape = self.output_size + (out_channels, in_channels) + self.kernel_size
-        self.weight = Parameter(backend.np.empty(shape, dtype=dtype))
-        if bias:
-            self.bias = Parameter(backend.np.empty((out_channels,) + self.output_size,
-                                                   dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
-        self.reset_parameters()
-
-    @staticmethod
-    def _output_size(input_size, kernel, stride, pads):
-        return tuple(output_size(input_size[a], pads[a], kernel[a], stride[a], 1)
-                     for a in range(2))
-
-    def reset_parameters(self):
-        fan_in = self.in_channels * self.kernel_size[0] * self.kernel_size[1]
-        _init_like_conv(self.weight, self.bias, fan_in)
-
-    @classmethod
-    def parameter_count(cls, in_channels, out_channels, input_size, kernel_size, stride=1,
-                        padding=0, bias=True):
-        """OH*OW*out*in*kh*kw weights (+ OH*OW*out biases), from the arguments alone."""
-        who = "LocallyConnected2d.parameter_count"
-        kernel, stride = pair(who, "kernel_size", kernel_size), pair(who, "stride", stride)
-        pads = parse_padding(who, padding, kernel, stride, (1, 1))
-        oh, ow = cls._output_size(pair(who, "input_size", input_size), kernel, stride, pads)
-        units = oh * ow * out_channels
-        return units * in_channels * kernel[0] * kernel[1] + (units if bias else 0)
-
-    def forward(self, x, *, method="fast"):
-        who = (f"LocallyConnected2d({self.in_channels}, {self.out_channels}, "
-               f"input_size={self.input_size}, kernel_size={self.kernel_size})")
-        if not isinstance(x, Tensor):
-            raise TypeError(f"{who}: input must be a Tensor, got {type(x).__name__}")
-        check_input(who, x._data, self.in_channels)
-        if tuple(x.shape[2:]) != self.input_size:
-            raise ValueError(f"{who}: expected input of spatial size {self.input_size}, got "
-                             f"shape {tuple(x.shape)}")
-        return locally_connected2d(x, self.weight, self.bias, self.stride, self.padding,
-                                   method=method)
-
-    def extra_repr(self):
-        text = (f"{self.in_channels}, {self.out_channels}, input_size={self.input_size}, "
-                f"kernel_size={self.kernel_size}, stride={self.stride}")
-        if self.padding not in ((0, 0), "valid"):
-            text += f", padding={self.padding}"
         if self.bias is None:
             text += ", bias=False"
         return text

@@ -11,8 +11,9 @@ one 4e6, a convolution with one shared 10x10 filter 100.
 """
 from .activation import ReLU, Sigmoid, Tanh
 from .container import Flatten, Sequential
-from .conv import Conv2d, LocallyConnected2d
+from .conv import Conv2d
 from .linear import Linear
+from .locally_connected import LocallyConnected2d
 from .module import Module
 from .pool import MaxPool2d
 

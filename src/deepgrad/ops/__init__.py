@@ -2,10 +2,11 @@
 thin lowercase function that calls it."""
 from .activation import leaky_relu, log_softmax, relu, sigmoid, softmax, tanh
 from .arithmetic import add, div, linear, matmul, mul, neg, pow, sub, to_dtype
-from .conv import conv2d, locally_connected2d
+from .conv import conv2d
 from .dropout import dropout, dropout2d
 from .elementwise import (abs, ceil, clamp, clip, cos, exp, floor, log, log1p, maximum,
                           minimum, round, sign, sin, sqrt, square, where)
+from .locally_connected import locally_connected2d
 from .loss import binary_cross_entropy_with_logits, cross_entropy, mse_loss, nll_loss
 from .pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
 from .normalization import batch_norm
