@@ -37,8 +37,8 @@ def test_without_anomaly_mode_nothing_is_checked():
 
 
 def test_mode_is_restored_after_the_block():
-    from deepgrad import autograd
+    from deepgrad import grad_mode
     with pytest.raises(ZeroDivisionError):
         with dg.detect_anomaly():
             raise ZeroDivisionError
-    assert autograd._anomaly_mode is False
+    assert grad_mode.is_anomaly_enabled() is False

@@ -1,8 +1,10 @@
-"""The autograd core: Tensor, the Function protocol, and the backward walk.
+"""The autograd core: Tensor and the Function protocol.
 
 Tensor and Function need each other (a Function makes Tensors, a Tensor remembers the
-Function that made it), so both live here; ``tensor.py`` adds the operators and methods
-that call into ``ops``.
+Function that made it), so both live here; ``tensor_methods.py`` adds the operators and
+methods that call into ``ops``, ``engine.py`` holds the backward walk, ``grad_mode.py``
+the switches (``no_grad``, ``detect_anomaly``), and ``function_ctx.py`` Functions
+written in PyTorch's protocol.
 
 Conventions:
 
@@ -11,104 +13,16 @@ Conventions:
   saves only what its backward needs, as attributes of itself.
 * Gradients are plain arrays. The engine never modifies a gradient in place and neither
   may an op; a leaf's ``.grad`` always owns its memory, so users and optimizers may.
-* The walk is iterative, in decreasing rank (a heap), so deep graphs cannot overflow the
-  Python stack, and each Function runs once, after all gradients for its output arrived.
+* The walk is iterative, in decreasing generation (the graph depth), so deep graphs
+  cannot overflow the Python stack, and each Function runs once, after all gradients for
+  its output arrived.
 * After backward the graph is freed (inputs and saved arrays dropped) unless
   ``retain_graph=True``; a second backward through a freed graph raises.
 """
-import contextlib
-import heapq
-import itertools
-import os
-import traceback
-
-from . import backend
-
-_grad_enabled = True
-
-
-def is_grad_enabled():
-    return _grad_enabled
-
-
-@contextlib.contextmanager
-def no_grad():
-    """Run a block without recording the graph (evaluation, parameter updates)."""
-    global _grad_enabled
-    previous, _grad_enabled = _grad_enabled, False
-    try:
-        yield
-    finally:
-        _grad_enabled = previous
-
-
-@contextlib.contextmanager
-def enable_grad():
-    """Record the graph inside a block, even within ``no_grad``."""
-    global _grad_enabled
-    previous, _grad_enabled = _grad_enabled, True
-    try:
-        yield
-    finally:
-        _grad_enabled = previous
-
-
-class set_grad_enabled:  # noqa: N801 - PyTorch's name
-    """Turn recording on or off: as a call (``set_grad_enabled(False)``) until changed
-    again, or for a ``with`` block, after which the previous mode returns."""
-
-    def __init__(self, mode):
-        global _grad_enabled
-        self.previous, _grad_enabled = _grad_enabled, bool(mode)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        global _grad_enabled
-        _grad_enabled = self.previous
-
-
-def inference_mode(mode=True):
-    """PyTorch's faster ``no_grad`` for evaluation; here the same as ``no_grad()``."""
-    return set_grad_enabled(not mode)
-
-
-_anomaly_mode = False
-
-
-class AnomalyError(FloatingPointError):
-    """An op produced NaN or Inf while ``detect_anomaly()`` was on."""
-
-
-@contextlib.contextmanager
-def detect_anomaly():
-    """Raise at the first op whose forward or backward produces NaN or Inf, naming the
-    op and the line of user code that created it. Slower: every result is checked."""
-    global _anomaly_mode
-    previous, _anomaly_mode = _anomaly_mode, True
-    try:
-        yield
-    finally:
-        _anomaly_mode = previous
-
-
-_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
-
-
-def _user_frame():
-    """'file:line in function' of the innermost caller outside deepgrad itself."""
-    for frame in reversed(traceback.extract_stack()):
-        if not os.path.abspath(frame.filename).startswith(_PACKAGE_DIR + os.sep):
-            return f"{frame.filename}:{frame.lineno} in {frame.name}: {frame.line}"
-    return "(inside deepgrad)"
-
-
-def _check_finite(array, what, origin):
-    xp = backend.get_array_module(array)
-    if array.dtype.kind in "fc" and not bool(xp.isfinite(array).all()):
-        kind = "NaN" if bool(xp.isnan(array).any()) else "Inf"
-        raise AnomalyError(f"{what} produced {kind}; the op was created at {origin}")
+from . import backend, grad_mode
+from .engine import Captured, run_backward
+from .grad_mode import (AnomalyError, check_finite, detect_anomaly, enable_grad,  # noqa: F401
+                        inference_mode, is_grad_enabled, no_grad, set_grad_enabled, user_frame)
 
 
 def sum_to(grad, shape):
@@ -139,7 +53,7 @@ class Tensor:
     """
 
     __array_priority__ = 1000  # NumPy defers ``ndarray + Tensor`` to Tensor.__radd__
-    __slots__ = ("_data", "_grad", "requires_grad", "creator", "rank", "_hooks",
+    __slots__ = ("_data", "_grad", "requires_grad", "creator", "generation", "_hooks",
                  "_version_box", "_base", "__weakref__")
 
     def __init__(self, data=(), requires_grad=False, *more_sizes):
@@ -152,7 +66,7 @@ class Tensor:
         self._grad = None
         self.requires_grad = requires_grad
         self.creator = None
-        self.rank = 0
+        self.generation = 0  # the graph depth: 1 + the deepest input's
         self._hooks = None
         # In-place operations bump the version; views share their base's box, so that
         # backward can tell when an array it saved was overwritten (PyTorch's counter).
@@ -377,9 +291,8 @@ class Function:
     inputs = None
     input_creators = ()
     needs_input_grad = ()
-    rank = 0
+    generation = 0
     _hooks = None
-    _grad = None
     _origin = None  # where in user code the op was created (kept in anomaly mode)
     _versions = None  # (input index or -1 for the output, version box, version, shape)
     saves_inputs = True
@@ -395,10 +308,10 @@ class Function:
             source = inputs[0]
             out._version_box = source._version_box
             out._base = source if source._base is None else source._base
-        if _anomaly_mode:
-            self._origin = _user_frame()
-            _check_finite(out._data, f"the forward of {self.name}", self._origin)
-        if _grad_enabled:
+        if grad_mode.is_anomaly_enabled():
+            self._origin = user_frame()
+            check_finite(out._data, f"the forward of {self.name}", self._origin)
+        if grad_mode.is_grad_enabled():
             needs = tuple(isinstance(x, Tensor) and x.requires_grad for x in inputs)
             if True in needs:
                 self._link(inputs, needs, out)
@@ -419,8 +332,8 @@ class Function:
         self.input_creators = tuple(
             x.creator if isinstance(x, Tensor) else None for x in inputs)
         self.needs_input_grad = needs
-        self.rank = max([x.rank for x in inputs if isinstance(x, Tensor)])
-        out.requires_grad, out.creator, out.rank = True, self, self.rank + 1
+        self.generation = max([x.generation for x in inputs if isinstance(x, Tensor)])
+        out.requires_grad, out.creator, out.generation = True, self, self.generation + 1
 
 
     @property
@@ -466,6 +379,7 @@ class Function:
 
         ``forward`` and ``backward`` see Tensors and run without recording a graph.
         """
+        from .function_ctx import FunctionCtx  # the protocol's node is a Function too
         return FunctionCtx(cls)(*args)
 
 
@@ -504,171 +418,6 @@ def _versions_of(inputs, output):
     return saved
 
 
-def _check_versions(fn):
-    for index, box, version, shape in fn._versions:
-        if box[0] != version:
-            what = "its output" if index < 0 else f"its input {index}"
-            raise RuntimeError(
-                f"backward of {fn.name}: {what} (shape {tuple(shape)}), which it saved for "
-                f"the gradient, was modified by an in-place operation: it is at version "
-                f"{box[0]}, expected version {version}. Use an out-of-place operation "
-                f"(x = x + y instead of x += y) or .clone() the tensor before changing it.")
-
-
-class FunctionCtx(Function):
-    """The graph node of a user's Function and the ``ctx`` its forward and backward
-    receive: ``save_for_backward``, ``saved_tensors``, ``needs_input_grad``, and any
-    attribute the user sets on it."""
-
-    saves_inputs = False  # only what save_for_backward names is checked
-
-    def __init__(self, function_class):
-        self.function_class = function_class
-        self.saved = ()
-
-    @property
-    def name(self):
-        return self.function_class.__name__
-
-    def __call__(self, *args):
-        self.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
-        with no_grad():
-            result = self.function_class.forward(self, *args)
-        if isinstance(result, (tuple, list)):
-            raise NotImplementedError(
-                f"{self.name}.forward returned {len(result)} outputs; deepgrad's "
-                f"Functions have one output tensor: split it into one Function per output")
-        if not isinstance(result, Tensor):
-            raise TypeError(f"{self.name}.forward must return a Tensor, got "
-                            f"{type(result).__name__}")
-        out = Tensor(result._data)
-        if _grad_enabled and any(self.needs_input_grad):
-            self._link(args, self.needs_input_grad, out)
-            self._versions = _versions_of(self.saved, None)
-        return out
-
-    def save_for_backward(self, *tensors):
-        for t in tensors:
-            if t is not None and not isinstance(t, Tensor):
-                raise TypeError(f"{self.name}: save_for_backward takes tensors (or None), "
-                                f"got {type(t).__name__}; keep other values as ctx "
-                                f"attributes")
-        self.saved = tensors
-
-    @property
-    def saved_tensors(self):
-        return self.saved
-
-    def mark_non_differentiable(self, *tensors):
-        pass  # one output, always differentiable: nothing to record
-
-    def set_materialize_grads(self, value):
-        pass  # the one output's gradient is always an array
-
-    def backward(self, grad):
-        with no_grad():
-            grads = self.function_class.backward(self, Tensor(grad))
-        if not isinstance(grads, (tuple, list)):
-            grads = (grads,)
-        if len(grads) < len(self.inputs):
-            raise RuntimeError(f"{self.name}.backward returned {len(grads)} gradients, "
-                               f"forward took {len(self.inputs)} inputs (return None for "
-                               f"an input without a gradient)")
-        arrays = []
-        for i, (x, g) in enumerate(zip(self.inputs, grads)):
-            if g is None or not isinstance(x, Tensor) or not x.requires_grad:
-                arrays.append(None)
-                continue
-            if not isinstance(g, Tensor):
-                raise TypeError(f"{self.name}.backward: gradient {i} must be a Tensor or "
-                                f"None, got {type(g).__name__}")
-            if g.shape != x.shape:
-                raise RuntimeError(f"{self.name}.backward: gradient {i} has shape "
-                                   f"{tuple(g.shape)}, its input has {tuple(x.shape)}")
-            arrays.append(g._data)
-        return arrays
-
-
-def run_backward(root, grad, retain_graph=False, captured=None):
-    """Propagate ``grad`` from ``root`` to every leaf that requires grad.
-
-    With ``captured`` (a dict from tensor ids to None, see :func:`grad`), the gradients
-    of those tensors are stored in it instead, and no ``.grad`` changes."""
-    if captured is not None:
-        creators = {id(t.creator): key for key, t in captured.items() if t.creator is not None}
-    if root.creator is None:
-        if captured is None:
-            _accumulate_leaf(root, grad, set())
-        elif id(root) in captured:
-            _capture(captured, id(root), grad)
-        return
-    counter = itertools.count()  # tie-breaker: Functions are not comparable
-    heap = []
-    queued = set()
-    given_to_leaves = set()  # ids of arrays already stored as some leaf's .grad
-
-    def push(fn, g):
-        if fn._grad is None:
-            fn._grad = g
-        else:
-            fn._grad = fn._grad + g
-        if id(fn) not in queued:
-            queued.add(id(fn))
-            heapq.heappush(heap, (-fn.rank, next(counter), fn))
-
-    push(root.creator, grad)
-    while heap:
-        fn = heapq.heappop(heap)[2]
-        g, fn._grad = fn._grad, None
-        if fn._hooks:
-            g = _run_hooks(fn._hooks, g)
-        if captured is not None and id(fn) in creators:
-            _capture(captured, creators[id(fn)], g)
-        if fn._versions:
-            _check_versions(fn)
-        if fn.inputs is None:
-            raise RuntimeError(
-                f"backward through {fn.name} a second time: its graph was freed after the "
-                f"first backward. Pass retain_graph=True to the first backward()."
-            )
-        try:
-            grads = fn.backward(g)
-        except Exception as err:
-            if fn._origin:
-                err.add_note(f"in the backward of {fn.name}, created at {fn._origin}")
-            raise
-        if _anomaly_mode:
-            for gx in grads:
-                if gx is not None:
-                    _check_finite(gx, f"the backward of {fn.name}", fn._origin)
-        for x, node, needed, gx in zip(fn.inputs, fn.input_creators, fn.needs_input_grad,
-                                       grads):
-            if gx is None or not needed:
-                continue
-            if node is None:
-                if captured is None:
-                    _accumulate_leaf(x, gx, given_to_leaves)
-                elif id(x) in captured:
-                    _capture(captured, id(x), gx)
-            else:
-                push(node, gx)
-        if not retain_graph:
-            fn.release()
-
-
-class _Captured(dict):
-    """Tensors whose gradients :func:`grad` returns, by id, with the sums found."""
-
-    def __init__(self, tensors):
-        super().__init__((id(t), t) for t in tensors)
-        self.sums = {}
-
-
-def _capture(captured, key, g):
-    previous = captured.sums.get(key)
-    captured.sums[key] = g.copy() if previous is None else previous + g
-
-
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
          allow_unused=None, materialize_grads=False):
     """The gradients of ``outputs`` with respect to each of ``inputs``, returned as a
@@ -683,7 +432,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     inputs = (inputs,) if single else tuple(inputs)
     if grad_outputs is None or isinstance(grad_outputs, Tensor):
         grad_outputs = (grad_outputs,) * len(outputs)
-    captured = _Captured(inputs)
+    captured = Captured(inputs)
     for i, (out, g) in enumerate(zip(outputs, grad_outputs)):
         if not out.requires_grad:
             raise RuntimeError(f"autograd.grad: output {i} does not require grad")
@@ -707,32 +456,3 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
             found = backend.get_array_module(t._data).zeros_like(t._data)
         results.append(None if found is None else Tensor(found))
     return tuple(results)
-
-
-def _run_hooks(hooks, grad):
-    for hook in list(hooks):
-        replaced = hook(grad)
-        if replaced is not None:
-            grad = replaced._data if isinstance(replaced, Tensor) else replaced
-    return grad
-
-
-def _accumulate_leaf(leaf, grad, given_to_leaves):
-    if grad.shape != leaf.shape:  # an op's backward is wrong: fail loudly, here
-        raise RuntimeError(
-            f"internal error: gradient of shape {tuple(grad.shape)} for a tensor of shape "
-            f"{tuple(leaf.shape)}"
-        )
-    if leaf._hooks:
-        grad = _run_hooks(leaf._hooks, grad)
-    if leaf._grad is None:
-        # The leaf must own its gradient: the same array may also be another leaf's
-        # gradient, or a view of an array the graph still uses.
-        if id(grad) in given_to_leaves or not grad.flags.owndata:
-            grad = grad.copy()
-        if grad.dtype != leaf.dtype:
-            grad = grad.astype(leaf.dtype)
-        given_to_leaves.add(id(grad))
-        leaf._grad = grad
-    else:
-        leaf._grad = leaf._grad + grad

@@ -62,10 +62,11 @@ def _rebase(t, name, compute, args, kwargs):
             f"transpose) while its tensor is in the graph; deepgrad does not rewrite the "
             f"base tensor's graph: use an out-of-place op (y = x + 1), or .clone() the view")
     old = Tensor(t._data.copy(), t.requires_grad)
-    old.creator, old.rank = t.creator, t.rank
+    old.creator, old.generation = t.creator, t.generation
     result = compute(old, *args, **kwargs)
     _write(t, name, result._data)
-    t.creator, t.rank, t.requires_grad = result.creator, result.rank, result.requires_grad
+    t.creator, t.generation, t.requires_grad = (result.creator, result.generation,
+                                                result.requires_grad)
     return t
 
 
