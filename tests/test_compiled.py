@@ -7,7 +7,7 @@ import torch
 import deepgrad as dg
 from deepgrad.nn import functional as F
 from deepgrad.ops import compiled
-from deepgrad.ops.activation import ReLU
+from deepgrad.ops._compiled_ops import CompiledMaxPool2x2, CompiledReLU
 from deepgrad.optim import _compiled as optim_compiled
 
 pytest.importorskip("numba")
@@ -19,10 +19,10 @@ def _pool(x, g, use_compiled, monkeypatch):
         if not use_compiled:
             m.setattr(compiled, "_kernels", False)
         t = dg.Tensor(x, requires_grad=True)
-        out = F.max_pool2d(t, 2)
+        out, indices = F.max_pool2d(t, 2, return_indices=True)
         fn = out.creator
-        assert bool(fn.compiled) == use_compiled
-        indices = fn.indices()
+        assert isinstance(fn, CompiledMaxPool2x2) == use_compiled
+        indices = indices._data
         dx = fn.backward(g)[0]  # the op's own result (a leaf's .grad is a C-order copy)
     return out._data, indices, dx
 
@@ -82,15 +82,16 @@ def test_other_pools_and_devices_use_the_numpy_path():
                    {"kernel_size": 2, "padding": 1}, {"kernel_size": 2, "dilation": 2},
                    {"kernel_size": 2, "ceil_mode": True, "stride": 2}):
         out = F.max_pool2d(dg.randn(1, 2, 7, 7, requires_grad=True), **kwargs)
-        assert not out.creator.compiled, kwargs
-    assert F.max_pool2d(x, 2).creator.compiled  # 6x6: ceil mode changes nothing either
+        assert not isinstance(out.creator, CompiledMaxPool2x2), kwargs
+    assert isinstance(F.max_pool2d(x, 2).creator, CompiledMaxPool2x2)  # 6x6: ceil mode changes nothing either
 
 
 def test_switched_off_by_the_environment(monkeypatch):
     monkeypatch.setattr(compiled, "_kernels", None)
     monkeypatch.setenv("DEEPGRAD_COMPILED", "0")
     assert compiled.kernels() is None
-    assert not F.max_pool2d(dg.randn(1, 1, 4, 4, requires_grad=True), 2).creator.compiled
+    pooled = F.max_pool2d(dg.randn(1, 1, 4, 4, requires_grad=True), 2)
+    assert not isinstance(pooled.creator, CompiledMaxPool2x2)
     monkeypatch.setattr(compiled, "_kernels", None)
     monkeypatch.delenv("DEEPGRAD_COMPILED")
     assert compiled.kernels() is not None
@@ -136,7 +137,7 @@ def test_compiled_conv_input_gradient_equals_the_numpy_path(monkeypatch, cfg):
 @pytest.mark.parametrize("layout", ["contiguous", "channels_last", "strided"])
 @pytest.mark.parametrize("grad_layout", ["contiguous", "channels_last"])
 def test_compiled_relu_gives_the_numpy_bits(monkeypatch, dtype, layout, grad_layout):
-    monkeypatch.setattr(ReLU, "COMPILED_FROM", 1)
+    monkeypatch.setattr(CompiledReLU, "COMPILED_FROM", 1)
     rng = np.random.default_rng(1)
     x = _values("special", (3, 6, 5, 4), rng, dtype)
     x.reshape(-1)[:7] = [0.0, -0.0, np.nan, np.inf, -np.inf, 1e-45, -1e-45]
@@ -148,7 +149,7 @@ def test_compiled_relu_gives_the_numpy_bits(monkeypatch, dtype, layout, grad_lay
             if not use_compiled:
                 m.setattr(compiled, "_kernels", False)
             y = dg.relu(dg.Tensor(x, requires_grad=True))
-            assert bool(y.creator.kernels) == (use_compiled and layout != "strided")
+            assert isinstance(y.creator, CompiledReLU) == (use_compiled and layout != "strided")
             results.append((y._data, y.creator.backward(g)[0]))
     (y, dx), (y_ref, dx_ref) = results
     np.testing.assert_array_equal(y, y_ref)
@@ -159,28 +160,30 @@ def test_compiled_relu_gives_the_numpy_bits(monkeypatch, dtype, layout, grad_lay
 
 
 def test_compiled_relu_gradient_of_nan_is_masked_as_in_pytorch(monkeypatch):
-    monkeypatch.setattr(ReLU, "COMPILED_FROM", 1)
+    monkeypatch.setattr(CompiledReLU, "COMPILED_FROM", 1)
     x = np.array([-1.0, 2.0, -3.0, 4.0], np.float32)
     g = np.array([np.nan, np.nan, np.inf, 1.0], np.float32)
     y = dg.relu(dg.Tensor(x, requires_grad=True))
-    assert y.creator.kernels
+    assert isinstance(y.creator, CompiledReLU)
     xt = torch.tensor(x, requires_grad=True)
     torch.relu(xt).backward(torch.tensor(g))
     np.testing.assert_array_equal(y.creator.backward(g)[0], xt.grad.numpy())
 
 
 def test_tiny_activations_take_the_numpy_path():
-    assert not dg.relu(dg.randn(8, 64, requires_grad=True)).creator.kernels
-    assert dg.relu(dg.randn(32, 512, requires_grad=True)).creator.kernels  # an MLP's
+    assert not isinstance(dg.relu(dg.randn(8, 64, requires_grad=True)).creator, CompiledReLU)
+    assert isinstance(dg.relu(dg.randn(32, 512, requires_grad=True)).creator,
+                      CompiledReLU)  # an MLP's
 
 
 def test_dtypes_the_kernels_are_not_compiled_for_take_the_numpy_path(monkeypatch):
-    monkeypatch.setattr(ReLU, "COMPILED_FROM", 1)
+    monkeypatch.setattr(CompiledReLU, "COMPILED_FROM", 1)
     x = dg.Tensor(np.random.default_rng(0).random((2, 9, 6, 6)).astype(np.float16),
                   requires_grad=True)
     w = dg.Tensor(np.ones((3, 9, 3, 3), np.float16), requires_grad=True)
     pooled, relu = F.max_pool2d(x, 2), dg.relu(x)
-    assert not pooled.creator.compiled and not relu.creator.kernels
+    assert not isinstance(pooled.creator, CompiledMaxPool2x2)
+    assert not isinstance(relu.creator, CompiledReLU)
     (pooled.sum() + relu.sum() + F.conv2d(x, w).sum()).backward()
     assert x.grad.dtype == np.float16
 
@@ -220,7 +223,8 @@ def _count_calls(monkeypatch, name, kernels=None):
     kernels = kernels or compiled.kernels()
     calls = []
     original = getattr(kernels, name)
-    monkeypatch.setattr(kernels, name, lambda *a: calls.append(1) or original(*a))
+    monkeypatch.setattr(kernels, name,
+                        lambda *a, **k: calls.append(1) or original(*a, **k))
     return calls
 
 

@@ -459,8 +459,8 @@ def test_small_arrays_are_updated_whole_large_ones_in_blocks(monkeypatch):
         opt = dg.optim.SGD([p], lr=0.1)
         blocks = []
         run = opt._run
-        opt._run = lambda kernel, arrays, n: run(
-            lambda *a: blocks.append(a[0].size) or kernel(*a), arrays, n)
+        opt._run = lambda update, arrays: run(
+            lambda **a: blocks.append(a["p"].size) or update(**a), arrays)
         opt.step()
         assert len(blocks) == expected_blocks and sum(blocks) == size
         np.testing.assert_array_equal(p.data, np.float32(-0.1))

@@ -7,7 +7,7 @@ from . import lr_scheduler
 from .adadelta import Adadelta
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
-from .groups import param_groups_without_decay
+from .weight_decay import param_groups_without_decay
 from .optimizer import Optimizer
 from .rmsprop import RMSprop
 from .rprop import Rprop

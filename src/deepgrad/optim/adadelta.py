@@ -1,7 +1,33 @@
 """Adadelta: step sizes from the ratio of running RMS of updates and of gradients."""
+from typing import NamedTuple
+
 from .. import backend
-from ._blocked import effective_grad
 from .optimizer import Optimizer, check_bool, check_interval, check_non_negative
+from .weight_decay import coupled_decay
+
+
+class AdadeltaStep(NamedTuple):
+    """The hyper-parameters of one Adadelta step (a group's options)."""
+    lr: float
+    rho: float
+    eps: float
+    weight_decay: float
+    maximize: bool
+
+
+def adadelta(p, g, square_avg, acc_delta, *, h):
+    """One step of :class:`Adadelta` on arrays, in place (v is ``square_avg``, u
+    ``acc_delta``)."""
+    xp = backend.get_array_module(p)
+    if h.maximize:
+        g = -g
+    g = coupled_decay(g, p, h.weight_decay)
+    square_avg *= h.rho
+    square_avg += (1 - h.rho) * g * g
+    d = xp.sqrt(acc_delta + h.eps) / xp.sqrt(square_avg + h.eps) * g
+    acc_delta *= h.rho
+    acc_delta += (1 - h.rho) * d * d
+    p -= h.lr * d
 
 
 class Adadelta(Optimizer):
@@ -30,44 +56,14 @@ class Adadelta(Optimizer):
         check_interval("Adadelta", "rho", group["rho"], 0.0, 1.0, closed_high=True)
         check_bool("Adadelta", "maximize", group["maximize"])
 
-    def _update(self, p, g, state, group):
-        xp = backend.get_array_module(p)
+    rule = adadelta
+
+    def _prepare(self, p, state, group):
         if not state:
+            xp = backend.get_array_module(p)
             state["step"] = 0
             state["square_avg"] = xp.zeros_like(p)
             state["acc_delta"] = xp.zeros_like(p)
         state["step"] += 1
-        lr, rho, eps = float(group["lr"]), float(group["rho"]), float(group["eps"])
-        wd, maximize = float(group["weight_decay"]), group["maximize"]
-        arrays = (p, g, state["square_avg"], state["acc_delta"])
-        fused = self._compiled_kernels(*arrays)
-        if fused:
-            dt = p.dtype.type
-            scalars = (dt(wd), maximize, dt(rho), dt(1.0 - rho), dt(eps), dt(-lr))
-
-            def kernel(p, g, square_avg, acc_delta):
-                fused.adadelta_update(p.reshape(-1), g.reshape(-1), square_avg.reshape(-1),
-                                      acc_delta.reshape(-1), *scalars)
-            self._run(kernel, arrays, 0)
-            return
-
-        def kernel(p, g, square_avg, acc_delta, s, t, u):
-            xp = backend.get_array_module(p)
-            g = effective_grad(p, g, u, wd, maximize)
-            square_avg *= rho
-            xp.multiply(g, 1.0 - rho, out=s)
-            s *= g
-            square_avg += s
-            xp.add(square_avg, eps, out=s)
-            xp.sqrt(s, out=s)                    # std
-            xp.add(acc_delta, eps, out=t)
-            xp.sqrt(t, out=t)
-            t /= s
-            t *= g                               # delta
-            acc_delta *= rho
-            xp.multiply(t, 1.0 - rho, out=s)
-            s *= t
-            acc_delta += s
-            t *= -lr
-            p += t
-        self._run(kernel, arrays, 3)
+        return AdadeltaStep(float(group["lr"]), float(group["rho"]), float(group["eps"]),
+                            float(group["weight_decay"]), group["maximize"])

@@ -1,7 +1,31 @@
 """Adagrad: per-weight learning rates from the sum of squared gradients."""
+from typing import NamedTuple
+
 from .. import backend
-from ._blocked import effective_grad
 from .optimizer import Optimizer, check_bool, check_non_negative
+from .weight_decay import coupled_decay
+
+
+class AdagradStep(NamedTuple):
+    """The hyper-parameters of one Adagrad step: a group's options and the step t."""
+    lr: float
+    lr_decay: float
+    weight_decay: float
+    eps: float
+    maximize: bool
+    step: int
+
+
+def adagrad(p, g, sum, *, h):
+    """One step of :class:`Adagrad` on arrays, in place (``sum`` is PyTorch's name for
+    the accumulator)."""
+    xp = backend.get_array_module(p)
+    if h.maximize:
+        g = -g
+    g = coupled_decay(g, p, h.weight_decay)
+    clr = h.lr / (1 + (h.step - 1) * h.lr_decay)
+    sum += g * g
+    p -= clr * (g / (xp.sqrt(sum) + h.eps))
 
 
 class Adagrad(Optimizer):
@@ -30,33 +54,14 @@ class Adagrad(Optimizer):
             check_non_negative("Adagrad", name, group[name])
         check_bool("Adagrad", "maximize", group["maximize"])
 
-    def _update(self, p, g, state, group):
-        xp = backend.get_array_module(p)
+    rule = adagrad
+
+    def _prepare(self, p, state, group):
         if not state:
             state["step"] = 0
-            state["sum"] = xp.full_like(p, group["initial_accumulator_value"])
+            state["sum"] = backend.get_array_module(p).full_like(
+                p, group["initial_accumulator_value"])
         state["step"] += 1
-        clr = float(group["lr"]) / (1 + (state["step"] - 1) * float(group["lr_decay"]))
-        wd, eps, maximize = float(group["weight_decay"]), float(group["eps"]), group["maximize"]
-        fused = self._compiled_kernels(p, g, state["sum"])
-        if fused:
-            dt = p.dtype.type
-            scalars = (dt(wd), maximize, dt(eps), dt(-clr))
-
-            def kernel(p, g, total):
-                fused.adagrad_update(p.reshape(-1), g.reshape(-1), total.reshape(-1),
-                                     *scalars)
-            self._run(kernel, (p, g, state["sum"]), 0)
-            return
-
-        def kernel(p, g, total, s, t):
-            xp = backend.get_array_module(p)
-            g = effective_grad(p, g, t, wd, maximize)
-            xp.multiply(g, g, out=s)
-            total += s
-            xp.sqrt(total, out=s)
-            s += eps
-            xp.divide(g, s, out=s)
-            s *= -clr
-            p += s
-        self._run(kernel, (p, g, state["sum"]), 2)
+        return AdagradStep(float(group["lr"]), float(group["lr_decay"]),
+                           float(group["weight_decay"]), float(group["eps"]),
+                           group["maximize"], state["step"])

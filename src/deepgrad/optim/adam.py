@@ -1,8 +1,48 @@
 """Adam and AdamW: bias-corrected first and second moment estimates."""
+from typing import NamedTuple
+
 from .. import backend
-from ._blocked import effective_grad, lerp_
 from .optimizer import (Optimizer, check_bool, check_interval, check_non_negative,
-                        check_pair)
+                        check_pair, lerp_)
+from .weight_decay import coupled_decay, decoupled_decay_
+
+
+class AdamStep(NamedTuple):
+    """The hyper-parameters of one Adam step: a group's options and the step t."""
+    lr: float
+    beta1: float
+    beta2: float
+    eps: float
+    weight_decay: float
+    decoupled_weight_decay: bool
+    amsgrad: bool
+    maximize: bool
+    eps_inside_sqrt: bool
+    step: int
+
+
+def adam(p, g, exp_avg, exp_avg_sq, max_exp_avg_sq=None, *, h):
+    """One step of :class:`Adam` on arrays, in place (m is ``exp_avg``, v
+    ``exp_avg_sq``)."""
+    xp = backend.get_array_module(p)
+    if h.maximize:
+        g = -g
+    if h.decoupled_weight_decay:
+        decoupled_decay_(p, h.lr, h.weight_decay)
+    else:
+        g = coupled_decay(g, p, h.weight_decay)
+    lerp_(exp_avg, g, 1 - h.beta1)                    # m = beta1 * m + (1 - beta1) * g
+    exp_avg_sq *= h.beta2
+    exp_avg_sq += (1 - h.beta2) * g * g
+    v = exp_avg_sq
+    if h.amsgrad:
+        v = xp.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
+    bias_correction2 = 1 - h.beta2 ** h.step
+    if h.eps_inside_sqrt:
+        denom = xp.sqrt(v / bias_correction2 + h.eps)
+    else:
+        denom = xp.sqrt(v) / bias_correction2 ** 0.5 + h.eps
+    p -= h.lr / (1 - h.beta1 ** h.step) * (exp_avg / denom)
 
 
 class Adam(Optimizer):
@@ -52,74 +92,22 @@ class Adam(Optimizer):
         for option in ("amsgrad", "maximize", "decoupled_weight_decay", "eps_inside_sqrt"):
             check_bool(name, option, group[option])
 
-    def _update(self, p, g, state, group):
-        xp = backend.get_array_module(p)
-        amsgrad = group["amsgrad"]
+    rule = adam
+
+    def _prepare(self, p, state, group):
         if not state:
+            xp = backend.get_array_module(p)
             state["step"] = 0
             state["exp_avg"] = xp.zeros_like(p)
             state["exp_avg_sq"] = xp.zeros_like(p)
-            if amsgrad:
+            if group["amsgrad"]:
                 state["max_exp_avg_sq"] = xp.zeros_like(p)
         state["step"] += 1
-        step = state["step"]
-        lr, eps, wd = float(group["lr"]), float(group["eps"]), float(group["weight_decay"])
         beta1, beta2 = (float(b) for b in group["betas"])
-        maximize = group["maximize"]
-        decoupled = group["decoupled_weight_decay"]
-        shrink = 1.0 - lr * wd if decoupled and wd else None
-        coupled_wd = 0.0 if decoupled else wd
-        step_size = lr / (1 - beta1 ** step)
-        bias_correction2 = 1 - beta2 ** step
-        bias_correction2_sqrt = bias_correction2 ** 0.5
-        eps_inside = group["eps_inside_sqrt"]
-        arrays = [p, g, state["exp_avg"], state["exp_avg_sq"]]
-        if amsgrad:
-            arrays.append(state["max_exp_avg_sq"])
-        fused = self._compiled_kernels(*arrays)
-        if fused:
-            dt = p.dtype.type
-            weight = 1.0 - beta1  # as lerp_ below: the form torch.lerp_ takes for it
-            from_start = abs(weight) < 0.5
-            scalars = (dt(1.0 if shrink is None else shrink), dt(coupled_wd), maximize,
-                       dt(weight if from_start else 1.0 - weight), from_start, dt(beta2),
-                       dt(1.0 - beta2), amsgrad, eps_inside, dt(bias_correction2),
-                       dt(bias_correction2_sqrt), dt(eps), dt(-step_size))
-
-            def kernel(p, g, exp_avg, exp_avg_sq, max_exp_avg_sq=None):
-                top = fused.UNUSED[p.dtype] if max_exp_avg_sq is None else max_exp_avg_sq
-                fused.adam_update(p.reshape(-1), g.reshape(-1), exp_avg.reshape(-1),
-                                  exp_avg_sq.reshape(-1), top.reshape(-1), *scalars)
-            self._run(kernel, tuple(arrays), 0)
-            return
-
-        def kernel(p, g, exp_avg, exp_avg_sq, *rest):
-            xp = backend.get_array_module(p)
-            *extra, s, t = rest
-            if shrink is not None:
-                p *= shrink
-            g = effective_grad(p, g, t, coupled_wd, maximize)
-            lerp_(exp_avg, g, 1.0 - beta1, s)
-            exp_avg_sq *= beta2
-            xp.multiply(g, 1.0 - beta2, out=s)
-            s *= g
-            exp_avg_sq += s
-            second = exp_avg_sq
-            if amsgrad:
-                (second,) = extra
-                xp.maximum(second, exp_avg_sq, out=second)
-            if eps_inside:
-                xp.divide(second, bias_correction2, out=s)
-                s += eps
-                xp.sqrt(s, out=s)
-            else:
-                xp.sqrt(second, out=s)
-                s /= bias_correction2_sqrt
-                s += eps
-            xp.divide(exp_avg, s, out=s)
-            s *= -step_size
-            p += s
-        self._run(kernel, tuple(arrays), 2)
+        return AdamStep(float(group["lr"]), beta1, beta2, float(group["eps"]),
+                        float(group["weight_decay"]), group["decoupled_weight_decay"],
+                        group["amsgrad"], group["maximize"], group["eps_inside_sqrt"],
+                        state["step"])
 
 
 class AdamW(Adam):

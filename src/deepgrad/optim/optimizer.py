@@ -1,30 +1,37 @@
-"""Optimizer base: parameter groups, per-parameter state, state_dict.
+"""Optimizer base: parameter groups, per-parameter state, state_dict, and the step.
 
 As in PyTorch, hyperparameters live in ``param_groups`` (a list of dicts, each with its
 ``params`` and its options, missing options taken from ``defaults``), and per-parameter
 state is created lazily. ``state_dict()`` indexes state by the parameter's position across
 all groups, so a checkpoint restores into a freshly built optimizer.
+
+An update rule is written once, as its reference step: a function of arrays
+``rule(p, g, **state_arrays, h=hyper)`` that updates ``p`` and the state in place, line
+for line its docstring's formula, ``h`` the step's hyper-parameters as one named
+record. :meth:`Optimizer.step` is the one place that chooses how it runs: the compiled
+loop of the same rule when there is one (``_compiled.py``), else the reference, either
+way in cache-sized blocks and threads for large arrays (``_blocked.py``).
 """
 import copy
+import functools
 import math
 import numbers
 
 from .. import backend
 from ..autograd import Tensor, no_grad
-from ..ops import compiled
-from ._blocked import BLOCK_BYTES, ScratchPool, run_blocked
+from . import _compiled
+from ._blocked import BLOCK_BYTES, run_blocked
 
 
 class Optimizer:
     block_bytes = BLOCK_BYTES
     """Bytes per array per block of the element-wise update; None runs whole arrays (the
-    simple path, bit for bit the same result)."""
+    reference, bit for bit the same result)."""
 
     def __init__(self, params, defaults):
         self.defaults = dict(defaults)
         self.param_groups = []
         self.state = {}  # id(param) -> dict of arrays; ids are for lookup only, never saved
-        self._scratch = ScratchPool()  # per-block temporaries, reused by every step
         name = type(self).__name__
         if isinstance(params, Tensor):  # iterating would give its rows (as PyTorch)
             raise TypeError(f"{name}: params must be an iterable of Tensors or of dicts "
@@ -98,27 +105,30 @@ class Optimizer:
                 for p in group["params"]:
                     if p._grad is not None:
                         state = self.state.setdefault(id(p), {})
-                        self._update(p._data, p._grad, state, group)
+                        self._step_parameter(p._data, p._grad, state, group)
         return loss
 
-    def _update(self, param, grad, state, group):
-        """Update the array ``param`` in place from ``grad``; subclasses implement."""
+    def _step_parameter(self, p, g, state, group):
+        """One update of the array ``p``: the rule's reference step or its compiled loop,
+        whole or in blocks."""
+        hyper = self._prepare(p, state, group)
+        rule = self._rule(hyper)
+        arrays = {"p": p, "g": g, **{k: v for k, v in state.items() if k != "step"}}
+        update = (_compiled.update(rule, arrays, hyper)
+                  or functools.partial(rule, h=hyper))
+        self._run(update, arrays)
+
+    def _prepare(self, p, state, group):
+        """Create ``state`` on the first step (its arrays like ``p``), advance its
+        counter, and return this step's hyper-parameters; subclasses implement."""
         raise NotImplementedError
 
-    def _run(self, kernel, arrays, n_scratch):
-        """Apply an element-wise ``kernel(*arrays, *scratch)`` in cache-sized blocks."""
-        run_blocked(kernel, arrays, n_scratch, self._scratch, self.block_bytes)
+    def _rule(self, hyper):
+        """The reference step function of this optimizer (subclasses set ``rule``)."""
+        return type(self).rule
 
-    @staticmethod
-    def _compiled_kernels(*arrays):
-        """The compiled update kernels (``ops/compiled.py``: one pass over memory instead
-        of one per operation, the same bits) when the arrays are row-major NumPy arrays
-        of one float32 or float64 dtype, else None: the NumPy kernels run."""
-        kernels = compiled.kernels_for(*arrays)
-        if kernels and len({a.dtype for a in arrays}) == 1 and all(
-                a.flags.c_contiguous for a in arrays):
-            return kernels
-        return None
+    def _run(self, update, arrays):
+        run_blocked(update, arrays, self.block_bytes)
 
     # -- checkpoints --------------------------------------------------------------------
     def _all_params(self):
@@ -171,6 +181,18 @@ class Optimizer:
             opts = ", ".join(f"{k}={v}" for k, v in g.items() if k != "params")
             lines.append(f"  group {i}: {len(g['params'])} params, {opts}")
         return "\n".join(lines + [")"])
+
+
+def lerp_(start, end, weight):
+    """``start = start + weight * (end - start)`` in place, rounded as ``torch.lerp_``.
+
+    PyTorch computes ``end - (end - start) * (1 - weight)`` for ``weight >= 0.5``, which
+    is exact at ``weight = 1``; the two forms differ in the last bit, so we follow it.
+    """
+    if abs(weight) < 0.5:
+        start += weight * (end - start)
+    else:
+        start[...] = end - (1 - weight) * (end - start)
 
 
 def _restore(value, param):

@@ -1,7 +1,47 @@
 """RMSprop: divide by a running root mean square of the gradient."""
+from typing import NamedTuple
+
 from .. import backend
-from ._blocked import effective_grad, lerp_
-from .optimizer import Optimizer, check_bool, check_non_negative
+from .optimizer import Optimizer, check_bool, check_non_negative, lerp_
+from .weight_decay import coupled_decay
+
+
+class RMSpropStep(NamedTuple):
+    """The hyper-parameters of one RMSprop step (a group's options)."""
+    lr: float
+    alpha: float
+    eps: float
+    weight_decay: float
+    momentum: float
+    centered: bool
+    maximize: bool
+    eps_inside_sqrt: bool
+
+
+def rmsprop(p, g, square_avg, grad_avg=None, momentum_buffer=None, *, h):
+    """One step of :class:`RMSprop` on arrays, in place (v is ``square_avg``, m
+    ``grad_avg``, b ``momentum_buffer``)."""
+    xp = backend.get_array_module(p)
+    if h.maximize:
+        g = -g
+    g = coupled_decay(g, p, h.weight_decay)
+    square_avg *= h.alpha
+    square_avg += (1 - h.alpha) * g * g
+    if h.centered:
+        lerp_(grad_avg, g, 1 - h.alpha)               # m = alpha * m + (1 - alpha) * g
+        variance = square_avg - grad_avg * grad_avg
+    else:
+        variance = square_avg
+    if h.eps_inside_sqrt:
+        d = xp.sqrt(variance + h.eps)
+    else:
+        d = xp.sqrt(variance) + h.eps
+    if h.momentum > 0:
+        momentum_buffer *= h.momentum
+        momentum_buffer += g / d
+        p -= h.lr * momentum_buffer
+    else:
+        p -= h.lr * (g / d)
 
 
 class RMSprop(Optimizer):
@@ -42,9 +82,11 @@ class RMSprop(Optimizer):
         for name in ("centered", "maximize", "eps_inside_sqrt"):
             check_bool("RMSprop", name, group[name])
 
-    def _update(self, p, g, state, group):
-        xp = backend.get_array_module(p)
+    rule = rmsprop
+
+    def _prepare(self, p, state, group):
         if not state:
+            xp = backend.get_array_module(p)
             state["step"] = 0
             state["square_avg"] = xp.zeros_like(p)
             if group["momentum"] > 0:
@@ -52,62 +94,6 @@ class RMSprop(Optimizer):
             if group["centered"]:
                 state["grad_avg"] = xp.zeros_like(p)
         state["step"] += 1
-        lr, alpha, eps = float(group["lr"]), float(group["alpha"]), float(group["eps"])
-        wd, maximize = float(group["weight_decay"]), group["maximize"]
-        momentum, centered = float(group["momentum"]), group["centered"]
-        eps_inside = group["eps_inside_sqrt"]
-        arrays = [p, g, state["square_avg"]]
-        if centered:
-            arrays.append(state["grad_avg"])
-        if momentum > 0:
-            arrays.append(state["momentum_buffer"])
-        fused = self._compiled_kernels(*arrays)
-        if fused:
-            dt = p.dtype.type
-            weight = 1.0 - alpha  # the centred mean's, as lerp_ below takes it
-            from_start = abs(weight) < 0.5
-            scalars = (dt(wd), maximize, dt(alpha), dt(1.0 - alpha), centered,
-                       dt(weight if from_start else 1.0 - weight), from_start, eps_inside,
-                       dt(eps), momentum > 0, dt(momentum), dt(-lr))
-
-            def kernel(p, g, square_avg, *rest):
-                grad_avg = rest[0].reshape(-1) if centered else fused.UNUSED[p.dtype]
-                buf = rest[-1].reshape(-1) if momentum > 0 else fused.UNUSED[p.dtype]
-                fused.rmsprop_update(p.reshape(-1), g.reshape(-1), square_avg.reshape(-1),
-                                     grad_avg, buf, *scalars)
-            self._run(kernel, tuple(arrays), 0)
-            return
-
-        def kernel(p, g, square_avg, *rest):
-            xp = backend.get_array_module(p)
-            *extra, s, t = rest
-            grad_avg = extra.pop(0) if centered else None
-            buf = extra.pop(0) if momentum > 0 else None
-            g = effective_grad(p, g, t, wd, maximize)
-            square_avg *= alpha
-            xp.multiply(g, 1.0 - alpha, out=s)
-            s *= g
-            square_avg += s
-            if centered:
-                lerp_(grad_avg, g, 1.0 - alpha, s)
-                xp.multiply(grad_avg, -1.0, out=s)
-                s *= grad_avg
-                s += square_avg
-                variance = s
-            else:
-                variance = square_avg
-            if eps_inside:
-                xp.add(variance, eps, out=s)
-                xp.sqrt(s, out=s)
-            else:
-                xp.sqrt(variance, out=s)
-                s += eps
-            xp.divide(g, s, out=s)
-            if buf is not None:
-                buf *= momentum
-                buf += s
-                xp.multiply(buf, -lr, out=s)
-            else:
-                s *= -lr
-            p += s
-        self._run(kernel, tuple(arrays), 2)
+        return RMSpropStep(float(group["lr"]), float(group["alpha"]), float(group["eps"]),
+                           float(group["weight_decay"]), float(group["momentum"]),
+                           group["centered"], group["maximize"], group["eps_inside_sqrt"])

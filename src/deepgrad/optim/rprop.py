@@ -1,6 +1,34 @@
 """Resilient backpropagation (Rprop), PyTorch's iRprop- form."""
+from typing import NamedTuple
+
 from .. import backend
 from .optimizer import Optimizer, check_bool, check_non_negative, check_pair
+
+
+class RpropStep(NamedTuple):
+    """The hyper-parameters of one Rprop step (a group's options)."""
+    eta_minus: float
+    eta_plus: float
+    step_size_min: float
+    step_size_max: float
+    maximize: bool
+
+
+def rprop(p, g, prev, step_size, *, h):
+    """One step of :class:`Rprop` on arrays, in place (``step_size`` is each weight's
+    step, ``prev`` its last gradient)."""
+    xp = backend.get_array_module(p)
+    if h.maximize:
+        g = -g
+    s = g * prev                                      # its sign: the same as last time?
+    factor = xp.ones_like(step_size)                  # in the arrays' dtype, as PyTorch
+    factor[s > 0] = h.eta_plus
+    factor[s < 0] = h.eta_minus
+    step_size *= factor
+    xp.clip(step_size, h.step_size_min, h.step_size_max, out=step_size)
+    prev[...] = g                                     # g_prev = g, where g = 0 after a
+    prev[s < 0] = 0                                   # sign flip
+    p -= xp.sign(prev) * step_size
 
 
 class Rprop(Optimizer):
@@ -40,35 +68,15 @@ class Rprop(Optimizer):
                              f"step_sizes[1], got {group['step_sizes']!r}")
         check_bool("Rprop", "maximize", group["maximize"])
 
-    def _update(self, p, g, state, group):
-        xp = backend.get_array_module(p)
+    rule = rprop
+
+    def _prepare(self, p, state, group):
         if not state:
+            xp = backend.get_array_module(p)
             state["step"] = 0
             state["prev"] = xp.zeros_like(p)
             state["step_size"] = xp.full_like(p, group["lr"])
         state["step"] += 1
         eta_minus, eta_plus = (float(e) for e in group["etas"])
         low, high = (float(s) for s in group["step_sizes"])
-        maximize = group["maximize"]
-
-        def kernel(p, g, prev, step_size, s, t):
-            xp = backend.get_array_module(p)
-            if maximize:
-                xp.negative(g, out=t)
-                g = t
-            xp.multiply(g, prev, out=s)          # its sign: same direction as last time?
-            same = s > 0
-            flipped = s < 0
-            # the factor etaplus / etaminus / 1, multiplied in as PyTorch does (copyto
-            # with where= works on NumPy and CuPy alike; ufunc where= is NumPy only)
-            s.fill(1.0)
-            xp.copyto(s, eta_plus, where=same)
-            xp.copyto(s, eta_minus, where=flipped)
-            step_size *= s
-            xp.clip(step_size, low, high, out=step_size)
-            xp.copyto(prev, g)
-            xp.copyto(prev, 0, where=flipped)
-            xp.sign(prev, out=s)
-            s *= step_size
-            p -= s
-        self._run(kernel, (p, g, state["prev"], state["step_size"]), 2)
+        return RpropStep(eta_minus, eta_plus, low, high, group["maximize"])

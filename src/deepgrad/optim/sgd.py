@@ -1,7 +1,60 @@
 """Stochastic gradient descent with momentum, dampening, Nesterov and weight decay."""
+from typing import NamedTuple
+
 from .. import backend
-from ._blocked import effective_grad
 from .optimizer import Optimizer, check_bool, check_non_negative
+from .weight_decay import coupled_decay, decoupled_decay_
+
+
+class SGDStep(NamedTuple):
+    """The hyper-parameters of one SGD step (a group's options, and whether the momentum
+    buffer starts now)."""
+    lr: float
+    momentum: float
+    dampening: float
+    weight_decay: float
+    decoupled_weight_decay: bool
+    nesterov: bool
+    maximize: bool
+    momentum_form: str
+    first_step: bool
+
+
+def sgd(p, g, momentum_buffer=None, *, h):
+    """One step of :class:`SGD` (PyTorch's momentum form) on arrays, in place."""
+    if h.maximize:
+        g = -g
+    if h.decoupled_weight_decay:
+        decoupled_decay_(p, h.lr, h.weight_decay)
+    else:
+        g = coupled_decay(g, p, h.weight_decay)
+    if h.momentum:
+        b = momentum_buffer
+        if h.first_step:
+            b[...] = g
+        else:
+            b *= h.momentum
+            b += (1 - h.dampening) * g
+        g = g + h.momentum * b if h.nesterov else b
+    p -= h.lr * g
+
+
+def sgd_sutskever(p, g, momentum_buffer, *, h):
+    """One step of :class:`SGD` with ``momentum_form="sutskever"`` (lr inside the
+    velocity), on arrays, in place."""
+    if h.maximize:
+        g = -g
+    if h.decoupled_weight_decay:
+        decoupled_decay_(p, h.lr, h.weight_decay)
+    else:
+        g = coupled_decay(g, p, h.weight_decay)
+    v = momentum_buffer
+    v *= h.momentum
+    v -= h.lr * g
+    if h.nesterov:
+        p += h.momentum * v - h.lr * g
+    else:
+        p += v
 
 
 class SGD(Optimizer):
@@ -64,89 +117,23 @@ class SGD(Optimizer):
             raise ValueError(f"SGD: momentum_form='sutskever' needs dampening = 0, got "
                              f"dampening={group['dampening']}")
 
-    def _update(self, p, g, state, group):
-        lr = float(group["lr"])
-        wd = float(group["weight_decay"])
-        decoupled = group["decoupled_weight_decay"]
-        maximize = group["maximize"]
+    rule = sgd
+
+    def _rule(self, hyper):
+        if hyper.momentum and hyper.momentum_form == "sutskever":
+            return sgd_sutskever
+        return sgd
+
+    def _prepare(self, p, state, group):
         momentum = float(group["momentum"])
-        coupled_wd = 0.0 if decoupled else wd
-        shrink = 1.0 - lr * wd if decoupled and wd else None
-
-        if momentum and group["momentum_form"] == "sutskever":
-            self._sutskever(p, g, state, lr, momentum, coupled_wd, shrink, maximize,
-                            group["nesterov"])
-            return
-        buf = state.get("momentum_buffer")
-        first = buf is None
-        if momentum and first:
-            buf = state["momentum_buffer"] = backend.get_array_module(p).empty_like(p)
-        damp = 1.0 - float(group["dampening"])
-        nesterov = group["nesterov"]
-        arrays = (p, g, buf) if momentum else (p, g)
-        fused = self._compiled_kernels(*arrays)
-        if fused:
-            dt = p.dtype.type
-            scalars = (dt(-lr), dt(coupled_wd), dt(momentum), dt(damp),
-                       dt(1.0 if shrink is None else shrink), maximize, nesterov, first)
-
-            def kernel(p, g, buf=fused.UNUSED[p.dtype]):
-                fused.sgd_update(p.reshape(-1), g.reshape(-1), buf.reshape(-1), *scalars)
-            self._run(kernel, arrays, 0)
-            return
-
-        if not momentum:
-            def kernel(p, g, s, t):
-                d = effective_grad(p, g, s, coupled_wd, maximize)
-                if shrink is not None:
-                    p *= shrink
-                xp = backend.get_array_module(p)
-                xp.multiply(d, -lr, out=s)
-                p += s
-            self._run(kernel, (p, g), 2)
-            return
-
-        def kernel(p, g, buf, s, t):
+        first_step = bool(momentum) and "momentum_buffer" not in state
+        if first_step:
             xp = backend.get_array_module(p)
-            d = effective_grad(p, g, s, coupled_wd, maximize)
-            if first:
-                xp.copyto(buf, d)
-            else:
-                buf *= momentum
-                if damp == 1.0:
-                    buf += d
-                else:
-                    xp.multiply(d, damp, out=t)
-                    buf += t
-            if nesterov:
-                xp.multiply(buf, momentum, out=t)
-                xp.add(d, t, out=t)
-                d = t
-            else:
-                d = buf
-            if shrink is not None:
-                p *= shrink
-            xp.multiply(d, -lr, out=s)
-            p += s
-        self._run(kernel, (p, g, buf), 2)
-
-    def _sutskever(self, p, g, state, lr, momentum, coupled_wd, shrink, maximize, nesterov):
-        velocity = state.get("momentum_buffer")
-        if velocity is None:
-            velocity = state["momentum_buffer"] = backend.get_array_module(p).zeros_like(p)
-
-        def kernel(p, g, v, s, t):
-            xp = backend.get_array_module(p)
-            d = effective_grad(p, g, s, coupled_wd, maximize)
-            xp.multiply(d, -lr, out=t)           # -lr * g
-            v *= momentum
-            v += t
-            if shrink is not None:
-                p *= shrink
-            if nesterov:
-                xp.multiply(v, momentum, out=s)
-                s += t
-                p += s
-            else:
-                p += v
-        self._run(kernel, (p, g, velocity), 2)
+            # PyTorch's buffer starts as the first gradient (the step copies it in);
+            # Sutskever's velocity starts at zero
+            start = xp.zeros_like if group["momentum_form"] == "sutskever" else xp.empty_like
+            state["momentum_buffer"] = start(p)
+        return SGDStep(float(group["lr"]), momentum, float(group["dampening"]),
+                       float(group["weight_decay"]), group["decoupled_weight_decay"],
+                       group["nesterov"], group["maximize"], group["momentum_form"],
+                       first_step)

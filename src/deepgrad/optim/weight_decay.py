@@ -1,4 +1,34 @@
-"""Parameter groups that exempt biases and normalization parameters from weight decay."""
+"""Weight decay, the three ways the optimizers offer it.
+
+* **Coupled** (L2) decay, every optimizer's ``weight_decay`` but AdamW's: the gradient of
+  the penalty ``weight_decay / 2 * ||p||^2`` is added to the gradient before the rule
+  sees it, so it flows through momentum and the adaptive denominators::
+
+      g = g + weight_decay * p
+
+  The same penalty written into the loss is ``deepgrad.nn.utils.l2_penalty``: plain SGD
+  on ``loss + l2_penalty(params, wd)`` takes the steps of ``SGD(weight_decay=wd)``.
+* **Decoupled** decay (Loshchilov & Hutter), AdamW's and the ``decoupled_weight_decay=True``
+  switch of SGD and Adam: the weights shrink toward zero beside the step, and the decay
+  never enters the rule's state::
+
+      p = p * (1 - lr * weight_decay)
+
+* **No decay for some parameters**: :func:`param_groups_without_decay` builds the two
+  parameter groups that exempt biases and normalization parameters.
+"""
+
+
+def coupled_decay(g, p, weight_decay):
+    """``g + weight_decay * p``: the gradient with the L2 penalty's added (a new array;
+    ``g`` itself, untouched, without decay)."""
+    return g + weight_decay * p if weight_decay else g
+
+
+def decoupled_decay_(p, lr, weight_decay):
+    """``p = p * (1 - lr * weight_decay)`` in place."""
+    if weight_decay:
+        p *= 1 - lr * weight_decay
 
 
 def param_groups_without_decay(model, weight_decay, no_decay=None):
