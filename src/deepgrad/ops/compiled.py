@@ -5,13 +5,14 @@ needs several (a maximum and its index, a mask and a product) or a Python loop o
 operations, one compiled loop over the data is several times faster. These are compiled
 (``_numba_kernels.py``), each measured in BENCHMARKS.md:
 
-* 2x2 max pooling with stride 2, forward and backward (``pool.py``): the window is four
-  named values, and the compiler turns the maximum and its index into branch-free
-  selects. (A loop over a window size known only at run time compiled to branches,
-  which mispredict on real data: it ran five times slower, slower than NumPy.)
+* 2x2 max pooling with stride 2, forward and backward (``_compiled_ops.py``, for
+  ``pool.py``): the window is four named values, and the compiler turns the maximum and
+  its index into branch-free selects. (A loop over a window size known only at run time
+  compiled to branches, which mispredict on real data: it ran five times slower, slower
+  than NumPy.)
 * the convolution's col2im, adding the column gradient back into the image
-  (``conv.py``, channels-last, one group);
-* ReLU from 1024 elements (``activation.py``);
+  (``_conv_fast.py``, channels-last, one group);
+* ReLU from 1024 elements (``_compiled_ops.py``, for ``activation.py``);
 * the updates of SGD, Adam/AdamW, RMSprop, Adagrad and Adadelta (``optim/``): one pass
   over parameter, gradient and state instead of one per operation;
 * cross-entropy over (N, C) logits without class weights or label smoothing

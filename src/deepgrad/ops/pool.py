@@ -1,7 +1,7 @@
 """2-D pooling ops: ``max_pool2d``, ``avg_pool2d``, ``adaptive_avg_pool2d``.
 
 Input is (N, C, H, W) in any memory order; the output keeps the input's order (a
-channels-last input gives a channels-last output, see conv.py), so a conv -> relu ->
+channels-last input gives a channels-last output, see _layout.py), so a conv -> relu ->
 pool -> conv chain never transposes.
 
 Output size per axis, as PyTorch computes it::
@@ -16,14 +16,15 @@ operation on an (N, C, OH, OW) strided slab of the input (padded only when paddi
 ceil mode need it: no copy otherwise). With stride == kernel the slabs are exactly the
 views a reshape to (N, C, OH, kh, OW, kw) gives, so a 2x2 pool reads the input once,
 in its own memory order. The max keeps the index of the first maximal offset
-(row-major), PyTorch's tie rule, and a NaN wins as in PyTorch. The common 2x2, stride 2
-max pooling runs compiled when Numba is there (``compiled.py``), the NumPy code above
-being its oracle.
+(row-major), PyTorch's tie rule, and a NaN wins as in PyTorch. :func:`max_pool2d` runs
+the common 2x2, stride 2 max pooling compiled when Numba is there
+(``_compiled_ops.CompiledMaxPool2x2``), :class:`MaxPool2d` being its oracle.
 """
 from .. import backend
 from ..autograd import Function, Tensor
-from . import compiled
-from .conv import check_input, pair
+from ._compiled_ops import CompiledMaxPool2x2
+from ._layout import is_channels_last, pad_in_order, padded_shape, zeros_in_order
+from .conv import check_input, pair, window_slab
 
 
 def pool_output_size(size, kernel, stride, pad, dilation, ceil_mode):
@@ -33,63 +34,6 @@ def pool_output_size(size, kernel, stride, pad, dilation, ceil_mode):
     if ceil_mode and (out - 1) * stride >= size + pad:
         out -= 1
     return out
-
-
-def _is_channels_last(x):
-    return x.transpose(0, 2, 3, 1).flags.c_contiguous and not x.flags.c_contiguous
-
-
-def _padded(x, pads, fill):
-    """Pad (N, C, H, W) by ((top, bottom), (left, right)) with ``fill``, keeping the
-    memory order (channels-last stays channels-last); ``x`` itself when no padding."""
-    (pt, pb), (pl, pr) = pads
-    if not (pt or pb or pl or pr):
-        return x
-    xp = backend.get_array_module(x)
-    n, c, h, w = x.shape
-    if _is_channels_last(x):
-        out = xp.empty((n, h + pt + pb, w + pl + pr, c), dtype=x.dtype).transpose(0, 3, 1, 2)
-    else:
-        out = xp.empty((n, c, h + pt + pb, w + pl + pr), dtype=x.dtype)
-    out.fill(fill)
-    out[:, :, pt:pt + h, pl:pl + w] = x
-    return out
-
-
-def _zeros_padded(xp, shape, dtype, channels_last, pads):
-    """Zeros of the padded ``shape`` in the given memory order (a pool's gradient
-    buffer, in its input's order)."""
-    (pt, pb), (pl, pr) = pads
-    n, c, h, w = shape
-    hp, wp = h + pt + pb, w + pl + pr
-    if channels_last:
-        return xp.zeros((n, hp, wp, c), dtype=dtype).transpose(0, 3, 1, 2)
-    return xp.zeros((n, c, hp, wp), dtype=dtype)
-
-
-def _as_bhwc(a, channels_last):
-    """(N, C, H, W) -> the (B, H, W, C) array the compiled kernels take: a channels-last
-    image as its (N, H, W, C) view, a row-major one as (N*C, H, W, 1). Outputs are
-    arrays this module allocated in that order, so these are views that the kernel
-    writes through; an input may be copied (a strided one cannot be reshaped)."""
-    if channels_last:
-        return a.transpose(0, 2, 3, 1)
-    n, c, h, w = a.shape
-    return a.reshape(n * c, h, w, 1)
-
-
-def _empty_in_order(shape, dtype, channels_last):
-    n, c, h, w = shape
-    if channels_last:
-        return backend.np.empty((n, h, w, c), dtype=dtype).transpose(0, 3, 1, 2)
-    return backend.np.empty(shape, dtype=dtype)
-
-
-def _slab(i, j, out_hw, stride, dilation):
-    h0, w0 = i * dilation[0], j * dilation[1]
-    return (slice(None), slice(None),
-            slice(h0, h0 + stride[0] * (out_hw[0] - 1) + 1, stride[0]),
-            slice(w0, w0 + stride[1] * (out_hw[1] - 1) + 1, stride[1]))
 
 
 class _Pool(Function):
@@ -126,14 +70,11 @@ class MaxPool2d(_Pool):
         xp = backend.get_array_module(x)
         out_hw, pads = self._geometry(x.shape)
         kh, kw = self.kernel
-        xpad = _padded(x, pads, -xp.inf)
+        xpad = pad_in_order(x, pads, -xp.inf)
         index_type = xp.uint8 if kh * kw <= 256 else xp.int32
         self.pads, self.out_hw = pads, out_hw
-        self.x_shape, self.channels_last = x.shape, _is_channels_last(x)
-        self.compiled = self._compiled_kernels(x, pads)
-        if self.compiled:
-            return self._forward_compiled(xpad, index_type)
-        slabs = [xpad[_slab(i, j, out_hw, self.stride, self.dilation)]
+        self.x_shape, self.channels_last = x.shape, is_channels_last(x)
+        slabs = [xpad[window_slab(i, j, out_hw, self.stride, self.dilation)]
                  for i in range(kh) for j in range(kw)]
         best = slabs[0].copy(order="K")  # keeps x's memory order
         idx = xp.zeros_like(best, dtype=index_type)
@@ -146,36 +87,6 @@ class MaxPool2d(_Pool):
         self.idx = idx
         return best
 
-    def _forward_compiled(self, xpad, index_type):
-        n, c = xpad.shape[:2]
-        shape = (n, c) + self.out_hw
-        best = _empty_in_order(shape, xpad.dtype, self.channels_last)
-        idx = _empty_in_order(shape, index_type, self.channels_last)
-        last = self.channels_last
-        self.compiled.max_pool_2x2(_as_bhwc(xpad, last), _as_bhwc(best, last),
-                                   _as_bhwc(idx, last))
-        self.idx = idx
-        return best
-
-    def _backward_compiled(self, grad):
-        dx = _empty_in_order(self.x_shape, grad.dtype, self.channels_last)
-        h, w = self.x_shape[2:]
-        dx[:, :, 2 * (h // 2):] = 0  # the row and column an odd size leaves out
-        dx[:, :, :, 2 * (w // 2):] = 0
-        last = self.channels_last
-        bits = backend.np.dtype(f"i{grad.dtype.itemsize}")  # the kernel moves float bits
-        self.compiled.max_pool_2x2_grad(_as_bhwc(grad, last).view(bits),
-                                        _as_bhwc(self.idx, last),
-                                        _as_bhwc(dx, last).view(bits))
-        return dx
-
-    def _compiled_kernels(self, x, pads):
-        """The compiled kernels for a 2x2, stride 2 pool (the one they cover) of an
-        array they are compiled for, else None: the NumPy code runs."""
-        plain = (self.kernel == (2, 2) and self.stride == (2, 2)
-                 and self.dilation == (1, 1) and pads == ((0, 0), (0, 0)))
-        return compiled.kernels_for(x) if plain else None
-
     @staticmethod
     def _sequential_argmax(xp, slabs, index_type):
         """PyTorch's loop: take offset k when its value is larger or NaN."""
@@ -187,34 +98,19 @@ class MaxPool2d(_Pool):
             idx = xp.where(take, index_type(k), idx)
         return idx
 
-    def indices(self):
-        """Each window's argmax as a flat index into its (H, W) input plane (int64),
-        ``return_indices=True``'s second output."""
-        xp = backend.get_array_module(self.idx)
-        kw = self.kernel[1]
-        oh, ow = self.out_hw
-        w = self.x_shape[3]
-        i, j = self.idx // kw, self.idx % kw
-        rows = (xp.arange(oh) * self.stride[0] - self.padding[0])[:, None] + i.astype(
-            xp.int64) * self.dilation[0]
-        cols = (xp.arange(ow) * self.stride[1] - self.padding[1]) + j.astype(
-            xp.int64) * self.dilation[1]
-        return rows * w + cols
-
     def backward(self, grad):
-        if self.compiled:
-            return (self._backward_compiled(grad),)
         xp = backend.get_array_module(grad)
         kh, kw = self.kernel
         (pt, _), (pl, _) = self.pads
         h, w = self.x_shape[2:]
-        dxpad = _zeros_padded(xp, self.x_shape, grad.dtype, self.channels_last, self.pads)
+        dxpad = zeros_in_order(xp, padded_shape(self.x_shape, self.pads), grad.dtype,
+                               self.channels_last)
         # windows that do not overlap can be written, not added, and need no temporary
         disjoint = all(s >= d * (k - 1) + 1 for s, d, k in
                        zip(self.stride, self.dilation, self.kernel))
         for i in range(kh):
             for j in range(kw):
-                where = _slab(i, j, self.out_hw, self.stride, self.dilation)
+                where = window_slab(i, j, self.out_hw, self.stride, self.dilation)
                 hit = self.idx == i * kw + j
                 if disjoint:
                     xp.multiply(grad, hit, out=dxpad[where])
@@ -252,8 +148,8 @@ class AvgPool2d(_Pool):
         xp = backend.get_array_module(x)
         out_hw, pads = self._geometry(x.shape)
         kh, kw = self.kernel
-        xpad = _padded(x, pads, 0)
-        slabs = [xpad[_slab(i, j, out_hw, self.stride, self.dilation)]
+        xpad = pad_in_order(x, pads, 0)
+        slabs = [xpad[window_slab(i, j, out_hw, self.stride, self.dilation)]
                  for i in range(kh) for j in range(kw)]
         out = slabs[0].copy()  # keeps x's memory order
         for v in slabs[1:]:
@@ -261,7 +157,7 @@ class AvgPool2d(_Pool):
         self.scale = self._inverse_counts(x.shape, out_hw, xp, x.dtype)
         out *= self.scale
         self.pads, self.out_hw = pads, out_hw
-        self.x_shape, self.channels_last = x.shape, _is_channels_last(x)
+        self.x_shape, self.channels_last = x.shape, is_channels_last(x)
         return out
 
     def backward(self, grad):
@@ -269,11 +165,12 @@ class AvgPool2d(_Pool):
         kh, kw = self.kernel
         (pt, _), (pl, _) = self.pads
         h, w = self.x_shape[2:]
-        dxpad = _zeros_padded(xp, self.x_shape, grad.dtype, self.channels_last, self.pads)
+        dxpad = zeros_in_order(xp, padded_shape(self.x_shape, self.pads), grad.dtype,
+                               self.channels_last)
         g = grad * self.scale
         for i in range(kh):
             for j in range(kw):
-                dxpad[_slab(i, j, self.out_hw, self.stride, self.dilation)] += g
+                dxpad[window_slab(i, j, self.out_hw, self.stride, self.dilation)] += g
         return (dxpad[:, :, pt:pt + h, pl:pl + w],)
 
 
@@ -354,14 +251,38 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     kernel, stride, padding, dilation = _pool_args(who, kernel_size, stride, padding,
                                                    dilation)
     _check_pool_input(who, input, kernel, stride, padding, dilation, ceil_mode)
-    op = MaxPool2d(kernel, stride, padding, dilation, bool(ceil_mode))
+    op = _max_pool_op(input, kernel, stride, padding, dilation, bool(ceil_mode))
     out = op(input)
     if return_indices:
         if op.__dict__.get("idx") is None:  # released after a no-grad forward: redo
-            op = MaxPool2d(kernel, stride, padding, dilation, bool(ceil_mode))
+            op = _max_pool_op(input, kernel, stride, padding, dilation, bool(ceil_mode))
             op.forward(input._data if isinstance(input, Tensor) else input)
-        return out, Tensor(op.indices())
+        return out, Tensor(_flat_indices(op))
     return out
+
+
+def _max_pool_op(x, kernel, stride, padding, dilation, ceil_mode):
+    """The one choice: the compiled 2x2 pool where it applies, else :class:`MaxPool2d`."""
+    op = MaxPool2d(kernel, stride, padding, dilation, ceil_mode)
+    _, pads = op._geometry(x.shape)
+    if CompiledMaxPool2x2.covers(x, kernel, stride, dilation, pads):
+        return CompiledMaxPool2x2()
+    return op
+
+
+def _flat_indices(op):
+    """Each window's argmax (``op.idx``, the offset k = i*kw + j) as a flat index into
+    its (H, W) input plane (int64), ``return_indices=True``'s second output."""
+    xp = backend.get_array_module(op.idx)
+    kw = op.kernel[1]
+    oh, ow = op.out_hw
+    w = op.x_shape[3]
+    i, j = op.idx // kw, op.idx % kw
+    rows = (xp.arange(oh) * op.stride[0] - op.padding[0])[:, None] + i.astype(
+        xp.int64) * op.dilation[0]
+    cols = (xp.arange(ow) * op.stride[1] - op.padding[1]) + j.astype(
+        xp.int64) * op.dilation[1]
+    return rows * w + cols
 
 
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,

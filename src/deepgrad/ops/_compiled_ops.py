@@ -1,0 +1,89 @@
+"""Ops of the accelerated layer that run compiled kernels (``compiled.py``) in place of
+a textbook op: ReLU and 2x2 max pooling.
+
+Each gives its textbook op's results bit for bit (``activation.ReLU``,
+``pool.MaxPool2d``, the tests' oracles) and says with ``covers`` which inputs it takes;
+the op's public function (``relu``, ``max_pool2d``) makes that one choice. The kernels
+take arrays in memory order, a channels-last image as its transposed view (no copy, see
+``_layout.py``), and the outputs keep the input's order.
+"""
+from .. import backend
+from ..autograd import Function, Tensor
+from . import compiled
+from ._layout import as_bhwc, empty_in_order, flat, is_channels_last, memory_layout
+
+
+class CompiledReLU(Function):
+    """``max(a, 0)`` and the mask ``a > 0`` in one compiled pass (NumPy takes two), the
+    gradient masked in one more; NaN passes through as in ``np.maximum``."""
+
+    saves_inputs = False  # the mask is its own array
+
+    COMPILED_FROM = 1 << 10
+    """Elements from which the compiled kernels are used. Forward and backward together,
+    measured on the 2-core EPYC: 64 elements 5.1 us NumPy / 5.5 us compiled, 1024: 7.1 /
+    6.0, 64K (an MLP layer at batch 128): 91 / 30, 512K: 591 / 189."""
+
+    @classmethod
+    def covers(cls, a):
+        """A large NumPy float array (or Tensor) stored row-major or channels-last."""
+        a = a._data if isinstance(a, Tensor) else a
+        return (a.size >= cls.COMPILED_FROM and memory_layout(a) is not None
+                and compiled.kernels_for(a) is not None)
+
+    def forward(self, a):
+        np = backend.np
+        self.layout, self.kernels = memory_layout(a), compiled.kernels_for(a)
+        y, self.mask = np.empty_like(a), np.empty_like(a, dtype=bool)  # a's order
+        self.kernels.relu(flat(a, self.layout), flat(y, self.layout),
+                          flat(self.mask, self.layout))
+        return y
+
+    def backward(self, g):
+        if memory_layout(g) != self.layout:
+            return (g * self.mask,)
+        out = backend.np.empty_like(g)
+        bits = f"i{g.dtype.itemsize}"  # the kernel moves the float bits
+        self.kernels.relu_grad(flat(g, self.layout).view(bits), flat(self.mask, self.layout),
+                               flat(out, self.layout).view(bits))
+        return (out,)
+
+
+class CompiledMaxPool2x2(Function):
+    """``max_pool2d(x, 2)``: the window is four named values, which the compiler turns
+    into branch-free selects. Saves per window the offset k = i*2 + j of its maximum
+    (uint8), as MaxPool2d does."""
+
+    kernel = stride = (2, 2)
+    padding, dilation = (0, 0), (1, 1)
+
+    @staticmethod
+    def covers(x, kernel, stride, dilation, pads):
+        """A 2x2, stride 2 pool without padding (``pads``: with ceil mode's) of a NumPy
+        float array (or Tensor)."""
+        x = x._data if isinstance(x, Tensor) else x
+        return (kernel == (2, 2) and stride == (2, 2) and dilation == (1, 1)
+                and pads == ((0, 0), (0, 0)) and compiled.kernels_for(x) is not None)
+
+    def forward(self, x):
+        np = backend.np
+        n, c, h, w = x.shape
+        self.x_shape, self.out_hw = x.shape, (h // 2, w // 2)
+        self.channels_last, self.kernels = is_channels_last(x), compiled.kernels_for(x)
+        last = self.channels_last
+        best = empty_in_order(np, (n, c) + self.out_hw, x.dtype, last)
+        self.idx = empty_in_order(np, (n, c) + self.out_hw, np.uint8, last)
+        self.kernels.max_pool_2x2(as_bhwc(x, last), as_bhwc(best, last),
+                                  as_bhwc(self.idx, last))
+        return best
+
+    def backward(self, grad):
+        np, last = backend.np, self.channels_last
+        dx = empty_in_order(np, self.x_shape, grad.dtype, last)
+        h, w = self.x_shape[2:]
+        dx[:, :, 2 * (h // 2):] = 0  # the row and column an odd size leaves out
+        dx[:, :, :, 2 * (w // 2):] = 0
+        bits = np.dtype(f"i{grad.dtype.itemsize}")  # the kernel moves float bits
+        self.kernels.max_pool_2x2_grad(as_bhwc(grad, last).view(bits),
+                                       as_bhwc(self.idx, last), as_bhwc(dx, last).view(bits))
+        return (dx,)
