@@ -11,7 +11,7 @@ import numpy as np
 
 # error_model="numpy": a float division by zero gives inf or NaN as in NumPy, where
 # Numba's default checks every division to raise ZeroDivisionError, and that check
-# keeps a loop with a division from being vectorised (Adam's update ran 4.5x slower).
+# keeps a loop with a division from being vectorised.
 _jit = numba.njit(cache=True, nogil=True, error_model="numpy")
 
 
@@ -115,133 +115,6 @@ def relu(a, y, mask):
 def relu_grad(g_bits, mask, out_bits):
     for i in range(g_bits.size):
         out_bits[i] = g_bits[i] & -mask[i]
-
-
-# Optimizer updates: one pass over flat parameter, gradient and state arrays, where
-# NumPy makes one pass per operation (SGD with momentum: four, Adam: twelve), each
-# streaming its operands through memory once a training step has pushed them out of the
-# caches. The operations and their order are those of the NumPy kernels in optim/sgd.py,
-# adam.py, rmsprop.py, adagrad.py and adadelta.py, one rounding each (Numba does not
-# fuse a product and a sum unless asked), so the results are the same bits. Scalars come
-# in the arrays' dtype, as NumPy converts them; the flags do not change within a loop.
-
-UNUSED = {np.dtype(t): np.empty(0, t) for t in (np.float32, np.float64)}
-"""What the updates get for a state array their options leave out (SGD's momentum
-buffer without momentum, Adam's maximum without amsgrad...): an empty array of its own,
-never read, its branch being off. Another state array in its place gives the same
-numbers, but the compiler must then allow for the two overlapping, and it ran RMSprop's
-loop unvectorised, 1.6x slower."""
-
-
-@_jit
-def _effective_grad(p, g, weight_decay, maximize):
-    """One element of ``effective_grad`` (optim/_blocked.py): the gradient, negated if
-    maximizing, plus the coupled decay ``weight_decay * p``."""
-    d = -g if maximize else g
-    return p * weight_decay + d if weight_decay != 0 else d
-
-
-@_jit
-def _moving_square(v, d, beta, one_minus_beta):
-    """``v * beta + d * (1 - beta) * d``: the running average of squares of Adam,
-    RMSprop and Adadelta, rounded as their NumPy kernels round it."""
-    return v * beta + d * one_minus_beta * d
-
-
-@_jit
-def _lerp(m, d, weight, from_start):
-    """``m`` moved toward ``d`` as torch.lerp_ rounds it (see ``lerp_``): ``m + (d - m) *
-    w`` for w < 0.5 (``from_start``), else ``d - (d - m) * (1 - w)``, ``weight`` being
-    the factor used."""
-    return m + (d - m) * weight if from_start else d - (d - m) * weight
-
-
-@_jit
-def sgd_update(p, g, buf, neg_lr, weight_decay, momentum, damp, shrink, maximize,
-               nesterov, first):
-    """PyTorch's SGD step; ``buf`` is the momentum buffer (unused when momentum == 0,
-    filled from the gradient when ``first``); ``shrink`` is 1 without decoupled decay."""
-    for i in range(p.size):
-        d = _effective_grad(p[i], g[i], weight_decay, maximize)
-        if momentum != 0:
-            if first:
-                b = d
-            elif damp == 1:
-                b = buf[i] * momentum + d
-            else:
-                b = buf[i] * momentum + d * damp
-            buf[i] = b
-            d = d + b * momentum if nesterov else b
-        p[i] = p[i] * shrink + d * neg_lr
-
-
-@_jit
-def adam_update(p, g, exp_avg, exp_avg_sq, max_exp_avg_sq, shrink, weight_decay, maximize,
-                beta1_weight, lerp_from_start, beta2, one_minus_beta2, amsgrad, eps_inside,
-                bias_correction2, bias_correction2_sqrt, eps, neg_step_size):
-    """Adam's step (``max_exp_avg_sq`` unused without amsgrad); the first moment moves
-    by ``_lerp`` with ``beta1_weight``."""
-    for i in range(p.size):
-        q = p[i] * shrink
-        d = _effective_grad(q, g[i], weight_decay, maximize)
-        m = _lerp(exp_avg[i], d, beta1_weight, lerp_from_start)
-        exp_avg[i] = m
-        v = _moving_square(exp_avg_sq[i], d, beta2, one_minus_beta2)
-        exp_avg_sq[i] = v
-        if amsgrad:
-            top = max_exp_avg_sq[i]
-            v = top if top >= v or top != top else v  # np.maximum: a NaN wins
-            max_exp_avg_sq[i] = v
-        if eps_inside:
-            denom = np.sqrt(v / bias_correction2 + eps)
-        else:
-            denom = np.sqrt(v) / bias_correction2_sqrt + eps
-        p[i] = q + m / denom * neg_step_size
-
-
-@_jit
-def rmsprop_update(p, g, square_avg, grad_avg, buf, weight_decay, maximize, alpha,
-                   one_minus_alpha, centered, avg_weight, lerp_from_start, eps_inside, eps,
-                   use_momentum, momentum, neg_lr):
-    """RMSprop's step (``grad_avg`` unused unless centered, ``buf`` without momentum);
-    the centred mean moves by ``_lerp`` with ``avg_weight``."""
-    for i in range(p.size):
-        d = _effective_grad(p[i], g[i], weight_decay, maximize)
-        v = _moving_square(square_avg[i], d, alpha, one_minus_alpha)
-        square_avg[i] = v
-        if centered:
-            m = _lerp(grad_avg[i], d, avg_weight, lerp_from_start)
-            grad_avg[i] = m
-            v = -m * m + v
-        s = d / (np.sqrt(v + eps) if eps_inside else np.sqrt(v) + eps)
-        if use_momentum:
-            s = buf[i] * momentum + s
-            buf[i] = s
-        p[i] = p[i] + s * neg_lr
-
-
-@_jit
-def adagrad_update(p, g, total, weight_decay, maximize, eps, neg_lr):
-    """Adagrad's step, ``neg_lr`` the step's (decayed) rate, negated."""
-    for i in range(p.size):
-        d = _effective_grad(p[i], g[i], weight_decay, maximize)
-        t = total[i] + d * d
-        total[i] = t
-        p[i] = p[i] + d / (np.sqrt(t) + eps) * neg_lr
-
-
-@_jit
-def adadelta_update(p, g, square_avg, acc_delta, weight_decay, maximize, rho,
-                    one_minus_rho, eps, neg_lr):
-    """Adadelta's step: the update is sqrt(acc_delta + eps) / sqrt(square_avg + eps) * g."""
-    for i in range(p.size):
-        d = _effective_grad(p[i], g[i], weight_decay, maximize)
-        v = _moving_square(square_avg[i], d, rho, one_minus_rho)
-        square_avg[i] = v
-        a = acc_delta[i]
-        delta = np.sqrt(a + eps) / np.sqrt(v + eps) * d
-        acc_delta[i] = _moving_square(a, delta, rho, one_minus_rho)
-        p[i] = p[i] + delta * neg_lr
 
 
 # Cross-entropy over (N, C) logits with class targets, PyTorch's default case (no class

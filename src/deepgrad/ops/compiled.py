@@ -13,8 +13,6 @@ operations, one compiled loop over the data is several times faster. These are c
 * the convolution's col2im, adding the column gradient back into the image
   (``_conv_fast.py``, channels-last, one group);
 * ReLU from 1024 elements (``_compiled_ops.py``, for ``activation.py``);
-* the updates of SGD, Adam/AdamW, RMSprop, Adagrad and Adadelta (``optim/``): one pass
-  over parameter, gradient and state instead of one per operation;
 * cross-entropy over (N, C) logits without class weights or label smoothing
   (``loss.py``): loss and gradient of each row in one go.
 
