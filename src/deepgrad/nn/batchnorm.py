@@ -3,7 +3,7 @@
 ``BatchNorm1d`` takes (N, C) or (N, C, L), ``BatchNorm2d`` takes (N, C, H, W). In
 training the layer normalises with the batch's statistics and moves the running
 statistics towards them; in evaluation it uses the running statistics. See
-:mod:`deepgrad.ops.normalization` for the formulas and the backward.
+:mod:`deepgrad.ops.batch_norm` for the formulas and the backward.
 
 Options, with PyTorch's meaning:
 
@@ -20,7 +20,7 @@ import numbers
 
 from .. import backend
 from ..autograd import Tensor
-from ..ops.normalization import batch_norm
+from ..ops.batch_norm import batch_norm
 from .module import Module
 from .parameter import Parameter
 

@@ -1,7 +1,6 @@
-"""Elementwise arithmetic, matmul and the fused linear layer op."""
+"""Elementwise arithmetic and matmul, with PyTorch's type promotion."""
 from .. import backend
 from ..autograd import Function, Tensor, sum_to
-from .checks import check_floating, check_same_dtype
 from .promotion import result_type
 
 
@@ -144,38 +143,6 @@ class MatMul(Function):
         return ga, gb
 
 
-class Linear(Function):
-    """``x @ weight.T + bias`` in one op: PyTorch's layout, weight is (out, in)."""
-
-    saves_inputs = "others"
-
-    def forward(self, x, weight, bias=None):
-        self.x, self.weight = x, weight
-        self.has_bias = bias is not None
-        y = x @ weight.T
-        if bias is not None:
-            y += bias  # y is a fresh array: adding in place saves one allocation
-        return y
-
-    def backward(self, g):
-        needs = self.needs_input_grad
-        x, w = self.x, self.weight
-        gx = g @ w if needs[0] else None
-        gw = gb = None
-        if needs[1]:
-            if x.ndim == 2 and x.shape[0] == 1:
-                # one sample (the slides' SGD): an outer product, the same numbers as
-                # the product below, which OpenBLAS runs ~4x slower for an inner size 1
-                gw = g.T * x
-            elif x.ndim == 2:
-                gw = g.T @ x
-            else:  # (..., in): fold the leading axes into one batch axis
-                gw = g.reshape(-1, g.shape[-1]).T @ x.reshape(-1, x.shape[-1])
-        if self.has_bias and needs[2]:
-            gb = g.reshape(-1, g.shape[-1]).sum(axis=0)
-        return gx, gw, gb
-
-
 class Cast(Function):
     """The same values in another dtype; the gradient goes back in the source dtype."""
 
@@ -287,19 +254,3 @@ def pow(a, b, *, out=None):  # noqa: A001 - the name users expect
 
 def matmul(a, b, *, out=None):
     return _into(out, MatMul()(*_pair(a, b)))
-
-
-def linear(x, weight, bias=None):
-    """``x @ weight.T + bias`` (PyTorch's ``F.linear``)."""
-    check_floating("linear", x)
-    check_same_dtype("linear", x, weight)
-    if weight.ndim != 2 or x.ndim == 0 or x.shape[-1] != weight.shape[1]:
-        raise ValueError(f"linear: input of shape {tuple(x.shape)} does not fit a weight of "
-                         f"shape {tuple(weight.shape)}; expected input (..., in_features) "
-                         f"and weight (out_features, in_features)")
-    if bias is not None and tuple(bias.shape) != (weight.shape[0],):
-        raise ValueError(f"linear: bias has shape {tuple(bias.shape)}, expected "
-                         f"({weight.shape[0]},) for a weight of shape {tuple(weight.shape)}")
-    if bias is None:
-        return Linear()(x, weight)
-    return Linear()(x, weight, bias)
