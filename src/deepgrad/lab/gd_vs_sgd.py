@@ -11,9 +11,8 @@ training steps (the clock stops while the loss is evaluated).
 """
 import numpy as np
 
-import deepgrad as dg
-from deepgrad import nn
-from deepgrad.data import DataLoader, TensorDataset, two_moons
+from deepgrad.data import two_moons
+from deepgrad.examples import gd_vs_sgd as gd_vs_sgd_example
 
 from . import _common as C
 
@@ -29,25 +28,11 @@ CRITERION = ("With the same budget of sample-gradient evaluations (E epochs of N
 
 
 def _train(batch_size, x, y, epochs, lr, seed):
-    C.seed_all(seed)  # the same initial weights for every run
-    model = nn.Sequential(nn.Linear(2, 32), nn.Tanh(), nn.Linear(32, 2))
-    opt = dg.optim.SGD(model.parameters(), lr=lr)
-    xt, yt = C.tensors(x, y)
-    if batch_size is None:
-        loader = [(xt, yt)]
-    else:
-        loader = DataLoader(TensorDataset(x, y), batch_size=batch_size, replacement=True,
-                            seed=seed)
-    losses, seconds, total = [C.loss_of(model, C.cross_entropy, xt, yt)], [0.0], 0.0
-    for _ in range(epochs):
-        with C.Stopwatch() as watch:
-            for xb, yb in loader:
-                C.step(model, opt, C.cross_entropy, xb, yb)
-        total += watch.seconds
-        seconds.append(total)
-        losses.append(C.loss_of(model, C.cross_entropy, xt, yt))
-    return {"batch_size": batch_size or len(x), "updates_per_epoch": len(loader),
-            "loss": C.floats(losses), "seconds": seconds}
+    """The course example's training run (``deepgrad example gd-vs-sgd`` runs the same
+    loop), as the lab's numbers."""
+    run = gd_vs_sgd_example.train(batch_size, x, y, epochs, lr, seed)
+    return {"batch_size": batch_size or len(x), "updates_per_epoch": run["updates"][1],
+            "loss": C.floats(run["loss"]), "seconds": run["seconds"]}
 
 
 def _first_epoch_below(losses, level):
