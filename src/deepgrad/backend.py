@@ -215,11 +215,22 @@ def set_num_threads(n):
     global _compute_threads
     _compute_threads = max(1, int(n))
     try:
-        from threadpoolctl import threadpool_limits
+        import threadpoolctl  # noqa: F401
     except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
         return False
-    threadpool_limits(limits=_compute_threads, user_api="blas")
+    blas_threads(_compute_threads)  # kept: the limit holds from now on
     return True
+
+
+def blas_threads(n):
+    """A ``with`` block in which the BLAS library runs ``n`` threads (threadpoolctl's
+    limit; nothing changes where it is not installed)."""
+    import contextlib
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=n, user_api="blas")
 
 
 def share_cores(processes):

@@ -5,7 +5,6 @@
 * ``results.json``: per experiment its numbers, verdict and time, plus the settings;
 * ``figures/<name>.png``; ``report.md`` (links them) and ``report.html`` (embeds them).
 """
-import contextlib
 import json
 import os
 import platform
@@ -14,6 +13,7 @@ import time
 import numpy as np
 
 import deepgrad as dg
+from deepgrad import backend
 from deepgrad.serialization import atomic_write
 
 from . import NAMES, get
@@ -21,15 +21,11 @@ from .report import write_html, write_markdown
 
 
 def _one_blas_thread():
-    """Run on one BLAS thread where threadpoolctl is installed. The lab's matrices are
-    small: a second thread costs more in hand-over than it saves, and on a busy machine
-    spinning BLAS threads made runs several times slower. One thread also keeps the
-    numbers independent of the machine's core count."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - depends on the install
-        return contextlib.nullcontext()
-    return threadpool_limits(1)
+    """Run on one BLAS thread. The lab's matrices are small: a second thread costs more
+    in hand-over than it saves, and on a busy machine spinning BLAS threads made runs
+    several times slower. One thread also keeps the numbers independent of the
+    machine's core count."""
+    return backend.blas_threads(1)
 
 
 def run_one(name, quick=True, seed=0, out="lab-report"):

@@ -113,7 +113,7 @@ def count_parameters(spec):
     list of such pairs (summed); or a built Module (its parameters' sizes).
     """
     if isinstance(spec, Module):
-        return sum(int(p.numel()) for p in spec.parameters())
+        return spec.num_parameters()
     if isinstance(spec, list):
         return sum(count_parameters(item) for item in spec)
     if not (isinstance(spec, tuple) and len(spec) == 2 and isinstance(spec[1], dict)):
