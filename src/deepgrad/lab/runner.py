@@ -16,7 +16,7 @@ import deepgrad as dg
 from deepgrad import backend
 from deepgrad.serialization import atomic_write
 
-from . import NAMES, get
+from .registry import NAMES, get
 from .report import write_html, write_markdown
 
 
