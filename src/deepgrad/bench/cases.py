@@ -127,7 +127,8 @@ def build_locally_connected(batch, seed=0):
         out.backward(torch.ones_like(out))
         return out
 
-    check_close("LocallyConnected2d output", dg_step().detach().numpy(), torch_step().detach().numpy())
+    check_close("LocallyConnected2d output", dg_step().detach().numpy(),
+                torch_step().detach().numpy())
     macs = batch * positions * c_out * c_in * k * k
     return dg_step, torch_step, 3 * 2 * macs
 

@@ -24,7 +24,7 @@ from deepgrad import nn
 from deepgrad.data import DataLoader, TensorDataset
 from deepgrad.nn import init
 
-from . import _common as C
+from . import _common as common
 
 NAME = "batch-norm"
 TITLE = "Batch normalization: whiten as you go"
@@ -41,7 +41,7 @@ HIDDEN = (100, 100, 100)
 
 
 def _net(bn, seed):
-    C.seed_all(seed)  # the Linear layers draw the same weights with or without BN
+    common.seed_all(seed)  # the Linear layers draw the same weights with or without BN
     layers, width = [], 64
     for h in HIDDEN:
         linear = nn.Linear(width, h)
@@ -75,26 +75,26 @@ def _train(bn, lr, data, steps, seed, record_every=None, probe_every=None):
     model = _net(bn, seed)
     opt = dg.optim.SGD(model.parameters(), lr=lr)
     loader = DataLoader(TensorDataset(x, y), batch_size=64, replacement=True, seed=seed)
-    xt, yt, xst, yst = C.tensors(x, y, xs, ys)
+    xt, yt, xst, yst = common.tensors(x, y, xs, ys)
     curve, shift, probes = [], [], []
     step = 0
     with np.errstate(over="ignore", invalid="ignore"):
         while step < steps:
             for xb, yb in loader:
                 if record_every and step % record_every == 0:
-                    curve.append([step, C.accuracy_of(model, xst, yst)])
+                    curve.append([step, common.accuracy_of(model, xst, yst)])
                 if probe_every and step % probe_every == 0:
                     probes.append(step)
                     z = _activation_inputs(model, probe)
                     shift.append(np.percentile(z, [15, 50, 85], axis=0))
-                C.step(model, opt, C.cross_entropy, xb, yb)
+                common.step(model, opt, common.cross_entropy, xb, yb)
                 step += 1
                 if step == steps:
                     break
-        result = {"train_accuracy": C.accuracy_of(model, xt, yt),
-                  "train_loss": C.finite(C.loss_of(model, C.cross_entropy, xt, yt))}
+        result = {"train_accuracy": common.accuracy_of(model, xt, yt),
+                  "train_loss": common.finite(common.loss_of(model, common.cross_entropy, xt, yt))}
     if record_every:
-        curve.append([step, C.accuracy_of(model, xst, yst)])
+        curve.append([step, common.accuracy_of(model, xst, yst)])
         probes.append(step)
         shift.append(np.percentile(_activation_inputs(model, probe), [15, 50, 85], axis=0))
         q = np.array(shift)  # (records, 3 percentiles, units)
@@ -153,7 +153,7 @@ def verdict(numbers):
 
 
 def figure(numbers, path):
-    fig, axes = C.figure(1, 3, size=(4.6, 4.0))
+    fig, axes = common.figure(1, 3, size=(4.6, 4.0))
     nets = numbers["nets"]
     styles = {"plain": ("C3", "without BN"), "bn": ("C0", "with BN")}
     ax = axes[0]
@@ -186,4 +186,4 @@ def figure(numbers, path):
     ax.set_ylabel("input of one last-hidden-layer ReLU")
     ax.set_title("15th / 50th / 85th percentiles on a fixed batch", fontsize=10)
     ax.legend(fontsize=8)
-    return C.save(fig, path, TITLE + " (ReLU MLP 64-100-100-100-10, 8x8 digits)")
+    return common.save(fig, path, TITLE + " (ReLU MLP 64-100-100-100-10, 8x8 digits)")

@@ -21,7 +21,7 @@ from deepgrad import nn
 from deepgrad.data import DataLoader, TensorDataset
 from deepgrad.nn import count_parameters
 
-from . import _common as C
+from . import _common as common
 
 NAME = "connectivity"
 TITLE = "Fully connected vs locally connected vs convolutional"
@@ -71,27 +71,27 @@ def run(quick=True, seed=0, out_dir=None):
     xs, ys = dg.data.load("digits-images", split="test", seed=seed)
     pick = np.random.default_rng(seed).permutation(len(x))[:500]
     x, y = x[pick], y[pick]
-    xt, yt, xst, yst = C.tensors(x, y, xs, ys)
+    xt, yt, xst, yst = common.tensors(x, y, xs, ys)
     nets = {}
     for kind in KINDS:
-        C.seed_all(seed)
+        common.seed_all(seed)
         hidden = _hidden(kind)
         model = nn.Sequential(hidden, nn.ReLU(), nn.Flatten(),
                               nn.Linear(CHANNELS * SIDE * SIDE, 10))
         opt = dg.optim.Adam(model.parameters(), lr=3e-3)
         loader = DataLoader(TensorDataset(x, y), batch_size=50, shuffle=True, seed=seed)
-        curve = [C.accuracy_of(model, xst, yst)]
+        curve = [common.accuracy_of(model, xst, yst)]
         seconds = 0.0
         for _ in range(epochs):
-            with C.Stopwatch() as watch:
+            with common.Stopwatch() as watch:
                 for xb, yb in loader:
-                    C.step(model, opt, C.cross_entropy, xb, yb)
+                    common.step(model, opt, common.cross_entropy, xb, yb)
             seconds += watch.seconds
-            curve.append(C.accuracy_of(model, xst, yst))
+            curve.append(common.accuracy_of(model, xst, yst))
         nets[kind] = {"hidden_parameters": count_parameters(hidden),
                       "total_parameters": count_parameters(model),
                       "test_accuracy": curve[-1], "accuracy_curve": curve,
-                      "train_accuracy": C.accuracy_of(model, xt, yt),
+                      "train_accuracy": common.accuracy_of(model, xt, yt),
                       "epoch_seconds": seconds / epochs}
     return {"course": course_counts(), "n_train": len(x), "epochs": epochs, "nets": nets}
 
@@ -135,7 +135,7 @@ def verdict(numbers):
 
 
 def figure(numbers, path):
-    fig, axes = C.figure(1, 3, size=(4.5, 3.9))
+    fig, axes = common.figure(1, 3, size=(4.5, 3.9))
     labels = {"fully_connected": "fully connected", "locally_connected": "locally connected",
               "convolutional": "convolutional"}
     colors = {"fully_connected": "C3", "locally_connected": "C1", "convolutional": "C0"}
@@ -174,4 +174,4 @@ def figure(numbers, path):
     ax.set_ylabel("final test accuracy")
     ax.set_title("accuracy, parameters and time\n(marker area ~ training time)", fontsize=9)
     ax.legend(fontsize=7, loc="lower center")
-    return C.save(fig, path, TITLE)
+    return common.save(fig, path, TITLE)

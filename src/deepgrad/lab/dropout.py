@@ -20,7 +20,7 @@ import deepgrad as dg
 from deepgrad import nn
 from deepgrad.data import two_moons
 
-from . import _common as C
+from . import _common as common
 
 NAME = "dropout"
 TITLE = "Dropout: decimated nets, and their deterministic approximation"
@@ -59,20 +59,21 @@ def run(quick=True, seed=0, out_dir=None):
                                                                       1024, 4096))
     x, y = two_moons(40, noise=0.3, seed=seed + 1)
     xs, ys = two_moons(1000, noise=0.3, seed=seed + 1001)
-    xt, yt, xst, yst = C.tensors(x, y, xs, ys)
+    xt, yt, xst, yst = common.tensors(x, y, xs, ys)
     g = np.linspace(-2.0, 3.0, 120, dtype=np.float32)
     grid = dg.tensor(np.stack(np.meshgrid(g, g), -1).reshape(-1, 2))
     nets, models = {}, {}
     for p in (0.0, P):
-        C.seed_all(seed)
+        common.seed_all(seed)
         model = _model(p)
         opt = dg.optim.Adam(model.parameters(), lr=3e-3)
         for _ in range(steps):
-            C.step(model, opt, C.cross_entropy, xt, yt)
+            common.step(model, opt, common.cross_entropy, xt, yt)
         model.eval()
-        nets[str(p)] = {"p": p, "train_error": 1 - C.accuracy_of(model, xt, yt),
-                        "test_error": 1 - C.accuracy_of(model, xst, yst),
-                        "test_loss": C.finite(C.loss_of(model, C.cross_entropy, xst, yst)),
+        nets[str(p)] = {"p": p, "train_error": 1 - common.accuracy_of(model, xt, yt),
+                        "test_error": 1 - common.accuracy_of(model, xst, yst),
+                        "test_loss": common.finite(
+                            common.loss_of(model, common.cross_entropy, xst, yst)),
                         "grid_prob": np.round(_prob1(model, grid), 4).tolist()}
         models[str(p)] = model
     # the deterministic approximation, on the dropout net
@@ -123,7 +124,7 @@ def verdict(numbers):
 
 
 def figure(numbers, path):
-    fig, axes = C.figure(1, 3, size=(4.4, 4.0))
+    fig, axes = common.figure(1, 3, size=(4.4, 4.0))
     g = np.array(numbers["grid"])
     x, y = np.array(numbers["x"]), np.array(numbers["y"])
     ax = axes[0]
@@ -160,4 +161,4 @@ def figure(numbers, path):
     ax.set_ylabel(f"average of {approx[-1]['samples']} decimated nets: log-odds")
     ax.set_title("test time: deterministic approximation", fontsize=9)
     ax.legend(fontsize=7)
-    return C.save(fig, path, TITLE)
+    return common.save(fig, path, TITLE)

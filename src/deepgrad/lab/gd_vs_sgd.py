@@ -14,7 +14,7 @@ import numpy as np
 from deepgrad.data import two_moons
 from deepgrad.examples import gd_vs_sgd as gd_vs_sgd_example
 
-from . import _common as C
+from . import _common as common
 
 NAME = "gd-vs-sgd"
 TITLE = "Gradient descent vs stochastic gradient descent"
@@ -32,7 +32,7 @@ def _train(batch_size, x, y, epochs, lr, seed):
     loop), as the lab's numbers."""
     run = gd_vs_sgd_example.train(batch_size, x, y, epochs, lr, seed)
     return {"batch_size": batch_size or len(x), "updates_per_epoch": run["updates"][1],
-            "loss": C.floats(run["loss"]), "seconds": run["seconds"]}
+            "loss": common.floats(run["loss"]), "seconds": run["seconds"]}
 
 
 def _first_epoch_below(losses, level):
@@ -86,7 +86,7 @@ def verdict(numbers):
 
 
 def figure(numbers, path):
-    fig, (ax1, ax2) = C.figure(1, 2, size=(5.2, 4.0))
+    fig, (ax1, ax2) = common.figure(1, 2, size=(5.2, 4.0))
     for k, r in numbers["runs"].items():
         loss = [np.nan if v is None else v for v in r["loss"]]
         label = ("GD (B = N)" if k == "GD" else f"SGD, B = {r['batch_size']}") + \
@@ -104,4 +104,4 @@ def figure(numbers, path):
         ax.set_yscale("log")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, loc="best")
-    return C.save(fig, path, TITLE + f" (two moons, lr = {numbers['lr']:g})")
+    return common.save(fig, path, TITLE + f" (two moons, lr = {numbers['lr']:g})")

@@ -17,7 +17,7 @@ import numpy as np
 import deepgrad as dg
 from deepgrad import nn
 
-from . import _common as C
+from . import _common as common
 
 NAME = "learning-rate"
 TITLE = "Learning rate: too small, good, too large"
@@ -42,13 +42,13 @@ def _data(n, d, seed):
 
 
 def _train(x, y, lr, steps, seed):
-    C.seed_all(seed)
+    common.seed_all(seed)
     model = nn.Linear(x.shape[1], 1, dtype=np.float64)
     opt = dg.optim.SGD(model.parameters(), lr=lr)
-    xt, yt = C.tensors(x, y)
+    xt, yt = common.tensors(x, y)
     losses = []
     for _ in range(steps):
-        loss = C.mse(model(xt), yt)
+        loss = common.mse(model(xt), yt)
         value = float(loss.item())
         losses.append(value)
         if not np.isfinite(value) or value > BLOW_UP * losses[0]:
@@ -56,7 +56,7 @@ def _train(x, y, lr, steps, seed):
         opt.zero_grad()
         loss.backward()
         opt.step()
-    losses.append(C.loss_of(model, C.mse, xt, yt))
+    losses.append(common.loss_of(model, common.mse, xt, yt))
     return losses, False
 
 
@@ -72,8 +72,9 @@ def run(quick=True, seed=0, out_dir=None):
     runs = []
     for lr in grid:
         losses, diverged = _train(x, y, float(lr), steps, seed)
-        runs.append({"lr": float(lr), "diverged": diverged, "final_loss":
-                     None if diverged else C.finite(losses[-1]), "loss": C.floats(losses)})
+        runs.append({"lr": float(lr), "diverged": diverged,
+                     "final_loss": None if diverged else common.finite(losses[-1]),
+                     "loss": common.floats(losses)})
     return {"n_samples": n, "features": d, "steps": steps, "lambda_max": lam_max,
             "critical_lr": critical, "runs": runs}
 
@@ -115,7 +116,7 @@ def verdict(numbers):
 
 
 def figure(numbers, path):
-    fig, (ax1, ax2) = C.figure(1, 2, size=(5.2, 4.0))
+    fig, (ax1, ax2) = common.figure(1, 2, size=(5.2, 4.0))
     runs, crit = numbers["runs"], numbers["critical_lr"]
     small, good, large = _picks(numbers)
     for i, name, color in ((small, "too small", "C0"), (good, "good", "C2"),
@@ -142,4 +143,4 @@ def figure(numbers, path):
     ax2.set_ylabel("final training loss (MSE)")
     ax2.set_title("learning-rate sweep")
     ax2.legend(fontsize=8)
-    return C.save(fig, path, TITLE)
+    return common.save(fig, path, TITLE)

@@ -20,7 +20,7 @@ from deepgrad.data import circles
 
 from deepgrad import plotting
 
-from . import _common as C
+from . import _common as common
 
 NAME = "linearization"
 TITLE = "Linearization: may need higher dimensions"
@@ -40,19 +40,19 @@ def _net(width):
 def run(quick=True, seed=0, out_dir=None):
     n, steps, restarts = (400, 1000, 3) if quick else (1000, 3000, 6)
     x, y = circles(n, noise=0.05, factor=0.3, seed=seed)
-    xt, yt = C.tensors(x, y)
+    xt, yt = common.tensors(x, y)
     g = np.linspace(-1.4, 1.4, 141, dtype=np.float32)
     grid = dg.tensor(np.stack(np.meshgrid(g, g), -1).reshape(-1, 2))
     nets = {}
     for width in WIDTHS:
         best, accuracies = None, []
         for r in range(restarts):
-            C.seed_all(seed * 1000 + r)
+            common.seed_all(seed * 1000 + r)
             model = _net(width)
             opt = dg.optim.Adam(model.parameters(), lr=0.05)
             for _ in range(steps):
-                C.step(model, opt, C.cross_entropy, xt, yt)
-            acc = C.accuracy_of(model, xt, yt)
+                common.step(model, opt, common.cross_entropy, xt, yt)
+            acc = common.accuracy_of(model, xt, yt)
             accuracies.append(acc)
             if best is None or acc > best[0]:
                 best = (acc, model, r)
@@ -115,4 +115,4 @@ def figure(numbers, path):
             ax.view_init(elev=20, azim=-60)
         ax.set_title(f"H = {width}: hidden representation", fontsize=10)
         ax.legend(fontsize=7, loc="upper left")
-    return C.save(fig, path, TITLE + " (2-H-2 tanh nets on a disk inside a ring)")
+    return common.save(fig, path, TITLE + " (2-H-2 tanh nets on a disk inside a ring)")

@@ -18,7 +18,7 @@ import numpy as np
 import deepgrad as dg
 from deepgrad.nn import Parameter
 
-from . import _common as C
+from . import _common as common
 
 NAME = "momentum"
 TITLE = "Momentum: keep the trend, drop the oscillations"
@@ -55,13 +55,13 @@ def _descend(kappa, lr, beta, tol, max_steps):
 
 def run(quick=True, seed=0, out_dir=None):
     # The problem is deterministic; the seed is accepted for a uniform interface.
-    C.seed_all(seed)
+    common.seed_all(seed)
     kappa, tol = (100.0, 1e-8) if quick else (1000.0, 1e-12)
     lr = 2.0 / (kappa + 1.0)
     max_steps = 20000 if quick else 100000
     runs = {}
     for beta in BETAS:
-        with C.Stopwatch() as watch:
+        with common.Stopwatch() as watch:
             path, values = _descend(kappa, lr, beta, tol, max_steps)
         d = np.abs(np.diff(path, axis=0))
         reached = values[-1] < tol * values[0]
@@ -69,7 +69,7 @@ def run(quick=True, seed=0, out_dir=None):
             "momentum": beta,
             "steps_to_tol": len(values) - 1 if reached else None,
             "zigzag": float(d[:, 1].sum() / abs(START[1])),
-            "loss": C.floats(values),
+            "loss": common.floats(values),
             "path": path[:200].tolist(),  # enough to draw; the whole curve is in "loss"
             "seconds": watch.seconds,
         }
@@ -97,7 +97,7 @@ def verdict(numbers):
 
 
 def figure(numbers, path):
-    fig, (ax1, ax2) = C.figure(1, 2, size=(5.4, 4.2))
+    fig, (ax1, ax2) = common.figure(1, 2, size=(5.4, 4.2))
     kappa = numbers["kappa"]
     u = np.linspace(-11, 3, 300)
     v = np.linspace(-1.6, 1.6, 200)
@@ -125,4 +125,4 @@ def figure(numbers, path):
     ax2.set_ylabel("f(w)")
     ax2.set_title(f"loss, lr = {numbers['lr']:.3g} for all")
     ax2.legend(fontsize=8)
-    return C.save(fig, path, TITLE)
+    return common.save(fig, path, TITLE)

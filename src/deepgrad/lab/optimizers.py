@@ -20,7 +20,7 @@ from deepgrad import nn
 from deepgrad.data import DataLoader, TensorDataset
 from deepgrad.nn import Parameter
 
-from . import _common as C
+from . import _common as common
 
 NAME = "optimizers"
 TITLE = "Optimizers: SGD, momentum, NAG, Rprop, AdaGrad, RMSProp, AdaDelta, Adam"
@@ -116,29 +116,29 @@ def _mlp(quick, seed):
     x, y = dg.data.load("digits", split="train", seed=seed)
     x_test, y_test = dg.data.load("digits", split="test", seed=seed)
     epochs = 5 if quick else 30
-    xt, yt = C.tensors(x, y)
-    xs, ys = C.tensors(x_test, y_test)
+    xt, yt = common.tensors(x, y)
+    xs, ys = common.tensors(x_test, y_test)
     result = {}
     for name, (make, lr) in OPTIMIZERS.items():
-        C.seed_all(seed)  # the same initial weights and batches for every optimizer
+        common.seed_all(seed)  # the same initial weights and batches for every optimizer
         model = nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 10))
         opt = make(model.parameters(), lr)
         loader = DataLoader(TensorDataset(x, y), batch_size=64, shuffle=True, seed=seed)
-        losses = [C.loss_of(model, C.cross_entropy, xt, yt)]
-        with C.Stopwatch() as watch:
+        losses = [common.loss_of(model, common.cross_entropy, xt, yt)]
+        with common.Stopwatch() as watch:
             for _ in range(epochs):
                 for xb, yb in loader:
-                    C.step(model, opt, C.cross_entropy, xb, yb)
-                losses.append(C.loss_of(model, C.cross_entropy, xt, yt))
-        result[name] = {"lr": lr, "loss": C.floats(losses),
-                        "test_accuracy": C.accuracy_of(model, xs, ys),
+                    common.step(model, opt, common.cross_entropy, xb, yb)
+                losses.append(common.loss_of(model, common.cross_entropy, xt, yt))
+        result[name] = {"lr": lr, "loss": common.floats(losses),
+                        "test_accuracy": common.accuracy_of(model, xs, ys),
                         "seconds": watch.seconds}
     return {"epochs": epochs, "optimizers": result}
 
 
 def run(quick=True, seed=0, out_dir=None):
     steps, grid = (300, QUICK_LR_GRID) if quick else (3000, LR_GRID)
-    C.seed_all(seed)
+    common.seed_all(seed)
     return {"rosenbrock": _surface("rosenbrock", steps, grid),
             "beale": _surface("beale", steps, grid),
             "mlp": _mlp(quick, seed)}
@@ -202,7 +202,7 @@ def verdict(numbers):
 
 
 def figure(numbers, path):
-    fig, axes = C.figure(1, 3, size=(4.6, 4.2))
+    fig, axes = common.figure(1, 3, size=(4.6, 4.2))
     colors = {k: f"C{i}" for i, k in enumerate(OPTIMIZERS)}
     for ax, name in zip(axes[:2], ("rosenbrock", "beale")):
         fn, _, start, minimum, (xr, yr) = FUNCTIONS[name]
@@ -229,4 +229,4 @@ def figure(numbers, path):
     ax.set_ylabel("training loss (cross-entropy)")
     ax.set_title("MLP 64-64-10 on 8x8 digits", fontsize=9)
     ax.legend(fontsize=7)
-    return C.save(fig, path, TITLE)
+    return common.save(fig, path, TITLE)

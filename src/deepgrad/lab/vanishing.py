@@ -18,7 +18,7 @@ from deepgrad.data import DataLoader, TensorDataset
 from deepgrad.diagnostics import GradientFlowMonitor
 from deepgrad.nn import init
 
-from . import _common as C
+from . import _common as common
 
 NAME = "vanishing-gradients"
 TITLE = "Vanishing gradients: sigmoid vs ReLU, 10 layers"
@@ -49,7 +49,7 @@ def _net(activation):
 
 
 def _train(activation, x, y, epochs, every, seed):
-    C.seed_all(seed)
+    common.seed_all(seed)
     model = _net(activation)
     slopes = []  # per Sigmoid layer: (mean, max) of s (1 - s) on the first batch
 
@@ -64,24 +64,24 @@ def _train(activation, x, y, epochs, every, seed):
     monitor = GradientFlowMonitor(model, every=every)
     opt = dg.optim.SGD(model.parameters(), lr=0.02, momentum=0.9)
     loader = DataLoader(TensorDataset(x, y), batch_size=64, shuffle=True, seed=seed)
-    xt, yt = C.tensors(x, y)
-    losses = [C.loss_of(model, C.cross_entropy, xt, yt)]
+    xt, yt = common.tensors(x, y)
+    losses = [common.loss_of(model, common.cross_entropy, xt, yt)]
     for _ in range(epochs):
         for xb, yb in loader:
-            loss = C.cross_entropy(model(xb), yb)
+            loss = common.cross_entropy(model(xb), yb)
             opt.zero_grad()
             loss.backward()
             monitor.step()
             opt.step()
-        losses.append(C.loss_of(model, C.cross_entropy, xt, yt))
+        losses.append(common.loss_of(model, common.cross_entropy, xt, yt))
     for h in handles:
         h.remove()
     monitor.remove()
     steps = sorted({r["step"] for r in monitor.records})
     norms = {str(s): [r["grad_norm"] for r in monitor.records if r["step"] == s]
              for s in steps}
-    return {"grad_norms": norms, "loss": C.floats(losses),
-            "accuracy": C.accuracy_of(model, xt, yt),
+    return {"grad_norms": norms, "loss": common.floats(losses),
+            "accuracy": common.accuracy_of(model, xt, yt),
             "slope_mean": [m for m, _ in slopes], "slope_max": [m for _, m in slopes]}
 
 
@@ -125,7 +125,7 @@ def verdict(numbers):
 
 
 def figure(numbers, path):
-    fig, axes = C.figure(2, 2, size=(5.2, 3.7))
+    fig, axes = common.figure(2, 2, size=(5.2, 3.7))
     nets = numbers["nets"]
     colors = {"sigmoid": "C3", "relu": "C0"}
     ax = axes[0]
@@ -167,4 +167,4 @@ def figure(numbers, path):
     ax.set_ylabel("training loss (cross-entropy)")
     ax.set_title("training")
     ax.legend(fontsize=8)
-    return C.save(fig, path, TITLE + f" (width {numbers['width']}, He init, 8x8 digits)")
+    return common.save(fig, path, TITLE + f" (width {numbers['width']}, He init, 8x8 digits)")

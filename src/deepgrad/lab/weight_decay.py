@@ -18,7 +18,7 @@ from deepgrad.data import regression_1d, two_moons
 
 import deepgrad as dg
 
-from . import _common as C
+from . import _common as common
 
 NAME = "weight-decay"
 TITLE = "Overfitting and weight decay"
@@ -37,11 +37,11 @@ DECAYS = (0.0, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1)
 def _fit(layers, loss, lr, decay, steps, seed, x, y):
     """The net of ``layers`` (seeded) after ``steps`` full-batch SGD steps (momentum
     0.9) with weight decay ``decay``."""
-    C.seed_all(seed)
+    common.seed_all(seed)
     model = nn.Sequential(*layers())
     opt = dg.optim.SGD(model.parameters(), lr=lr, momentum=0.9, weight_decay=decay)
     for _ in range(steps):
-        C.step(model, opt, loss, x, y)
+        common.step(model, opt, loss, x, y)
     return model
 
 
@@ -49,19 +49,20 @@ def _regression(decays, steps, n, seed):
     x, y = regression_1d(n, noise=0.3, seed=seed + 1)
     xs, ys = regression_1d(500, noise=0.3, seed=seed + 1001)
     # inputs to [-2, 2] so that tanh units start in their working range
-    xt, yt, xst, yst = C.tensors(4 * x - 2, y, 4 * xs - 2, ys)
+    xt, yt, xst, yst = common.tensors(4 * x - 2, y, 4 * xs - 2, ys)
     grid = np.linspace(0, 1, 200, dtype=np.float32)[:, None]
     runs = []
     def layers():
         return (nn.Linear(1, 100), nn.Tanh(), nn.Linear(100, 100), nn.Tanh(),
                 nn.Linear(100, 1))
     for lam in decays:
-        model = _fit(layers, C.mse, 0.05, lam, steps, seed, xt, yt)
-        train, test = C.loss_of(model, C.mse, xt, yt), C.loss_of(model, C.mse, xst, yst)
+        model = _fit(layers, common.mse, 0.05, lam, steps, seed, xt, yt)
+        train = common.loss_of(model, common.mse, xt, yt)
+        test = common.loss_of(model, common.mse, xst, yst)
         with dg.no_grad():
             curve = model(dg.tensor(4 * grid - 2))._data[:, 0]
-        runs.append({"decay": lam, "train": C.finite(train), "test": C.finite(test),
-                     "gap": C.finite(test - train), "curve": C.floats(curve)})
+        runs.append({"decay": lam, "train": common.finite(train), "test": common.finite(test),
+                     "gap": common.finite(test - train), "curve": common.floats(curve)})
     return {"x": x[:, 0].tolist(), "y": y[:, 0].tolist(), "grid": grid[:, 0].tolist(),
             "n_train": n, "steps": steps, "runs": runs}
 
@@ -69,18 +70,19 @@ def _regression(decays, steps, n, seed):
 def _classifier(decays, steps, n, seed):
     x, y = two_moons(n, noise=0.3, seed=seed + 1)
     xs, ys = two_moons(1000, noise=0.3, seed=seed + 1001)
-    xt, yt, xst, yst = C.tensors(x, y, xs, ys)
+    xt, yt, xst, yst = common.tensors(x, y, xs, ys)
     runs = []
     def layers():
         return (nn.Linear(2, 128), nn.ReLU(), nn.Linear(128, 128), nn.ReLU(),
                 nn.Linear(128, 2))
     for lam in decays:
-        model = _fit(layers, C.cross_entropy, 0.1, lam, steps, seed, xt, yt)
-        train_err = 1 - C.accuracy_of(model, xt, yt)
-        test_err = 1 - C.accuracy_of(model, xst, yst)
+        model = _fit(layers, common.cross_entropy, 0.1, lam, steps, seed, xt, yt)
+        train_err = 1 - common.accuracy_of(model, xt, yt)
+        test_err = 1 - common.accuracy_of(model, xst, yst)
         runs.append({"decay": lam, "train": train_err, "test": test_err,
                      "gap": test_err - train_err,
-                     "train_loss": C.finite(C.loss_of(model, C.cross_entropy, xt, yt))})
+                     "train_loss": common.finite(
+                         common.loss_of(model, common.cross_entropy, xt, yt))})
     return {"n_train": n, "steps": steps, "runs": runs}
 
 
@@ -126,7 +128,7 @@ def verdict(numbers):
 
 
 def figure(numbers, path):
-    fig, axes = C.figure(1, 3, size=(4.5, 3.9))
+    fig, axes = common.figure(1, 3, size=(4.5, 3.9))
     reg, clf = numbers["regression"], numbers["classifier"]
     ax = axes[0]
     ax.plot(reg["grid"], np.sin(2 * np.pi * np.array(reg["grid"])), "k:", lw=1,
@@ -156,4 +158,4 @@ def figure(numbers, path):
         ax.set_title(f"{name}: {problem['n_train']} samples, {problem['steps']} steps",
                      fontsize=9)
         ax.legend(fontsize=7)
-    return C.save(fig, path, TITLE)
+    return common.save(fig, path, TITLE)

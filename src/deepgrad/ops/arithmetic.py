@@ -112,8 +112,8 @@ class MatMul(Function):
         try:
             y = a @ b
         except ValueError:
-            raise ValueError(f"matmul: shapes {tuple(a.shape)} and {tuple(b.shape)} do not match (the last "
-                             f"axis of the first must equal the "
+            raise ValueError(f"matmul: shapes {tuple(a.shape)} and {tuple(b.shape)} do not "
+                             f"match (the last axis of the first must equal the "
                              f"{'only' if b.ndim == 1 else 'second-to-last'} axis of the "
                              f"second, other axes must broadcast)") from None
         self.a, self.b = a, b
@@ -128,17 +128,17 @@ class MatMul(Function):
         b2 = b[:, None] if b.ndim == 1 else b
         # Restore the axes the product dropped: b's trailing one first, so that a 1-D @
         # 1-D product's 0-d gradient becomes (1, 1).
-        g2 = g
+        g_matrix = g
         if b.ndim == 1:
-            g2 = xp.expand_dims(g2, -1)
+            g_matrix = xp.expand_dims(g_matrix, -1)
         if a.ndim == 1:
-            g2 = xp.expand_dims(g2, -2)
+            g_matrix = xp.expand_dims(g_matrix, -2)
         ga = gb = None
         if na:
-            ga = g2 @ xp.swapaxes(b2, -1, -2)
+            ga = g_matrix @ xp.swapaxes(b2, -1, -2)
             ga = sum_to(ga, a2.shape).reshape(a.shape)
         if nb:
-            gb = xp.swapaxes(a2, -1, -2) @ g2
+            gb = xp.swapaxes(a2, -1, -2) @ g_matrix
             gb = sum_to(gb, b2.shape).reshape(b.shape)
         return ga, gb
 

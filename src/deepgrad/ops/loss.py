@@ -121,19 +121,19 @@ class CrossEntropy(Function):
             losses = self._compiled_forward(logits, target)
             if losses is not None:
                 return _reduce(losses, self.reduction)
-        self.targets = tg = _ClassTargets("cross_entropy", logits, target, self.weight,
-                                          self.ignore_index)
+        self.targets = targets = _ClassTargets("cross_entropy", logits, target,
+                                               self.weight, self.ignore_index)
         self.log_p = log_p = _log_softmax(_class_last(logits), axis=1)
-        rows = xp.arange(len(tg.t))
-        if tg.plain and not self.eps:
-            return _reduce(-log_p[rows, tg.t].reshape(_out_shape(logits)), self.reduction)
-        w_t = tg.w_t if tg.w_t is not None else xp.ones(len(tg.t), log_p.dtype)
-        losses = (1 - self.eps) * w_t * -log_p[rows, tg.t]
+        rows = xp.arange(len(targets.t))
+        if targets.plain and not self.eps:
+            return _reduce(-log_p[rows, targets.t].reshape(_out_shape(logits)), self.reduction)
+        w_t = targets.w_t if targets.w_t is not None else xp.ones(len(targets.t), log_p.dtype)
+        losses = (1 - self.eps) * w_t * -log_p[rows, targets.t]
         if self.eps:
             per_class = log_p.sum(axis=1) if self.weight is None else log_p @ self.weight
-            valid = tg.valid if not tg.plain else 1
+            valid = targets.valid if not targets.plain else 1
             losses = losses + (self.eps / log_p.shape[1]) * -per_class * valid
-        return _reduce_weighted(losses, self.reduction, tg.total, _out_shape(logits))
+        return _reduce_weighted(losses, self.reduction, targets.total, _out_shape(logits))
 
     def _compiled_forward(self, logits, target):
         """The losses of each row from the compiled kernel (``compiled.py``), keeping
@@ -157,23 +157,24 @@ class CrossEntropy(Function):
                 g = g / g.dtype.type(len(self.compiled_grad))
             return (self.compiled_grad * g.reshape(-1, 1), None)
         xp = backend.get_array_module(g)
-        tg, eps = self.targets, self.eps
+        targets, eps = self.targets, self.eps
         grad = xp.exp(self.log_p)
-        rows = xp.arange(len(tg.t))
-        if tg.plain and not eps:
-            grad[rows, tg.t] -= 1
+        rows = xp.arange(len(targets.t))
+        if targets.plain and not eps:
+            grad[rows, targets.t] -= 1
         else:
             p = grad.copy() if eps else grad
-            w_t = tg.w_t if tg.w_t is not None else xp.ones(len(tg.t), grad.dtype)
+            w_t = targets.w_t if targets.w_t is not None else xp.ones(len(targets.t), grad.dtype)
             grad *= ((1 - eps) * w_t)[:, None]
-            grad[rows, tg.t] -= (1 - eps) * w_t
+            grad[rows, targets.t] -= (1 - eps) * w_t
             if eps:  # d/dx of -sum_c w[c] l[c] is p * sum(w) - w
                 classes = p.shape[1]
                 w = xp.ones(classes, grad.dtype) if self.weight is None else self.weight
-                valid = (tg.valid if not tg.plain else xp.ones(len(tg.t), grad.dtype))
+                valid = (targets.valid if not targets.plain
+                         else xp.ones(len(targets.t), grad.dtype))
                 grad += (eps / classes) * valid[:, None] * (p * w.sum() - w)
         if self.reduction == "mean":
-            g = g / g.dtype.type(tg.total)
+            g = g / g.dtype.type(targets.total)
         grad *= g.reshape(-1, 1)
         return (_restore(grad, self.shape), None)
 
@@ -188,23 +189,24 @@ class NLLLoss(Function):
     def forward(self, log_p, target):
         xp = backend.get_array_module(log_p)
         self.shape, self.dtype = log_p.shape, log_p.dtype
-        self.targets = tg = _ClassTargets("nll_loss", log_p, target, self.weight,
+        self.targets = targets = _ClassTargets("nll_loss", log_p, target, self.weight,
                                           self.ignore_index)
-        picked = -_class_last(log_p)[xp.arange(len(tg.t)), tg.t]
-        if tg.plain:
+        picked = -_class_last(log_p)[xp.arange(len(targets.t)), targets.t]
+        if targets.plain:
             return _reduce(picked.reshape(_out_shape(log_p)), self.reduction)
-        return _reduce_weighted(picked * tg.w_t, self.reduction, tg.total, _out_shape(log_p))
+        return _reduce_weighted(picked * targets.w_t, self.reduction, targets.total,
+                                _out_shape(log_p))
 
     def backward(self, g):
         xp = backend.get_array_module(g)
-        tg = self.targets
-        n = len(tg.t)
+        targets = self.targets
+        n = len(targets.t)
         classes = self.shape[1] if len(self.shape) > 1 else self.shape[0]
         grad = xp.zeros((n, classes), dtype=self.dtype)
         if self.reduction == "mean":
-            g = g / g.dtype.type(tg.total)
+            g = g / g.dtype.type(targets.total)
         picked = -g.reshape(-1) if g.ndim else -g
-        grad[xp.arange(n), tg.t] = picked if tg.plain else picked * tg.w_t
+        grad[xp.arange(n), targets.t] = picked if targets.plain else picked * targets.w_t
         return (_restore(grad, self.shape), None)
 
 
@@ -340,7 +342,7 @@ def _soft_cross_entropy(input, target, weight, reduction, label_smoothing):
     sample is -sum_c w_c p_c log softmax(x)_c, as PyTorch computes it; the mean is over
     the samples."""
     from .activation import log_softmax
-    from .reduction import mean, sum
+    from .reduction import sum
     classes = input.shape[1] if input.ndim > 1 else input.shape[0]
     if label_smoothing:
         target = target * (1 - label_smoothing) + label_smoothing / classes
