@@ -9,7 +9,8 @@ import math
 
 from .. import backend
 from ..autograd import Tensor
-from ..ops.conv import check_fits, check_input, conv2d, pair, parse_padding
+from ..ops.checks import check_fits, check_input, pair, parse_padding
+from ..ops.conv import conv2d
 from . import init
 from .module import Module
 from .parameter import Parameter

@@ -19,7 +19,7 @@ on a layer that has not seen an input.
 """
 from .. import backend
 from ..autograd import Tensor
-from ..ops.conv import check_input
+from ..ops.checks import check_input
 from .batchnorm import BatchNorm1d, BatchNorm2d
 from .conv import Conv2d, _positive_int
 from .linear import Linear, _check_features

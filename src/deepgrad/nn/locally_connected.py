@@ -7,7 +7,8 @@ from its arguments alone, without allocating the weights.
 """
 from .. import backend
 from ..autograd import Tensor
-from ..ops.conv import check_fits, check_input, output_size, pair, parse_padding
+from ..ops.checks import check_fits, check_input, pair, parse_padding
+from ..ops.conv import output_size
 from ..ops.locally_connected import locally_connected2d
 from .conv import _init_like_conv, _positive_int
 from .module import Module

@@ -1,6 +1,6 @@
 """Pooling layers: MaxPool2d, AvgPool2d, AdaptiveAvgPool2d (PyTorch's arguments)."""
 from ..autograd import Tensor
-from ..ops.conv import check_input
+from ..ops.checks import check_input
 from ..ops.pool import (_check_pool_input, _pool_args, adaptive_avg_pool2d, avg_pool2d,
                         max_pool2d)
 from .module import Module

@@ -17,8 +17,9 @@ batched product over the positions), which the tests hold to this one through
 from .. import backend
 from ..autograd import Function
 from ._conv_fast import FastLocallyConnected2d
-from .conv import (array_of, check_fits, check_input, check_same_dtype, check_weight,
-                   output_size, pair, parse_padding, window_slab)
+from .checks import (array_of, check_fits, check_input, check_same_dtype, check_weight,
+                     pair, parse_padding)
+from .conv import output_size, window_slab
 
 
 class LocallyConnected2d(Function):

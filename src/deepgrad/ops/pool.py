@@ -24,7 +24,8 @@ from .. import backend
 from ..autograd import Function, Tensor
 from ._compiled_ops import CompiledMaxPool2x2
 from ._layout import is_channels_last, pad_in_order, padded_shape, zeros_in_order
-from .conv import check_input, pair, window_slab
+from .checks import check_input, pair
+from .conv import window_slab
 
 
 def pool_output_size(size, kernel, stride, pad, dilation, ceil_mode):
