@@ -17,6 +17,7 @@ parameters and buffers are broadcast from rank 0 so every rank starts identical.
 """
 import os
 import sys
+import time
 import traceback
 
 import numpy as np
@@ -62,9 +63,13 @@ def _local_ranks():
 
 
 def _abort_on_exception(kind, value, tb):
-    sys.stderr.write(f"[rank {rank()}/{world_size()}] fatal error, aborting all ranks:\n")
-    traceback.print_exception(kind, value, tb)
+    # One write, then a moment before the abort: mpiexec forwards each rank's stderr in
+    # the background, and an abort can drop what it has not forwarded yet (the header
+    # alone reached the terminal once, without the traceback).
+    sys.stderr.write(f"[rank {rank()}/{world_size()}] fatal error, aborting all ranks:\n"
+                     + "".join(traceback.format_exception(kind, value, tb)))
     sys.stderr.flush()
+    time.sleep(0.5)
     abort(1)
 
 
