@@ -149,72 +149,74 @@ class FastConv2d(Function):
         (oh, ow), (kh, kw), g = self.out_hw, self.kernel, self.groups
         rows, o = n * oh * ow, grad.shape[1]
         og, cg = o // g, c // g
-        g2 = xp.ascontiguousarray(grad.transpose(0, 2, 3, 1)).reshape(rows, g, og)
+        grad_rows = xp.ascontiguousarray(grad.transpose(0, 2, 3, 1)).reshape(rows, g, og)
         gx = gw = gb = None
         if needs[0]:
             gx = (self._input_grad_planar if self.planar else self._input_grad_channels_last)(
-                xp, g2)
+                xp, grad_rows)
         if needs[1]:
-            gw2 = xp.matmul(g2.transpose(1, 2, 0), self.cols)  # (G, Og, Kg)
+            # (G, Og, Kg): each group's output gradient times its columns
+            weight_grad_rows = xp.matmul(grad_rows.transpose(1, 2, 0), self.cols)
             if self.planar:
-                gw = gw2.reshape(o, cg, kh, kw)
+                gw = weight_grad_rows.reshape(o, cg, kh, kw)
             else:  # K order (kh, kw, Cg) -> the weight's (Cg, kh, kw)
                 gw = xp.ascontiguousarray(
-                    gw2.reshape(o, kh, kw, cg).transpose(0, 3, 1, 2))
+                    weight_grad_rows.reshape(o, kh, kw, cg).transpose(0, 3, 1, 2))
         if self.has_bias and needs[2]:
-            gb = g2.reshape(rows, o).sum(axis=0)
+            gb = grad_rows.reshape(rows, o).sum(axis=0)
         return gx, gw, gb
 
-    def _input_grad_channels_last(self, xp, g2):
+    def _input_grad_channels_last(self, xp, grad_rows):
         n, c, h, wd = self.x_shape
         (oh, ow), (kh, kw), g = self.out_hw, self.kernel, self.groups
-        og, cg = g2.shape[2], c // g
-        kernels = compiled.kernels_for(g2, self.w) if g == 1 else None
+        og, cg = grad_rows.shape[2], c // g
+        kernels = compiled.kernels_for(grad_rows, self.w) if g == 1 else None
         if kernels:
-            return self._input_grad_compiled(kernels, g2.reshape(-1, og))
+            return self._input_grad_compiled(kernels, grad_rows.reshape(-1, og))
         # per-offset weights (kh, kw, G, Og, Cg), contiguous for the products
-        wk = xp.ascontiguousarray(
+        weight_rows = xp.ascontiguousarray(
             self.w.reshape(g, og, cg, kh, kw).transpose(3, 4, 0, 1, 2))
-        dxpad = xp.zeros((n,) + tuple(self.padded_hw) + (g, cg), dtype=g2.dtype)
-        slab = xp.empty((g2.shape[0], g, cg), dtype=g2.dtype)
-        g2_t = g2.transpose(1, 0, 2)
+        dxpad = xp.zeros((n,) + tuple(self.padded_hw) + (g, cg), dtype=grad_rows.dtype)
+        slab = xp.empty((grad_rows.shape[0], g, cg), dtype=grad_rows.dtype)
+        grad_rows_by_group = grad_rows.transpose(1, 0, 2)
         for i in range(kh):
             for j in range(kw):
-                xp.matmul(g2_t, wk[i, j], out=slab.transpose(1, 0, 2))
+                xp.matmul(grad_rows_by_group, weight_rows[i, j], out=slab.transpose(1, 0, 2))
                 dxpad[_offset_slice(i, j, (oh, ow), self.stride, self.dilation)] += \
                     slab.reshape(n, oh, ow, g, cg)
         (pt, _), (pl, _) = self.pads
         return dxpad.reshape(dxpad.shape[:3] + (c,))[:, pt:pt + h, pl:pl + wd].transpose(
             0, 3, 1, 2)
 
-    def _input_grad_compiled(self, kernels, g2):
+    def _input_grad_compiled(self, kernels, grad_rows):
         """Column gradient by one product per block of rows, each block added into the
         image gradient by a compiled col2im while it is still in the cache. (The NumPy
         path needs a small product and a strided addition per kernel offset; one product
         for all rows at once is slower: at batch 64 its 14 MB result leaves the cache.)"""
         np = backend.np
         n, c, h, wd = self.x_shape
-        o, (kh, kw) = g2.shape[1], self.kernel
-        wk = np.ascontiguousarray(self.w.transpose(0, 2, 3, 1)).reshape(o, kh * kw * c)
-        dxpad = np.zeros((n,) + tuple(self.padded_hw) + (c,), dtype=g2.dtype)
-        rows = max(1, COL2IM_BLOCK_BYTES // (wk.shape[1] * g2.itemsize))
-        block = np.empty((rows, wk.shape[1]), dtype=g2.dtype)
-        for start in range(0, g2.shape[0], rows):
-            part = g2[start:start + rows]
-            cols = np.matmul(part, wk, out=block[:len(part)])
+        o, (kh, kw) = grad_rows.shape[1], self.kernel
+        weight_rows = np.ascontiguousarray(self.w.transpose(0, 2, 3, 1)).reshape(
+            o, kh * kw * c)
+        dxpad = np.zeros((n,) + tuple(self.padded_hw) + (c,), dtype=grad_rows.dtype)
+        rows = max(1, COL2IM_BLOCK_BYTES // (weight_rows.shape[1] * grad_rows.itemsize))
+        block = np.empty((rows, weight_rows.shape[1]), dtype=grad_rows.dtype)
+        for start in range(0, grad_rows.shape[0], rows):
+            part = grad_rows[start:start + rows]
+            cols = np.matmul(part, weight_rows, out=block[:len(part)])
             kernels.col2im_nhwc(cols, start, self.out_hw, self.kernel, self.stride,
                                 self.dilation, dxpad)
         (pt, _), (pl, _) = self.pads
         return dxpad[:, pt:pt + h, pl:pl + wd].transpose(0, 3, 1, 2)
 
-    def _input_grad_planar(self, xp, g2):
+    def _input_grad_planar(self, xp, grad_rows):
         n, c, h, wd = self.x_shape
         (oh, ow), (kh, kw), g = self.out_hw, self.kernel, self.groups
-        og, cg = g2.shape[2], c // g
+        og, cg = grad_rows.shape[2], c // g
         w2 = self.w.reshape(g, og, cg * kh * kw)
-        gcols = xp.matmul(w2.transpose(0, 2, 1), g2.transpose(1, 2, 0))  # (G, Kg, rows)
+        gcols = xp.matmul(w2.transpose(0, 2, 1), grad_rows.transpose(1, 2, 0))  # (G, Kg, rows)
         gcols = gcols.reshape(c, kh, kw, n, oh, ow)
-        dxpad = xp.zeros((n, c) + tuple(self.padded_hw), dtype=g2.dtype)
+        dxpad = xp.zeros((n, c) + tuple(self.padded_hw), dtype=grad_rows.dtype)
         planes = dxpad.transpose(1, 0, 2, 3)  # (C, N, Hp, Wp) view
         for i in range(kh):
             for j in range(kw):
