@@ -3,7 +3,7 @@ from typing import NamedTuple
 
 from .. import backend
 from .optimizer import Optimizer, check_bool, check_interval, check_non_negative
-from .weight_decay import coupled_decay
+from .weight_decay import followed_gradient
 
 
 class AdadeltaStep(NamedTuple):
@@ -19,9 +19,7 @@ def adadelta(p, g, square_avg, acc_delta, *, h):
     """One step of :class:`Adadelta` on arrays, in place (v is ``square_avg``, u
     ``acc_delta``)."""
     xp = backend.get_array_module(p)
-    if h.maximize:
-        g = -g
-    g = coupled_decay(g, p, h.weight_decay)
+    g = followed_gradient(p, g, h)
     square_avg *= h.rho
     square_avg += (1 - h.rho) * g * g
     d = xp.sqrt(acc_delta + h.eps) / xp.sqrt(square_avg + h.eps) * g

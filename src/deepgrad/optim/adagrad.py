@@ -3,7 +3,7 @@ from typing import NamedTuple
 
 from .. import backend
 from .optimizer import Optimizer, check_bool, check_non_negative
-from .weight_decay import coupled_decay
+from .weight_decay import followed_gradient
 
 
 class AdagradStep(NamedTuple):
@@ -20,9 +20,7 @@ def adagrad(p, g, sum, *, h):
     """One step of :class:`Adagrad` on arrays, in place (``sum`` is PyTorch's name for
     the accumulator)."""
     xp = backend.get_array_module(p)
-    if h.maximize:
-        g = -g
-    g = coupled_decay(g, p, h.weight_decay)
+    g = followed_gradient(p, g, h)
     clr = h.lr / (1 + (h.step - 1) * h.lr_decay)
     sum += g * g
     p -= clr * (g / (xp.sqrt(sum) + h.eps))

@@ -4,7 +4,7 @@ from typing import NamedTuple
 from .. import backend
 from .optimizer import (Optimizer, check_bool, check_interval, check_non_negative,
                         check_pair, lerp_)
-from .weight_decay import coupled_decay, decoupled_decay_
+from .weight_decay import followed_gradient
 
 
 class AdamStep(NamedTuple):
@@ -25,12 +25,7 @@ def adam(p, g, exp_avg, exp_avg_sq, max_exp_avg_sq=None, *, h):
     """One step of :class:`Adam` on arrays, in place (m is ``exp_avg``, v
     ``exp_avg_sq``)."""
     xp = backend.get_array_module(p)
-    if h.maximize:
-        g = -g
-    if h.decoupled_weight_decay:
-        decoupled_decay_(p, h.lr, h.weight_decay)
-    else:
-        g = coupled_decay(g, p, h.weight_decay)
+    g = followed_gradient(p, g, h)
     lerp_(exp_avg, g, 1 - h.beta1)                    # m = beta1 * m + (1 - beta1) * g
     exp_avg_sq *= h.beta2
     exp_avg_sq += (1 - h.beta2) * g * g

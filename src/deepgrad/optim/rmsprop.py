@@ -3,7 +3,7 @@ from typing import NamedTuple
 
 from .. import backend
 from .optimizer import Optimizer, check_bool, check_non_negative, lerp_
-from .weight_decay import coupled_decay
+from .weight_decay import followed_gradient
 
 
 class RMSpropStep(NamedTuple):
@@ -22,9 +22,7 @@ def rmsprop(p, g, square_avg, grad_avg=None, momentum_buffer=None, *, h):
     """One step of :class:`RMSprop` on arrays, in place (v is ``square_avg``, m
     ``grad_avg``, b ``momentum_buffer``)."""
     xp = backend.get_array_module(p)
-    if h.maximize:
-        g = -g
-    g = coupled_decay(g, p, h.weight_decay)
+    g = followed_gradient(p, g, h)
     square_avg *= h.alpha
     square_avg += (1 - h.alpha) * g * g
     if h.centered:

@@ -3,7 +3,7 @@ from typing import NamedTuple
 
 from .. import backend
 from .optimizer import Optimizer, check_bool, check_non_negative
-from .weight_decay import coupled_decay, decoupled_decay_
+from .weight_decay import followed_gradient
 
 
 class SGDStep(NamedTuple):
@@ -22,12 +22,7 @@ class SGDStep(NamedTuple):
 
 def sgd(p, g, momentum_buffer=None, *, h):
     """One step of :class:`SGD` (PyTorch's momentum form) on arrays, in place."""
-    if h.maximize:
-        g = -g
-    if h.decoupled_weight_decay:
-        decoupled_decay_(p, h.lr, h.weight_decay)
-    else:
-        g = coupled_decay(g, p, h.weight_decay)
+    g = followed_gradient(p, g, h)
     if h.momentum:
         b = momentum_buffer
         if h.first_step:
@@ -42,12 +37,7 @@ def sgd(p, g, momentum_buffer=None, *, h):
 def sgd_sutskever(p, g, momentum_buffer, *, h):
     """One step of :class:`SGD` with ``momentum_form="sutskever"`` (lr inside the
     velocity), on arrays, in place."""
-    if h.maximize:
-        g = -g
-    if h.decoupled_weight_decay:
-        decoupled_decay_(p, h.lr, h.weight_decay)
-    else:
-        g = coupled_decay(g, p, h.weight_decay)
+    g = followed_gradient(p, g, h)
     v = momentum_buffer
     v *= h.momentum
     v -= h.lr * g

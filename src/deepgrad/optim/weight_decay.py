@@ -31,6 +31,18 @@ def decoupled_decay_(p, lr, weight_decay):
         p *= 1 - lr * weight_decay
 
 
+def followed_gradient(p, g, h):
+    """The gradient a rule follows: ``-g`` when ``h.maximize``, then with the weight
+    decay, added to it (coupled) or, with ``h.decoupled_weight_decay``, applied to ``p``
+    directly (the weights shrink, the gradient stays)."""
+    if h.maximize:
+        g = -g
+    if getattr(h, "decoupled_weight_decay", False):
+        decoupled_decay_(p, h.lr, h.weight_decay)
+        return g
+    return coupled_decay(g, p, h.weight_decay)
+
+
 def param_groups_without_decay(model, weight_decay, no_decay=None):
     """Two parameter groups: decayed weights, and parameters exempt from decay.
 
