@@ -23,6 +23,24 @@ def get_array_module(array):
     return np
 
 
+COMPILED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+"""The dtypes the compiled (Numba) loops exist for; other dtypes take the NumPy path."""
+
+
+def load_compiled(module):
+    """Import the compiled loops of ``module`` (``"deepgrad.ops._numba_kernels"``), or
+    False without Numba or with ``DEEPGRAD_COMPILED=0``. The one switch for every
+    accelerated layer; each caches the answer."""
+    import importlib
+    import os
+    if os.environ.get("DEEPGRAD_COMPILED", "1") == "0":
+        return False
+    try:
+        return importlib.import_module(module)
+    except ImportError:  # Numba is optional (the fast extra)
+        return False
+
+
 def is_array(obj):
     """True for a NumPy or CuPy ndarray (what a Tensor wraps)."""
     return type(obj) is np.ndarray or (_cupy is not None and isinstance(obj, _cupy.ndarray))

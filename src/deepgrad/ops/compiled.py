@@ -24,12 +24,10 @@ Kernels take arrays in memory order (channels-last ones as their transposed view
 copy); compiled code is cached on disk (Numba's ``cache=True``), so it is compiled once
 per machine.
 """
-import os
-
 import numpy as np
 
-COMPILED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
-"""The kernels are compiled for these; other dtypes (float16...) take the NumPy path."""
+from .. import backend
+from ..backend import COMPILED_DTYPES
 
 _kernels = None  # the compiled functions, or False when unavailable
 
@@ -38,14 +36,7 @@ def kernels():
     """The compiled kernels, or None (no Numba, or switched off)."""
     global _kernels
     if _kernels is None:
-        _kernels = False
-        if os.environ.get("DEEPGRAD_COMPILED", "1") != "0":
-            try:
-                from . import _numba_kernels
-            except ImportError:
-                pass
-            else:
-                _kernels = _numba_kernels
+        _kernels = backend.load_compiled("deepgrad.ops._numba_kernels")
     return _kernels or None
 
 

@@ -11,11 +11,10 @@ loop to its reference, bit for bit.
 The callers below turn a step's named hyper-parameters into the loop's, in the arrays'
 dtype (as NumPy converts a Python float against a float32 array).
 """
-import os
-
 import numpy as np
 
-COMPILED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+from .. import backend
+from ..backend import COMPILED_DTYPES
 
 _loops = None  # the module of compiled loops, or False when unavailable
 
@@ -24,14 +23,7 @@ def loops():
     """The compiled loops, or None (no Numba, or switched off)."""
     global _loops
     if _loops is None:
-        _loops = False
-        if os.environ.get("DEEPGRAD_COMPILED", "1") != "0":
-            try:
-                from . import _numba_updates
-            except ImportError:
-                pass
-            else:
-                _loops = _numba_updates
+        _loops = backend.load_compiled("deepgrad.optim._numba_updates")
     return _loops or None
 
 
