@@ -68,11 +68,7 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
         data, source = f.read(), getattr(f, "name", "<file>")
     else:
         source = os.fspath(f)
-        try:
-            with open(source, "rb") as file:
-                data = file.read()
-        except FileNotFoundError:
-            raise FileNotFoundError(f"deepgrad.load: no file at {source}") from None
+        data = serialization.read_bytes(source, missing="deepgrad.load: no file at")
     tensors, metadata = serialization.loads(data, source=str(source))
     place = _placement(map_location)
     if STRUCTURE not in metadata:  # a plain safetensors file: its tensors by name

@@ -177,15 +177,20 @@ def _read_tensor(name, info, body, source):
     return np.frombuffer(body[begin:end], dtype=little).astype(dtype).reshape(shape)
 
 
+def read_bytes(path, missing="no checkpoint at"):
+    """A file's bytes; a missing file is a FileNotFoundError saying ``missing`` and the
+    path."""
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{missing} {path}") from None
+
+
 def load_file(path):
     """Read a safetensors file: ``({name: numpy array}, metadata)``; checked, no pickle."""
     path = os.fspath(path)
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except FileNotFoundError:
-        raise FileNotFoundError(f"no checkpoint at {path}") from None
-    return loads(data, source=path)
+    return loads(read_bytes(path), source=path)
 
 
 def _host(array):

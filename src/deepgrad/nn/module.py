@@ -144,10 +144,14 @@ class Module:
                 raise AttributeError(f"`{item}` is not an nn.Module")
         return module
 
+    def _owner(self, target):
+        """The submodule that holds the last name of ``target``, and that name."""
+        path, _, name = target.rpartition(".")
+        return self.get_submodule(path), name
+
     def get_parameter(self, target):
         """The parameter at the dotted path ``target`` (``"0.weight"``)."""
-        path, _, name = target.rpartition(".")
-        module = self.get_submodule(path)
+        module, name = self._owner(target)
         if not hasattr(module, name):
             raise AttributeError(f"{module._get_name()} has no attribute `{name}`")
         param = getattr(module, name)
@@ -157,8 +161,7 @@ class Module:
 
     def get_buffer(self, target):
         """The buffer (an array) at the dotted path ``target`` (``"bn.running_mean"``)."""
-        path, _, name = target.rpartition(".")
-        module = self.get_submodule(path)
+        module, name = self._owner(target)
         if name not in module._buffers:
             raise AttributeError(f"`{name}` is not a buffer of {module._get_name()}")
         return module._buffers[name]
