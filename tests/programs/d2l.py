@@ -546,6 +546,23 @@ def lenet(torch, shared, num_epochs=2, n=64, batch_size=32, lr=0.9):
             "state": net.state_dict()}
 
 
+def train_ch6(torch, net, train_iter, num_epochs, lr):
+    """d2l's training loop of its convolutional chapters (both batch-norm sections use
+    it): SGD on cross-entropy; the minibatch losses and the last batch."""
+    optimizer = torch.optim.SGD(net.parameters(), lr=lr)
+    loss = torch.nn.CrossEntropyLoss()
+    losses = []
+    for epoch in range(num_epochs):
+        net.train()
+        for X, y in train_iter:
+            optimizer.zero_grad()
+            l = loss(net(X), y)
+            l.backward()
+            optimizer.step()
+            losses.append(l.item())
+    return losses, X
+
+
 def batch_norm_scratch(torch, shared, num_epochs=2, n=64, batch_size=32, lr=1.0):
     """Batch normalisation from scratch inside LeNet: ``torch.is_grad_enabled()`` picks
     training or inference statistics, moving averages kept as plain tensors through
@@ -604,17 +621,7 @@ def batch_norm_scratch(torch, shared, num_epochs=2, n=64, batch_size=32, lr=1.0)
 
     train_iter = data.DataLoader(data.TensorDataset(*_fashion(torch, shared, "train", n)),
                                  batch_size)
-    optimizer = torch.optim.SGD(net.parameters(), lr=lr)
-    loss = nn.CrossEntropyLoss()
-    losses = []
-    for epoch in range(num_epochs):
-        net.train()
-        for X, y in train_iter:
-            optimizer.zero_grad()
-            l = loss(net(X), y)
-            l.backward()
-            optimizer.step()
-            losses.append(l.item())
+    losses, X = train_ch6(torch, net, train_iter, num_epochs, lr)
 
     moving = [net[1].moving_mean, net[1].moving_var, net[9 + 1].moving_mean]
     moving_leaf = [m.requires_grad for m in moving]
@@ -646,17 +653,7 @@ def batch_norm_concise(torch, shared, num_epochs=2, n=64, batch_size=32, lr=1.0)
     shared.load(torch, net, "bn_concise")
     train_iter = data.DataLoader(data.TensorDataset(*_fashion(torch, shared, "train", n)),
                                  batch_size)
-    optimizer = torch.optim.SGD(net.parameters(), lr=lr)
-    loss = nn.CrossEntropyLoss()
-    losses = []
-    for epoch in range(num_epochs):
-        net.train()
-        for X, y in train_iter:
-            optimizer.zero_grad()
-            l = loss(net(X), y)
-            l.backward()
-            optimizer.step()
-            losses.append(l.item())
+    losses, X = train_ch6(torch, net, train_iter, num_epochs, lr)
     net.eval()
     with torch.no_grad():
         inference = net(X)

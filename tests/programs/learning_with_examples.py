@@ -292,14 +292,9 @@ def polynomial_custom_function(torch, shared, precision="float", steps=300):
         loss.backward()
 
         with torch.no_grad():
-            a -= learning_rate * a.grad
-            b -= learning_rate * b.grad
-            c -= learning_rate * c.grad
-            d -= learning_rate * d.grad
-            a.grad = None
-            b.grad = None
-            c.grad = None
-            d.grad = None
+            for p in (a, b, c, d):  # the loop form: in place, through the loop variable
+                p -= learning_rate * p.grad
+                p.grad = None
 
     return {"losses": losses, "coefficients": [a.item(), b.item(), c.item(), d.item()],
             "has_grad_fn": has_grad_fn}
