@@ -386,32 +386,6 @@ def test_devices_and_accelerator_lines():
 
 # -- autograd in PyTorch's protocol -------------------------------------------------
 
-def _legendre(lib):
-    class LegendrePolynomial3(lib.autograd.Function):
-        @staticmethod
-        def forward(ctx, input):
-            ctx.save_for_backward(input)
-            return 0.5 * (5 * input ** 3 - 3 * input)
-
-        @staticmethod
-        def backward(ctx, grad_output):
-            input, = ctx.saved_tensors
-            return grad_output * 1.5 * (5 * input ** 2 - 1)
-    return LegendrePolynomial3
-
-
-def test_custom_function_matches_torch():
-    for lib, x in ((dg, dg.tensor(X, requires_grad=True)),
-                   (torch, torch.tensor(X, requires_grad=True))):
-        y = _legendre(lib).apply(x * 2)
-        (y * y).sum().backward()
-        if lib is dg:
-            ours, dg_y = x.grad, y
-        else:
-            same(ours, x.grad, rtol=1e-5)
-            same(dg_y, y, rtol=1e-5)
-
-
 def test_custom_function_context_and_graph():
     class Scale(dg.autograd.Function):
         @staticmethod

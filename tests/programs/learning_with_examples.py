@@ -14,6 +14,13 @@ def _dtype(torch, precision):
     return torch.float if precision == "float" else torch.double
 
 
+def _sine_with_powers(torch, dtype):
+    """The tutorial's data: 2000 points x in [-pi, pi], y = sin(x), and the features
+    (x, x^2, x^3) of its nn versions."""
+    x = torch.linspace(-math.pi, math.pi, 2000, dtype=dtype)
+    return x, torch.sin(x), x.unsqueeze(-1).pow(torch.tensor([1, 2, 3]))
+
+
 def polynomial_tensor(torch, shared, precision="float", steps=300):
     """Raw tensors, gradients written by hand, updates with ``-=``."""
     dtype = _dtype(torch, precision)
@@ -103,11 +110,7 @@ def polynomial_autograd(torch, shared, precision="float", steps=300):
 def polynomial_nn(torch, shared, precision="float", steps=300):
     """``nn.Sequential(Linear(3, 1), Flatten(0, 1))`` on the features (x, x^2, x^3)."""
     dtype = _dtype(torch, precision)
-    x = torch.linspace(-math.pi, math.pi, 2000, dtype=dtype)
-    y = torch.sin(x)
-
-    p = torch.tensor([1, 2, 3])
-    xx = x.unsqueeze(-1).pow(p)
+    x, y, xx = _sine_with_powers(torch, dtype)
 
     model = torch.nn.Sequential(
         torch.nn.Linear(3, 1),
@@ -145,10 +148,7 @@ def polynomial_nn(torch, shared, precision="float", steps=300):
 def polynomial_optim(torch, shared, precision="float", steps=300):
     """The same model, updated by ``torch.optim.RMSprop``."""
     dtype = _dtype(torch, precision)
-    x = torch.linspace(-math.pi, math.pi, 2000, dtype=dtype)
-    y = torch.sin(x)
-    p = torch.tensor([1, 2, 3])
-    xx = x.unsqueeze(-1).pow(p)
+    x, y, xx = _sine_with_powers(torch, dtype)
 
     model = torch.nn.Sequential(torch.nn.Linear(3, 1), torch.nn.Flatten(0, 1)).to(dtype)
     shared.load(torch, model, "poly_optim")
@@ -192,8 +192,7 @@ def polynomial_module(torch, shared, precision="float", steps=300):
             return (f"y = {self.a.item()} + {self.b.item()} x + {self.c.item()} x^2 + "
                     f"{self.d.item()} x^3")
 
-    x = torch.linspace(-math.pi, math.pi, 2000, dtype=dtype)
-    y = torch.sin(x)
+    x, y, _ = _sine_with_powers(torch, dtype)
 
     model = Polynomial3().to(dtype)
     shared.load(torch, model, "poly_module", randn=("a", "b", "c", "d"))
@@ -235,8 +234,7 @@ def dynamic_net(torch, shared, precision="float", steps=200):
                 y = y + self.e * x ** exp
             return y
 
-    x = torch.linspace(-math.pi, math.pi, 2000, dtype=dtype)
-    y = torch.sin(x)
+    x, y, _ = _sine_with_powers(torch, dtype)
     model = DynamicNet().to(dtype)
     shared.load(torch, model, "dynamic", randn=("a", "b", "c", "d", "e"))
     with torch.no_grad():
