@@ -263,22 +263,9 @@ def neural_networks(torch, shared):
     return facts
 
 
-def cifar_classifier(torch, shared, tmpdir, batches=6):
-    """Training a classifier: the CIFAR-10 Net and loops on random 3x32x32 images."""
-    nn = torch.nn
-    F = torch.nn.functional
-    optim = torch.optim
-
-    classes = ("plane", "car", "bird", "cat",
-               "deer", "dog", "frog", "horse", "ship", "truck")
-    batch_size = 4
-    images = torch.from_numpy(shared.uniform("images", (batch_size * batches, 3, 32, 32), -1, 1))
-    labels = torch.from_numpy(shared.labels("labels", batch_size * batches, 10))
-    trainset = torch.utils.data.TensorDataset(images, labels)
-    trainloader = torch.utils.data.DataLoader(trainset, batch_size=batch_size,
-                                              shuffle=False, num_workers=0)
-    testloader = torch.utils.data.DataLoader(trainset, batch_size=batch_size,
-                                             shuffle=False, num_workers=0)
+def cifar_net(torch):
+    """The CIFAR-10 tutorial's Net class (the saving-and-loading recipe reuses it)."""
+    nn, F = torch.nn, torch.nn.functional
 
     class Net(nn.Module):
         def __init__(self):
@@ -298,6 +285,27 @@ def cifar_classifier(torch, shared, tmpdir, batches=6):
             x = F.relu(self.fc2(x))
             x = self.fc3(x)
             return x
+
+    return Net
+
+
+def cifar_classifier(torch, shared, tmpdir, batches=6):
+    """Training a classifier: the CIFAR-10 Net and loops on random 3x32x32 images."""
+    nn = torch.nn
+    optim = torch.optim
+
+    classes = ("plane", "car", "bird", "cat",
+               "deer", "dog", "frog", "horse", "ship", "truck")
+    batch_size = 4
+    images = torch.from_numpy(shared.uniform("images", (batch_size * batches, 3, 32, 32), -1, 1))
+    labels = torch.from_numpy(shared.labels("labels", batch_size * batches, 10))
+    trainset = torch.utils.data.TensorDataset(images, labels)
+    trainloader = torch.utils.data.DataLoader(trainset, batch_size=batch_size,
+                                              shuffle=False, num_workers=0)
+    testloader = torch.utils.data.DataLoader(trainset, batch_size=batch_size,
+                                             shuffle=False, num_workers=0)
+
+    Net = cifar_net(torch)
 
     device = torch.device("cuda:0" if torch.cuda.is_available() else "cpu")
     net = Net()

@@ -4,6 +4,8 @@ transfer-learning loop (``set_grad_enabled(phase == 'train')``, a frozen backbon
 head, ``copy.deepcopy`` of the best weights), and the ways to turn autograd off."""
 import copy
 
+from .blitz import cifar_net
+
 
 def dataset_transforms(torch, shared, n=40, batch_size=8, steps=5):
     nn = torch.nn
@@ -247,27 +249,16 @@ def grad_modes(torch, shared):
 def saving_loading_models(torch, shared, tmpdir):
     """The "Saving and Loading Models" tutorial: print each state-dict entry's size and
     the optimizer's state dict, save and reload the state dict, switch to ``eval()``."""
-    nn = torch.nn
     F = torch.nn.functional
 
-    class TheModelClass(nn.Module):
-        def __init__(self):
-            super(TheModelClass, self).__init__()
-            self.conv1 = nn.Conv2d(3, 6, 5)
-            self.pool = nn.MaxPool2d(2, 2)
-            self.conv2 = nn.Conv2d(6, 16, 5)
-            self.fc1 = nn.Linear(16 * 5 * 5, 120)
-            self.fc2 = nn.Linear(120, 84)
-            self.fc3 = nn.Linear(84, 10)
-
-        def forward(self, x):
+    class TheModelClass(cifar_net(torch)):  # the recipe's model: the CIFAR-10 Net,
+        def forward(self, x):                # flattened with view as the recipe does
             x = self.pool(F.relu(self.conv1(x)))
             x = self.pool(F.relu(self.conv2(x)))
             x = x.view(-1, 16 * 5 * 5)
             x = F.relu(self.fc1(x))
             x = F.relu(self.fc2(x))
-            x = self.fc3(x)
-            return x
+            return self.fc3(x)
 
     model = TheModelClass()
     shared.load(torch, model, "the_model")
