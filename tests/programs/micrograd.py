@@ -15,13 +15,17 @@ def sanity_check(torch, shared):
             "dtype_is_double": x.dtype == torch.float64}
 
 
-def more_ops(torch, shared):
+def _more_ops_start(torch):
+    """micrograd's "more ops" test begins so: two double leaves and two results."""
     a = torch.Tensor([-4.0]).double()
     b = torch.Tensor([2.0]).double()
     a.requires_grad = True
     b.requires_grad = True
-    c = a + b
-    d = a * b + b**3
+    return a, b, a + b, a * b + b**3
+
+
+def more_ops(torch, shared):
+    a, b, c, d = _more_ops_start(torch)
     c = c + c + 1
     c = c + 1 + c + (-a)
     d = d + d * 2 + (b + a).relu()
@@ -37,12 +41,7 @@ def more_ops(torch, shared):
 def more_ops_in_place(torch, shared):
     """micrograd's own spelling, ``c += c + 1``: in place on non-leaf tensors that the
     graph holds, which torch's autograd records (version counters check the saves)."""
-    a = torch.Tensor([-4.0]).double()
-    b = torch.Tensor([2.0]).double()
-    a.requires_grad = True
-    b.requires_grad = True
-    c = a + b
-    d = a * b + b**3
+    a, b, c, d = _more_ops_start(torch)
     c += c + 1
     c += 1 + c + (-a)
     d += d * 2 + (b + a).relu()

@@ -70,6 +70,32 @@ def from_scratch(torch, shared, epochs=2, bs=64, lr=0.5):
     return facts
 
 
+def loss_batch(model, loss_func, xb, yb, opt=None):
+    """The tutorial's loss of one batch, and a step when given the optimizer."""
+    loss = loss_func(model(xb), yb)
+    if opt is not None:
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+    return loss.item(), len(xb)
+
+
+def fit(torch, epochs, model, loss_func, opt, train_dl, valid_dl):
+    """The tutorial's fit: train each epoch, then the validation loss; those losses."""
+    history = []
+    for epoch in range(epochs):
+        model.train()
+        for xb, yb in train_dl:
+            loss_batch(model, loss_func, xb, yb, opt)
+        model.eval()
+        with torch.no_grad():
+            losses, nums = zip(*[loss_batch(model, loss_func, xb, yb) for xb, yb in valid_dl])
+        val_loss = np.sum(np.multiply(losses, nums)) / np.sum(nums)
+        print(epoch, val_loss)
+        history.append(float(val_loss))
+    return history
+
+
 def refactored(torch, shared, epochs=2, bs=64, lr=0.5):
     nn = torch.nn
     F = torch.nn.functional
@@ -132,34 +158,10 @@ def refactored(torch, shared, epochs=2, bs=64, lr=0.5):
             DataLoader(valid_ds, batch_size=bs * 2),
         )
 
-    def loss_batch(model, loss_func, xb, yb, opt=None):
-        loss = loss_func(model(xb), yb)
-        if opt is not None:
-            loss.backward()
-            opt.step()
-            opt.zero_grad()
-        return loss.item(), len(xb)
-
-    history = []
-
-    def fit(epochs, model, loss_func, opt, train_dl, valid_dl):
-        for epoch in range(epochs):
-            model.train()
-            for xb, yb in train_dl:
-                loss_batch(model, loss_func, xb, yb, opt)
-
-            model.eval()
-            with torch.no_grad():
-                losses, nums = zip(
-                    *[loss_batch(model, loss_func, xb, yb) for xb, yb in valid_dl]
-                )
-            val_loss = np.sum(np.multiply(losses, nums)) / np.sum(nums)
-            print(epoch, val_loss)
-            history.append(float(val_loss))
 
     train_dl, valid_dl = get_data(train_ds, valid_ds, bs)
     model, opt = get_model()
-    fit(epochs, model, loss_func, opt, train_dl, valid_dl)
+    history = fit(torch, epochs, model, loss_func, opt, train_dl, valid_dl)
     results["linear"] = model.state_dict()
     results["history"] = history
     return results
@@ -217,23 +219,7 @@ def cnn(torch, shared, epochs=2, bs=32, lr=0.1):
             for b in self.dl:
                 yield (self.func(*b))
 
-    def loss_batch(model, loss_func, xb, yb, opt=None):
-        loss = loss_func(model(xb), yb)
-        if opt is not None:
-            loss.backward()
-            opt.step()
-            opt.zero_grad()
-        return loss.item(), len(xb)
 
-    def fit(epochs, model, loss_func, opt, train_dl, valid_dl):
-        for epoch in range(epochs):
-            model.train()
-            for xb, yb in train_dl:
-                loss_batch(model, loss_func, xb, yb, opt)
-            model.eval()
-            with torch.no_grad():
-                losses, nums = zip(*[loss_batch(model, loss_func, xb, yb) for xb, yb in valid_dl])
-            history.append(float(np.sum(np.multiply(losses, nums)) / np.sum(nums)))
 
     train_ds = TensorDataset(x_train, y_train)
     valid_ds = TensorDataset(x_valid, y_valid)
@@ -243,7 +229,7 @@ def cnn(torch, shared, epochs=2, bs=32, lr=0.1):
     model = Mnist_CNN()
     shared.load(torch, model, "mnist_cnn")
     opt = optim.SGD(model.parameters(), lr=lr, momentum=0.9)
-    fit(epochs, model, loss_func, opt, train_dl, valid_dl)
+    history += fit(torch, epochs, model, loss_func, opt, train_dl, valid_dl)
     results = {"cnn": model.state_dict()}
 
     model = nn.Sequential(
@@ -260,7 +246,7 @@ def cnn(torch, shared, epochs=2, bs=32, lr=0.1):
     train_dl = WrappedDataLoader(DataLoader(train_ds, batch_size=bs), preprocess)
     valid_dl = WrappedDataLoader(DataLoader(valid_ds, batch_size=bs * 2), preprocess)
     opt = optim.SGD(model.parameters(), lr=lr, momentum=0.9)
-    fit(epochs, model, loss_func, opt, train_dl, valid_dl)
+    history += fit(torch, epochs, model, loss_func, opt, train_dl, valid_dl)
     results["sequential"] = model.state_dict()
     results["history"] = history
     return results
