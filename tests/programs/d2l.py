@@ -30,6 +30,15 @@ class Accumulator:
         return self.data[idx]
 
 
+def sgd(torch, params, lr, batch_size):
+    """d2l's minibatch SGD, written once in its library and used by every scratch model:
+    in place, under no_grad, then the gradient zeroed."""
+    with torch.no_grad():
+        for param in params:
+            param -= lr * param.grad / batch_size
+            param.grad.zero_()
+
+
 def linear_regression_scratch(torch, shared, num_epochs=3):
     true_w = torch.tensor([2, -3.4])
     true_b = 4.2
@@ -65,12 +74,6 @@ def linear_regression_scratch(torch, shared, num_epochs=3):
     def squared_loss(y_hat, y):
         return (y_hat - y.reshape(y_hat.shape)) ** 2 / 2
 
-    def sgd(params, lr, batch_size):
-        with torch.no_grad():
-            for param in params:
-                param -= lr * param.grad / batch_size
-                param.grad.zero_()
-
     lr = 0.03
     batch_size = 10
     net = linreg
@@ -80,7 +83,7 @@ def linear_regression_scratch(torch, shared, num_epochs=3):
         for X, y in data_iter(batch_size, features, labels):
             l = loss(net(X, w, b), y)
             l.sum().backward()
-            sgd([w, b], lr, batch_size)
+            sgd(torch, [w, b], lr, batch_size)
         with torch.no_grad():
             train_l = loss(net(features, w, b), labels)
             print(f"epoch {epoch + 1}, loss {float(train_l.mean()):f}")
@@ -182,16 +185,10 @@ def softmax_regression_scratch(torch, shared, num_epochs=2, n=256, batch_size=64
                 metric.add(accuracy(net(X), y), y.numel())
         return metric[0] / metric[1]
 
-    def sgd(params, lr, batch_size):
-        with torch.no_grad():
-            for param in params:
-                param -= lr * param.grad / batch_size
-                param.grad.zero_()
-
     lr = 0.1
 
     def updater(batch_size):
-        return sgd([W, b], lr, batch_size)
+        return sgd(torch, [W, b], lr, batch_size)
 
     def train_epoch_ch3(net, train_iter, loss, updater):
         if isinstance(net, torch.nn.Module):

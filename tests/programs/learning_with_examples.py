@@ -21,6 +21,19 @@ def _sine_with_powers(torch, dtype):
     return x, torch.sin(x), x.unsqueeze(-1).pow(torch.tensor([1, 2, 3]))
 
 
+def _train(model, inputs, y, loss_fn, optimizer, steps):
+    """The tutorial's loop with an optimizer: predict, loss, zero_grad, backward, step;
+    the losses."""
+    losses = []
+    for t in range(steps):
+        loss = loss_fn(model(inputs), y)
+        losses.append(loss.item())
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return losses
+
+
 def polynomial_tensor(torch, shared, precision="float", steps=300):
     """Raw tensors, gradients written by hand, updates with ``-=``."""
     dtype = _dtype(torch, precision)
@@ -156,14 +169,7 @@ def polynomial_optim(torch, shared, precision="float", steps=300):
 
     learning_rate = 1e-3
     optimizer = torch.optim.RMSprop(model.parameters(), lr=learning_rate)
-    losses = []
-    for t in range(steps):
-        y_pred = model(xx)
-        loss = loss_fn(y_pred, y)
-        losses.append(loss.item())
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
+    losses = _train(model, xx, y, loss_fn, optimizer, steps)
     optimizer.zero_grad()       # set_to_none=True by default since torch 2.0
 
     linear_layer = model[0]
@@ -200,14 +206,7 @@ def polynomial_module(torch, shared, precision="float", steps=300):
 
     criterion = torch.nn.MSELoss(reduction="sum")
     optimizer = torch.optim.SGD(model.parameters(), lr=1e-6)
-    losses = []
-    for t in range(steps):
-        y_pred = model(x)
-        loss = criterion(y_pred, y)
-        losses.append(loss.item())
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
+    losses = _train(model, x, y, criterion, optimizer, steps)
 
     print(f"Result: {model.string()}")
     return {"names": names, "losses": losses, "state": model.state_dict(),
@@ -242,14 +241,7 @@ def dynamic_net(torch, shared, precision="float", steps=200):
 
     criterion = torch.nn.MSELoss(reduction="sum")
     optimizer = torch.optim.SGD(model.parameters(), lr=1e-8, momentum=0.9)
-    losses = []
-    for t in range(steps):
-        y_pred = model(x)
-        loss = criterion(y_pred, y)
-        losses.append(loss.item())
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
+    losses = _train(model, x, y, criterion, optimizer, steps)
     return {"losses": losses, "state": model.state_dict()}
 
 
