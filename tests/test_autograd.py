@@ -76,14 +76,59 @@ def test_graph_is_released_after_backward():
 def test_saved_arrays_are_released_after_backward():
     x = leaf((100, 100))
     y = dg.exp(x)
-    saved = weakref.ref(y.creator.y) if hasattr(y.creator, "y") else None
+    assert y.creator.saves == ("y",)
+    saved = weakref.ref(y.creator.y)
     s = y.sum()
     fn = y.creator
     del y
     s.backward()
-    assert not fn.__dict__  # inputs and saved arrays dropped
-    if saved is not None:
-        assert saved() is None
+    assert fn.inputs is None and not hasattr(fn, "y")  # inputs and saved arrays dropped
+    assert saved() is None
+
+
+def _assigned_attributes(cls):
+    """The attributes a Function's methods other than ``__init__`` set on ``self``."""
+    import ast
+    import inspect
+    import textwrap
+    tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
+    names = set()
+    for method in tree.body[0].body:
+        if not isinstance(method, ast.FunctionDef) or method.name == "__init__":
+            continue
+        for node in ast.walk(method):
+            if isinstance(node, ast.Assign):
+                for target in node.targets:
+                    for e in (target.elts if isinstance(target, ast.Tuple) else [target]):
+                        if isinstance(e, ast.Attribute) and getattr(e.value, "id", "") == "self":
+                            names.add(e.attr)
+    return names
+
+
+def _all_functions():
+    import importlib
+    import pkgutil
+    for info in pkgutil.walk_packages(dg.__path__, "deepgrad."):
+        importlib.import_module(info.name)
+    found, todo = [], [Function]
+    while todo:
+        for sub in todo.pop().__subclasses__():
+            todo.append(sub)
+            if sub.__module__.startswith("deepgrad."):
+                found.append(sub)
+    return found
+
+
+def test_every_function_declares_what_it_keeps_for_backward():
+    """What forward keeps is named in ``saves``, so that release() frees all of it."""
+    engine_owned = {"inputs", "input_creators", "needs_input_grad", "generation",
+                    "_versions", "_origin", "_hooks"}
+    functions = _all_functions()
+    assert len(functions) > 40
+    undeclared = {cls.__name__: sorted(_assigned_attributes(cls) - set(cls.saves)
+                                       - engine_owned)
+                  for cls in functions}
+    assert {name: attrs for name, attrs in undeclared.items() if attrs} == {}
 
 
 def test_retain_graph_keeps_the_graph_alive():

@@ -278,11 +278,13 @@ class Function:
     """One differentiable operation. Subclasses define ``forward`` and ``backward``.
 
     Non-tensor arguments (axis, shape, slope...) go to ``__init__``; tensors go to
-    ``__call__``. Saved arrays are attributes set in ``forward``. Three class flags tell
-    the engine what an op keeps, so that in-place changes are caught or allowed as in
-    PyTorch: ``saves_inputs`` (backward reads the input arrays), ``saves_output``
-    (backward reads the output array) and ``is_view`` (the output shares the first
-    input's memory, so the two share one version counter).
+    ``__call__``. What backward needs, ``forward`` keeps as attributes, and the class
+    names them in ``saves`` (``saves = ("mask",)``): :meth:`release` drops exactly those
+    once backward has run. Three more class flags tell the engine what an op keeps, so
+    that in-place changes are caught or allowed as in PyTorch: ``saves_inputs``
+    (backward reads the input arrays), ``saves_output`` (backward reads the output
+    array) and ``is_view`` (the output shares the first input's memory, so the two
+    share one version counter).
 
     User code writes Functions in PyTorch's protocol instead (static ``forward(ctx,
     ...)`` and ``backward(ctx, grad)``, called through ``apply``): see :meth:`apply`.
@@ -295,6 +297,7 @@ class Function:
     _hooks = None
     _origin = None  # where in user code the op was created (kept in anomaly mode)
     _versions = None  # (input index or -1 for the output, version box, version, shape)
+    saves = ()
     saves_inputs = True
     saves_output = False
     is_view = False
@@ -357,8 +360,11 @@ class Function:
         raise NotImplementedError
 
     def release(self):
-        """Drop inputs and saved arrays. Subclasses keep saved arrays in ``__dict__``."""
-        self.__dict__.clear()
+        """Free what backward needed: the links to the inputs (so the graph below can
+        go) and the attributes ``saves`` names."""
+        self.inputs, self.input_creators, self._versions = None, (), None
+        for name in self.saves:
+            self.__dict__.pop(name, None)
 
     @classmethod
     def apply(cls, *args):

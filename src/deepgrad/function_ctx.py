@@ -10,6 +10,7 @@ class FunctionCtx(Function):
     receive: ``save_for_backward``, ``saved_tensors``, ``needs_input_grad``, and any
     attribute the user sets on it."""
 
+    saves = ("saved",)
     saves_inputs = False  # only what save_for_backward names is checked
 
     def __init__(self, function_class):

@@ -101,6 +101,8 @@ class FastConv2d(Function):
     OH, OW) columns and adds each offset's slab the same way.
     """
 
+    saves = ("planar", "cols", "w", "x_shape", "kernel", "out_hw", "has_bias", "padded_hw")
+
     def __init__(self, stride, pads, dilation, groups):
         self.stride, self.pads, self.dilation, self.groups = stride, pads, dilation, groups
 
@@ -235,6 +237,8 @@ class FastLocallyConnected2d(Function):
 
     Weight layout (OH, OW, out, in, kh, kw); bias (out, OH, OW).
     """
+
+    saves = ("cols", "w3", "w_shape", "x_shape", "padded_hw", "has_bias")
 
     def __init__(self, stride, pads):
         self.stride, self.pads = stride, pads

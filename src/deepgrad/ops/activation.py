@@ -9,6 +9,7 @@ class ReLU(Function):
     """``max(a, 0)``; saves the mask ``a > 0`` (gradient 0 at a == 0, as in PyTorch)."""
 
     saves_inputs = False  # the mask is its own array
+    saves = ("mask",)
 
     def forward(self, a):
         y = backend.get_array_module(a).maximum(a, 0)
@@ -21,6 +22,7 @@ class ReLU(Function):
 
 class LeakyReLU(Function):
     saves_inputs = False
+    saves = ("positive",)
 
     def __init__(self, negative_slope=0.01):
         self.slope = negative_slope
@@ -37,6 +39,7 @@ class LeakyReLU(Function):
 
 class Sigmoid(Function):
     saves_inputs, saves_output = False, True
+    saves = ("y",)
 
     def forward(self, a):
         xp = backend.get_array_module(a)
@@ -53,6 +56,7 @@ class Sigmoid(Function):
 
 class Tanh(Function):
     saves_inputs, saves_output = False, True
+    saves = ("y",)
 
     def forward(self, a):
         self.y = backend.get_array_module(a).tanh(a)
@@ -71,6 +75,7 @@ def _log_softmax(a, axis):
 
 class Softmax(Function):
     saves_inputs, saves_output = False, True
+    saves = ("y",)
 
     def __init__(self, axis=-1):
         self.axis = axis
@@ -89,6 +94,7 @@ class Softmax(Function):
 
 class LogSoftmax(Function):
     saves_inputs, saves_output = False, True
+    saves = ("y",)
 
     def __init__(self, axis=-1):
         self.axis = axis

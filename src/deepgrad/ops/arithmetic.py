@@ -6,6 +6,7 @@ from .promotion import result_type
 
 class Add(Function):
     saves_inputs = False
+    saves = ("a_shape", "b_shape")
 
     def forward(self, a, b):
         self.a_shape, self.b_shape = a.shape, b.shape
@@ -19,6 +20,7 @@ class Add(Function):
 
 class Sub(Function):
     saves_inputs = False
+    saves = ("a_shape", "b_shape")
 
     def forward(self, a, b):
         self.a_shape, self.b_shape = a.shape, b.shape
@@ -32,6 +34,7 @@ class Sub(Function):
 
 class Mul(Function):
     saves_inputs = "others"  # a is read for b's gradient, b for a's
+    saves = ("a", "b")
 
     def forward(self, a, b):
         self.a, self.b = a, b
@@ -45,6 +48,8 @@ class Mul(Function):
 
 
 class Div(Function):
+    saves = ("a", "b")
+
     def forward(self, a, b):
         self.a, self.b = a, b
         return a / b
@@ -77,6 +82,7 @@ class Pow(Function):
     """
 
     saves_output = True
+    saves = ("a", "b", "y")
 
     def forward(self, a, b):
         self.a, self.b = a, b
@@ -104,6 +110,7 @@ class MatMul(Function):
     """``a @ b`` for 1-D to N-D operands, with NumPy's (and PyTorch's) broadcasting."""
 
     saves_inputs = "others"
+    saves = ("a", "b")
 
     def forward(self, a, b):
         if a.ndim == 0 or b.ndim == 0:
@@ -147,6 +154,7 @@ class Cast(Function):
     """The same values in another dtype; the gradient goes back in the source dtype."""
 
     saves_inputs = False
+    saves = ("source",)
 
     def __init__(self, dtype):
         self.dtype = dtype

@@ -62,6 +62,8 @@ class BatchNorm(Function):
     running statistics are used.
     """
 
+    saves = ("weight", "xhat", "invstd", "scale", "mean", "x")
+
     def __init__(self, running_mean=None, running_var=None, training=False,
                  momentum=0.1, eps=1e-5):
         self.running_mean, self.running_var = running_mean, running_var

@@ -45,6 +45,8 @@ def window_slab(i, j, out_hw, stride, dilation):
 class Conv2d(Function):
     """For each group and kernel offset (i, j): ``y += w[:, :, i, j] . x_slab(i, j)``."""
 
+    saves = ("xpad", "w", "x_shape", "out_hw")
+
     def __init__(self, stride, pads, dilation, groups):
         self.stride, self.pads, self.dilation, self.groups = stride, pads, dilation, groups
 
@@ -67,7 +69,6 @@ class Conv2d(Function):
         if b is not None:
             y += b[:, None, None]
         self.xpad, self.w, self.x_shape, self.out_hw = xpad, w, x.shape, out_hw
-        self.has_bias = b is not None
         return y
 
     def backward(self, grad):
@@ -87,10 +88,9 @@ class Conv2d(Function):
         (pt, _), (pl, _) = self.pads
         h, wd = self.x_shape[2:]
         gx = dxpad[:, :, pt:pt + h, pl:pl + wd]
-        gb = grad.sum(axis=(0, 2, 3)) if self.has_bias else None
-        needs = self.needs_input_grad
-        return (gx if needs[0] else None, gw if needs[1] else None,
-                gb if self.has_bias and needs[2] else None)
+        needs = self.needs_input_grad  # as many as inputs: two without a bias
+        gb = grad.sum(axis=(0, 2, 3)) if len(needs) > 2 and needs[2] else None
+        return gx if needs[0] else None, gw if needs[1] else None, gb
 
 
 # -- the public function ---------------------------------------------------------------

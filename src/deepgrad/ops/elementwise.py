@@ -7,6 +7,7 @@ from .arithmetic import _constant, _pair
 
 class Exp(Function):
     saves_inputs, saves_output = False, True
+    saves = ("y",)
 
     def forward(self, a):
         self.y = backend.get_array_module(a).exp(a)
@@ -17,6 +18,8 @@ class Exp(Function):
 
 
 class Log(Function):
+    saves = ("a",)
+
     def forward(self, a):
         self.a = a
         return backend.get_array_module(a).log(a)
@@ -27,6 +30,7 @@ class Log(Function):
 
 class Sqrt(Function):
     saves_inputs, saves_output = False, True
+    saves = ("y",)
 
     def forward(self, a):
         self.y = backend.get_array_module(a).sqrt(a)
@@ -39,6 +43,8 @@ class Sqrt(Function):
 class Abs(Function):
     """|a|; the gradient at 0 is 0, as in PyTorch (sign(0) = 0)."""
 
+    saves = ("a",)
+
     def forward(self, a):
         self.a = a
         return backend.get_array_module(a).abs(a)
@@ -49,6 +55,8 @@ class Abs(Function):
 
 class Clip(Function):
     """Clamp into [low, high]; the gradient passes where low <= a <= high (PyTorch's rule)."""
+
+    saves = ("a",)
 
     def __init__(self, low, high):
         self.low, self.high = low, high
@@ -72,6 +80,7 @@ class Where(Function):
     """``cond ? a : b`` elementwise; ``cond`` is a boolean array, not differentiated."""
 
     saves_inputs = False
+    saves = ("a_shape", "b_shape")
 
     def __init__(self, cond):
         self.cond = cond
@@ -90,6 +99,8 @@ class Where(Function):
 
 
 class Sin(Function):
+    saves = ("a",)
+
     def forward(self, a):
         self.a = a
         return backend.get_array_module(a).sin(a)
@@ -99,6 +110,8 @@ class Sin(Function):
 
 
 class Cos(Function):
+    saves = ("a",)
+
     def forward(self, a):
         self.a = a
         return backend.get_array_module(a).cos(a)
@@ -108,6 +121,8 @@ class Cos(Function):
 
 
 class Log1p(Function):
+    saves = ("a",)
+
     def forward(self, a):
         self.a = a
         return backend.get_array_module(a).log1p(a)
@@ -119,6 +134,8 @@ class Log1p(Function):
 class Maximum(Function):
     """Elementwise max (or min with ``smallest=True``); at ties each side gets half the
     gradient, as in PyTorch."""
+
+    saves = ("a", "b")
 
     def __init__(self, smallest=False):
         self.smallest = smallest

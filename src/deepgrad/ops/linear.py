@@ -8,6 +8,7 @@ class Linear(Function):
     """``x @ weight.T + bias`` in one op: PyTorch's layout, weight is (out, in)."""
 
     saves_inputs = "others"
+    saves = ("x", "weight", "has_bias")
 
     def forward(self, x, weight, bias=None):
         self.x, self.weight = x, weight

@@ -26,6 +26,8 @@ class LocallyConnected2d(Function):
     """For each kernel offset (i, j),
     ``y[n, o, p, q] += sum_c w[p, q, o, c, i, j] * x_slab(i, j)[n, c, p, q]``."""
 
+    saves = ("xpad", "w", "x_shape", "has_bias")
+
     def __init__(self, stride, pads):
         self.stride, self.pads = stride, pads
 

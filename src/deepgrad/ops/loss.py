@@ -109,6 +109,8 @@ class CrossEntropy(Function):
     w[t] of the counted targets (not by their number).
     """
 
+    saves = ("shape", "compiled_grad", "targets", "log_p")
+
     def __init__(self, reduction="mean", weight=None, ignore_index=-100, label_smoothing=0.0):
         self.reduction, self.weight = reduction, weight
         self.ignore_index, self.eps = ignore_index, label_smoothing
@@ -183,6 +185,8 @@ class NLLLoss(Function):
     """-w[t] * input[t] per sample (0 for ``ignore_index``); 'mean' divides by the
     summed w[t], as PyTorch does."""
 
+    saves = ("shape", "dtype", "targets")
+
     def __init__(self, reduction="mean", weight=None, ignore_index=-100):
         self.reduction, self.weight, self.ignore_index = reduction, weight, ignore_index
 
@@ -226,6 +230,8 @@ def _check_same_shape(name, input, target):
 
 
 class MSE(Function):
+    saves = ("diff",)
+
     def __init__(self, reduction="mean"):
         self.reduction = reduction
 
@@ -242,6 +248,8 @@ class MSE(Function):
 
 class BCEWithLogits(Function):
     """Binary cross-entropy on logits: max(x, 0) - x*y + log(1 + exp(-|x|))."""
+
+    saves = ("x", "y")
 
     def __init__(self, reduction="mean"):
         self.reduction = reduction

@@ -67,6 +67,8 @@ class MaxPool2d(_Pool):
     (a NaN wins, the last one), taken only when the output has a NaN.
     """
 
+    saves = ("pads", "out_hw", "x_shape", "channels_last", "idx")
+
     def forward(self, x):
         xp = backend.get_array_module(x)
         out_hw, pads = self._geometry(x.shape)
@@ -125,6 +127,8 @@ class AvgPool2d(_Pool):
     padding counts, ceil mode's overhang does not); otherwise by the pixels inside the
     input. ``divisor_override`` replaces both."""
 
+    saves = ("scale", "pads", "out_hw", "x_shape", "channels_last")
+
     def __init__(self, kernel, stride, padding, ceil_mode, count_include_pad,
                  divisor_override):
         super().__init__(kernel, stride, padding, (1, 1), ceil_mode)
@@ -181,6 +185,8 @@ class AdaptiveAvgPool2d(Function):
     The windows are separable, so the op is two small matrix products with averaging
     matrices: ``y = A_h @ x @ A_w.T`` and back ``dx = A_h.T @ g @ A_w``.
     """
+
+    saves = ("ah", "aw")
 
     def __init__(self, output_size):
         self.output_size = output_size
@@ -255,7 +261,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     op = _max_pool_op(input, kernel, stride, padding, dilation, bool(ceil_mode))
     out = op(input)
     if return_indices:
-        if op.__dict__.get("idx") is None:  # released after a no-grad forward: redo
+        if getattr(op, "idx", None) is None:  # released after a no-grad forward: redo
             op = _max_pool_op(input, kernel, stride, padding, dilation, bool(ceil_mode))
             op.forward(input._data if isinstance(input, Tensor) else input)
         return out, Tensor(_flat_indices(op))

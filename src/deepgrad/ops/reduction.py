@@ -33,6 +33,7 @@ def _expand(g, in_shape, axes, keepdims):
 
 class Sum(Function):
     saves_inputs = False
+    saves = ("in_shape",)
 
     def __init__(self, axes, keepdims=False):
         self.axes, self.keepdims = axes, keepdims
@@ -50,6 +51,7 @@ class Sum(Function):
 
 class Mean(Function):
     saves_inputs = False
+    saves = ("in_shape", "count")
 
     def __init__(self, axes, keepdims=False):
         self.axes, self.keepdims = axes, keepdims
@@ -75,6 +77,7 @@ class Max(Function):
     """
 
     saves_output = True
+    saves = ("axes", "a", "y_kept")
 
     def __init__(self, axis=None, keepdims=False, smallest=False):
         self.axis, self.keepdims, self.smallest = axis, keepdims, smallest
@@ -101,6 +104,7 @@ class MaxAlong(Function):
     element whose index is returned, as PyTorch's ``max(dim)``."""
 
     saves_inputs = False
+    saves = ("shape", "indices")
 
     def __init__(self, dim, keepdim, smallest):
         self.dim, self.keepdim, self.smallest = dim, keepdim, smallest
@@ -124,6 +128,8 @@ class MaxAlong(Function):
 class Var(Function):
     """Variance over ``axes`` with ``correction`` (1: the unbiased estimate, PyTorch's
     default; 0: the population variance)."""
+
+    saves = ("divisor", "centred")
 
     def __init__(self, axes, correction, keepdims):
         self.axes, self.correction, self.keepdims = axes, correction, keepdims

@@ -7,6 +7,7 @@ from ..autograd import Function, Tensor, sum_to
 
 class Reshape(Function):
     saves_inputs, is_view = False, True
+    saves = ("in_shape",)
 
     def __init__(self, shape):
         self.shape = shape
@@ -29,6 +30,7 @@ class Transpose(Function):
     """Permute axes (``axes=None`` reverses them, like ``ndarray.transpose``)."""
 
     saves_inputs, is_view = False, True
+    saves = ("axes",)
 
     def __init__(self, axes=None):
         self.axes = axes
@@ -51,6 +53,7 @@ class GetItem(Function):
     """``a[index]`` for basic and advanced (integer array, boolean mask) indexing."""
 
     saves_inputs = False
+    saves = ("index", "in_shape", "in_dtype")
 
     def __init__(self, index):
         self.index = index
@@ -91,6 +94,7 @@ def _is_basic(index):
 
 class Concatenate(Function):
     saves_inputs = False
+    saves = ("sizes",)
 
     def __init__(self, axis):
         self.axis = axis
@@ -130,6 +134,7 @@ class Stack(Function):
 
 class BroadcastTo(Function):
     saves_inputs, is_view = False, True
+    saves = ("in_shape",)
 
     def __init__(self, shape):
         self.shape = tuple(shape)
@@ -146,6 +151,7 @@ class ToDevice(Function):
     """A copy on another device; the gradient travels back to the source device."""
 
     saves_inputs = False
+    saves = ("source",)
 
     def __init__(self, device):
         self.device = device
@@ -188,6 +194,7 @@ class SetItem(Function):
     overwritten, ``value`` gets the gradient of the places it was written to."""
 
     saves_inputs = False
+    saves = ("index", "value_shape")
 
     def __init__(self, index):
         self.index = index
@@ -213,6 +220,7 @@ class Tile(Function):
     """``a`` repeated ``reps[i]`` times along each dim; the gradient sums the copies."""
 
     saves_inputs = False
+    saves = ("in_shape", "shape")
 
     def __init__(self, reps):
         self.reps = reps
@@ -232,6 +240,7 @@ class Gather(Function):
     """``out[i][j] = a[i][index[i][j]]`` along ``dim`` (PyTorch's ``gather``)."""
 
     saves_inputs = False
+    saves = ("index", "shape")
 
     def __init__(self, dim, index):
         self.dim, self.index = dim, index
