@@ -30,7 +30,7 @@ def _random_configs(count, seed):
     configs = []
     while len(configs) < count:
         groups = int(rng.choice([1, 1, 2, 3]))
-        cg = int(rng.choice([1, 2, 3, 8, 9]))  # < 8: planar layout, >= 8: channels-last
+        cg = int(rng.choice([1, 2, 3, 8, 9]))  # < 8: channels-first layout, >= 8: channels-last
         og = int(rng.integers(1, 4))
         k = tuple(int(v) for v in rng.integers(1, 5, size=2))
         stride = tuple(int(v) for v in rng.integers(1, 4, size=2))

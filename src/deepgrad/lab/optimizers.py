@@ -32,15 +32,16 @@ CRITERION = ("Each optimizer, at its best learning rate of a grid, lowers Rosenb
              "the problem: a research problem).")
 
 O = dg.optim
-# name -> (constructor(params, lr), the MLP's learning rate)
+# name (deepgrad.optim's class, as PyTorch spells it) -> (constructor(params, lr), the
+# MLP's learning rate)
 OPTIMIZERS = {
     "SGD": (lambda p, lr: O.SGD(p, lr=lr), 0.1),
-    "momentum": (lambda p, lr: O.SGD(p, lr=lr, momentum=0.9), 0.05),
-    "NAG": (lambda p, lr: O.SGD(p, lr=lr, momentum=0.9, nesterov=True), 0.05),
+    "SGD momentum": (lambda p, lr: O.SGD(p, lr=lr, momentum=0.9), 0.05),
+    "SGD Nesterov": (lambda p, lr: O.SGD(p, lr=lr, momentum=0.9, nesterov=True), 0.05),
     "Rprop": (lambda p, lr: O.Rprop(p, lr=lr), 1e-3),
-    "AdaGrad": (lambda p, lr: O.Adagrad(p, lr=lr), 0.05),
-    "RMSProp": (lambda p, lr: O.RMSprop(p, lr=lr), 3e-3),
-    "AdaDelta": (lambda p, lr: O.Adadelta(p, lr=lr), 1.0),
+    "Adagrad": (lambda p, lr: O.Adagrad(p, lr=lr), 0.05),
+    "RMSprop": (lambda p, lr: O.RMSprop(p, lr=lr), 3e-3),
+    "Adadelta": (lambda p, lr: O.Adadelta(p, lr=lr), 1.0),
     "Adam": (lambda p, lr: O.Adam(p, lr=lr), 3e-3),
     "AdamW": (lambda p, lr: O.AdamW(p, lr=lr), 3e-3),
 }

@@ -20,9 +20,8 @@ class CompiledReLU(Function):
     saves_inputs = False  # the mask is its own array
 
     COMPILED_FROM = 1 << 10
-    """Elements from which the compiled kernels are used. Forward and backward together,
-    measured on the 2-core EPYC: 64 elements 5.1 us NumPy / 5.5 us compiled, 1024: 7.1 /
-    6.0, 64K (an MLP layer at batch 128): 91 / 30, 512K: 591 / 189."""
+    """Elements from which the compiled kernels are used: below, NumPy's call is as
+    fast (measured: BENCHMARKS.md)."""
 
     saves = ("layout", "kernels", "mask")
 

@@ -9,7 +9,8 @@ column matrix and does one matrix product; backward is the weight gradient's pro
 and a col2im that adds each kernel offset's slab into the padded gradient with ``+=`` on
 a strided slice (``np.add.at`` is far slower). Inputs with many channels go
 channels-last (N, H, W, C), so copies move runs of C numbers; inputs with few channels
-(a grey or RGB first layer) go planar, runs of OW numbers (see :class:`FastConv2d`).
+(a grey or RGB first layer) stay channels-first, runs of OW numbers (see
+:class:`FastConv2d`).
 Either way the product's output (N*OH*OW, out) is already the NHWC image: the op returns
 it as an (N, C, H, W) *view*, and elementwise ops and pooling keep that memory order
 (``_layout.py``), so the next convolution finds its input channels-last and pays no
@@ -19,7 +20,7 @@ convolution is added back by a compiled col2im (``compiled.py``).
 from .. import backend
 from ..autograd import Function
 from . import compiled
-from ._layout import pad_channels_last, pad_planar
+from ._layout import pad_channels_last, pad_channels_first
 
 
 def _as_strided(xp, a, shape, strides):
@@ -71,12 +72,10 @@ def _window_count(padded, kernel, stride, dilation):
 
 COL2IM_BLOCK_BYTES = 2 * 1024 * 1024
 """Size of one block of the column gradient on the compiled path, small enough to stay
-in the cache between its product and its col2im. Measured on the 2-core EPYC for the
-benchmark convnet's second layer, input gradient at batch 64 / 256: 128 KB blocks 8.3 /
-28 ms, 512 KB 6.4 / 22, 2 MB 5.0 / 20, 4 MB 4.9 / 23; the NumPy path 6.5 / 52 ms."""
+in the cache between its product and its col2im (measured: BENCHMARKS.md)."""
 
-PLANAR_BELOW = 8
-"""Inputs with fewer channels per group than this take the planar layout (see
+CHANNELS_FIRST_BELOW = 8
+"""Inputs with fewer channels per group than this take the channels-first layout (see
 FastConv2d)."""
 
 
@@ -84,9 +83,9 @@ class FastConv2d(Function):
     """The fast path: im2col and one matrix product per group (one in total when
     groups=1), in one of two column layouts, picked by the channels per group Cg:
 
-    * channels-last (Cg >= PLANAR_BELOW): columns (N*OH*OW, G, kh*kw*Cg) copied from a
+    * channels-last (Cg >= CHANNELS_FIRST_BELOW): columns (N*OH*OW, G, kh*kw*Cg) copied from a
       channels-last padded input, so the copy moves runs of Cg numbers;
-    * planar (few channels, e.g. the first layer on grey or RGB images): columns
+    * channels-first (few channels, e.g. the first layer on grey or RGB images): columns
       (G, Cg*kh*kw, N*OH*OW) copied from an NCHW padded input, runs of OW numbers; the
       weight's own (Cg, kh, kw) order is the row order, so the weight needs no copy.
 
@@ -97,11 +96,11 @@ class FastConv2d(Function):
     Backward: weight gradient = one product with the saved columns. Input gradient:
     channels-last does one product per kernel offset, ``g @ W[:, :, i, j]`` -> an
     (N, OH, OW, C) slab added with ``+=`` into the padded gradient (contiguous source,
-    long contiguous runs in the destination); planar does one product to (C, kh, kw, N,
+    long contiguous runs in the destination); channels-first does one product to (C, kh, kw, N,
     OH, OW) columns and adds each offset's slab the same way.
     """
 
-    saves = ("planar", "cols", "w", "x_shape", "kernel", "out_hw", "has_bias", "padded_hw")
+    saves = ("channels_first", "cols", "w", "x_shape", "kernel", "out_hw", "has_bias", "padded_hw")
 
     def __init__(self, stride, pads, dilation, groups):
         self.stride, self.pads, self.dilation, self.groups = stride, pads, dilation, groups
@@ -116,9 +115,9 @@ class FastConv2d(Function):
         ow = _window_count(wd + sum(self.pads[1]), kw, self.stride[1], self.dilation[1])
         rows = n * oh * ow
         (sh, sw), (dh, dw) = self.stride, self.dilation
-        self.planar = cg < PLANAR_BELOW
-        if self.planar:
-            xpad = pad_planar(x, self.pads)
+        self.channels_first = cg < CHANNELS_FIRST_BELOW
+        if self.channels_first:
+            xpad = pad_channels_first(x, self.pads)
             s_n, s_c, s_h, s_w = xpad.strides
             windows = _as_strided(xp, xpad, (g, cg, kh, kw, n, oh, ow),
                                   (s_c * cg, s_c, s_h * dh, s_w * dw, s_n, s_h * sh, s_w * sw))
@@ -154,12 +153,12 @@ class FastConv2d(Function):
         grad_rows = xp.ascontiguousarray(grad.transpose(0, 2, 3, 1)).reshape(rows, g, og)
         gx = gw = gb = None
         if needs[0]:
-            gx = (self._input_grad_planar if self.planar else self._input_grad_channels_last)(
+            gx = (self._input_grad_channels_first if self.channels_first else self._input_grad_channels_last)(
                 xp, grad_rows)
         if needs[1]:
             # (G, Og, Kg): each group's output gradient times its columns
             weight_grad_rows = xp.matmul(grad_rows.transpose(1, 2, 0), self.cols)
-            if self.planar:
+            if self.channels_first:
                 gw = weight_grad_rows.reshape(o, cg, kh, kw)
             else:  # K order (kh, kw, Cg) -> the weight's (Cg, kh, kw)
                 gw = xp.ascontiguousarray(
@@ -211,7 +210,7 @@ class FastConv2d(Function):
         (pt, _), (pl, _) = self.pads
         return dxpad[:, pt:pt + h, pl:pl + wd].transpose(0, 3, 1, 2)
 
-    def _input_grad_planar(self, xp, grad_rows):
+    def _input_grad_channels_first(self, xp, grad_rows):
         n, c, h, wd = self.x_shape
         (oh, ow), (kh, kw), g = self.out_hw, self.kernel, self.groups
         og, cg = grad_rows.shape[2], c // g

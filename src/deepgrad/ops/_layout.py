@@ -104,7 +104,7 @@ def pad_channels_last(x, pads, fill=0):
     return out
 
 
-def pad_planar(x, pads):
+def pad_channels_first(x, pads):
     """(N, C, H, W) -> zero-padded C-contiguous (N, C, Hp, Wp); ``x`` itself if it already
     is one."""
     xp = backend.get_array_module(x)
