@@ -1,8 +1,8 @@
 """Data: datasets, the DataLoader and its samplers, toy problems and bundled datasets
 (``deepgrad.data``, in the place of ``torch.utils.data``)."""
 from .collate import default_collate, default_convert
-from .dataset import Dataset, Subset, TensorDataset, random_split
-from .digits import load_digits, train_test_split
+from .dataset import Dataset, Subset, TensorDataset, random_split, train_test_split
+from .digits import load_digits
 from .images import (DatasetFileError, load_cifar10, load_fashion_mnist, load_mnist,
                      load_mnist_subset)
 from .loader import DataLoader

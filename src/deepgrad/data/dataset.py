@@ -1,6 +1,6 @@
 """Datasets, as in ``torch.utils.data``: a map-style ``Dataset`` is anything with
 ``__len__`` and ``__getitem__``; ``TensorDataset`` holds equally long arrays, ``Subset``
-a selection of another dataset, ``random_split`` cuts one into random Subsets."""
+a selection of another dataset, ``random_split`` cuts one into random Subsets (``train_test_split``, arrays)."""
 import math
 
 import numpy as np
@@ -131,3 +131,14 @@ def random_split(dataset, lengths, generator=None, *, seed=None):
         out.append(Subset(dataset, order[start:start + c]))
         start += c
     return out
+
+
+def train_test_split(x, y, test_fraction=0.2, seed=0):
+    """:func:`random_split` for arrays: shuffle the rows with ``seed``, hold out
+    ``test_fraction`` of them; returns ``x_train, y_train, x_test, y_test``."""
+    if not 0 < test_fraction < 1:
+        raise ValueError(f"train_test_split: test_fraction must be in (0, 1), got "
+                         f"{test_fraction}")
+    n_test = int(round(len(x) * test_fraction))
+    test, train = random_split(TensorDataset(x, y), [n_test, len(x) - n_test], seed=seed)
+    return x[train.indices], y[train.indices], x[test.indices], y[test.indices]

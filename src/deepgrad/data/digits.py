@@ -15,13 +15,3 @@ def load_digits(flatten=True):
         x = x.reshape(-1, 1, 8, 8)
     return x, bunch.target.astype(np.int64)
 
-
-def train_test_split(x, y, test_fraction=0.2, seed=0):
-    """Shuffle with ``seed`` and hold out ``test_fraction`` of the rows."""
-    if not 0 < test_fraction < 1:
-        raise ValueError(f"train_test_split: test_fraction must be in (0, 1), got "
-                         f"{test_fraction}")
-    order = np.random.default_rng(seed).permutation(len(x))
-    n_test = int(round(len(x) * test_fraction))
-    test, train = order[:n_test], order[n_test:]
-    return x[train], y[train], x[test], y[test]

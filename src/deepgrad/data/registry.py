@@ -13,6 +13,7 @@ import os
 import numpy as np
 
 from . import digits, toy
+from .dataset import train_test_split
 
 SPLITS = ("train", "test", "all")
 ENV_VAR = "DEEPGRAD_DATA"
@@ -63,5 +64,5 @@ def load(name, split="train", root=None, test_fraction=0.2, seed=0):
     x, y = loader(root)
     if split == "all":
         return x, y
-    x_train, y_train, x_test, y_test = digits.train_test_split(x, y, test_fraction, seed)
+    x_train, y_train, x_test, y_test = train_test_split(x, y, test_fraction, seed)
     return (x_train, y_train) if split == "train" else (x_test, y_test)
