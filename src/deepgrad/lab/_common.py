@@ -1,4 +1,5 @@
-"""Helpers shared by the lab's experiments: seeding, training steps, evaluation, timing,
+"""Helpers shared by the lab's experiments: seeding, evaluation (``deepgrad.train``'s, as
+the training step is), timing,
 JSON-safe numbers and figures that are checked for labels, legends and a title.
 
 Conventions of a result dict (what ``run`` returns): JSON-able numbers only; wall-clock
@@ -13,6 +14,7 @@ import numpy as np
 import deepgrad as dg
 from deepgrad import plotting
 from deepgrad.nn import functional as F
+from deepgrad.train import evaluate
 
 
 def seed_all(seed):
@@ -31,33 +33,14 @@ def floats(values):
     return [finite(v) for v in values]
 
 
-def step(model, optimizer, loss_fn, x, y):
-    """One training step on tensors ``x, y``; returns the minibatch loss as a float."""
-    loss = loss_fn(model(x), y)
-    optimizer.zero_grad()
-    loss.backward()
-    optimizer.step()
-    return float(loss.item())
-
-
 def loss_of(model, loss_fn, x, y):
     """The loss over all of ``x, y`` in eval mode, without a graph."""
-    was = model.training
-    model.eval()
-    with dg.no_grad():
-        value = float(loss_fn(model(x), y).item())
-    model.train(was)
-    return value
+    return evaluate(model, loss_fn, [(x, y)], metrics=())["loss"]
 
 
 def accuracy_of(model, x, y):
     """The fraction of rows whose arg-max logit is the label, in eval mode."""
-    was = model.training
-    model.eval()
-    with dg.no_grad():
-        pred = model(x)._data.argmax(axis=1)
-    model.train(was)
-    return float((pred == y._data).mean())
+    return evaluate(model, None, [(x, y)])["accuracy"]
 
 
 def cross_entropy(out, y):

@@ -23,6 +23,7 @@ import deepgrad as dg
 from deepgrad import nn
 from deepgrad.data import DataLoader, TensorDataset
 from deepgrad.nn import init
+from deepgrad.train import train_step
 
 from . import _common as common
 
@@ -87,7 +88,7 @@ def _train(bn, lr, data, steps, seed, record_every=None, probe_every=None):
                     probes.append(step)
                     z = _activation_inputs(model, probe)
                     shift.append(np.percentile(z, [15, 50, 85], axis=0))
-                common.step(model, opt, common.cross_entropy, xb, yb)
+                train_step(model, common.cross_entropy, opt, xb, yb)
                 step += 1
                 if step == steps:
                     break

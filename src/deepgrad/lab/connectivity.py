@@ -20,6 +20,7 @@ import deepgrad as dg
 from deepgrad import nn
 from deepgrad.data import DataLoader, TensorDataset
 from deepgrad.nn import count_parameters
+from deepgrad.train import train_step
 
 from . import _common as common
 
@@ -85,7 +86,7 @@ def run(quick=True, seed=0, out_dir=None):
         for _ in range(epochs):
             with common.Stopwatch() as watch:
                 for xb, yb in loader:
-                    common.step(model, opt, common.cross_entropy, xb, yb)
+                    train_step(model, common.cross_entropy, opt, xb, yb)
             seconds += watch.seconds
             curve.append(common.accuracy_of(model, xst, yst))
         nets[kind] = {"hidden_parameters": count_parameters(hidden),

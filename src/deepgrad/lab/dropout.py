@@ -19,6 +19,7 @@ import numpy as np
 import deepgrad as dg
 from deepgrad import nn
 from deepgrad.data import two_moons
+from deepgrad.train import train_step
 
 from . import _common as common
 
@@ -68,7 +69,7 @@ def run(quick=True, seed=0, out_dir=None):
         model = _model(p)
         opt = dg.optim.Adam(model.parameters(), lr=3e-3)
         for _ in range(steps):
-            common.step(model, opt, common.cross_entropy, xt, yt)
+            train_step(model, common.cross_entropy, opt, xt, yt)
         model.eval()
         nets[str(p)] = {"p": p, "train_error": 1 - common.accuracy_of(model, xt, yt),
                         "test_error": 1 - common.accuracy_of(model, xst, yst),

@@ -16,6 +16,7 @@ import numpy as np
 
 import deepgrad as dg
 from deepgrad import nn
+from deepgrad.train import train_step
 
 from . import _common as common
 
@@ -48,14 +49,9 @@ def _train(x, y, lr, steps, seed):
     xt, yt = common.tensors(x, y)
     losses = []
     for _ in range(steps):
-        loss = common.mse(model(xt), yt)
-        value = float(loss.item())
-        losses.append(value)
-        if not np.isfinite(value) or value > BLOW_UP * losses[0]:
+        losses.append(train_step(model, common.mse, opt, xt, yt))  # the loss before the step
+        if not np.isfinite(losses[-1]) or losses[-1] > BLOW_UP * losses[0]:
             return losses, True
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
     losses.append(common.loss_of(model, common.mse, xt, yt))
     return losses, False
 

@@ -19,6 +19,7 @@ from deepgrad import nn
 from deepgrad.data import circles
 
 from deepgrad import plotting
+from deepgrad.train import train_step
 
 from . import _common as common
 
@@ -51,7 +52,7 @@ def run(quick=True, seed=0, out_dir=None):
             model = _net(width)
             opt = dg.optim.Adam(model.parameters(), lr=0.05)
             for _ in range(steps):
-                common.step(model, opt, common.cross_entropy, xt, yt)
+                train_step(model, common.cross_entropy, opt, xt, yt)
             acc = common.accuracy_of(model, xt, yt)
             accuracies.append(acc)
             if best is None or acc > best[0]:

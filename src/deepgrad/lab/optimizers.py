@@ -19,6 +19,7 @@ import deepgrad as dg
 from deepgrad import nn
 from deepgrad.data import DataLoader, TensorDataset
 from deepgrad.nn import Parameter
+from deepgrad.train import train_step
 
 from . import _common as common
 
@@ -129,7 +130,7 @@ def _mlp(quick, seed):
         with common.Stopwatch() as watch:
             for _ in range(epochs):
                 for xb, yb in loader:
-                    common.step(model, opt, common.cross_entropy, xb, yb)
+                    train_step(model, common.cross_entropy, opt, xb, yb)
                 losses.append(common.loss_of(model, common.cross_entropy, xt, yt))
         result[name] = {"lr": lr, "loss": common.floats(losses),
                         "test_accuracy": common.accuracy_of(model, xs, ys),

@@ -17,6 +17,7 @@ from deepgrad import nn
 from deepgrad.data import regression_1d, two_moons
 
 import deepgrad as dg
+from deepgrad.train import train_step
 
 from . import _common as common
 
@@ -41,7 +42,7 @@ def _fit(layers, loss, lr, decay, steps, seed, x, y):
     model = nn.Sequential(*layers())
     opt = dg.optim.SGD(model.parameters(), lr=lr, momentum=0.9, weight_decay=decay)
     for _ in range(steps):
-        common.step(model, opt, loss, x, y)
+        train_step(model, loss, opt, x, y)
     return model
 
 

@@ -4,4 +4,4 @@ from .callbacks import (Callback, EarlyStopping, GradientFlow, LRSchedule, Metri
 from .history import History
 from .metrics import accuracy
 from .progress import ProgressBar
-from .trainer import NonFiniteLossError, Trainer, evaluate, fit
+from .trainer import NonFiniteLossError, Trainer, evaluate, fit, train_step

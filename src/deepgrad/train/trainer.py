@@ -27,8 +27,20 @@ class NonFiniteLossError(FloatingPointError):
     """The loss became NaN or infinite; the message says at which epoch and step."""
 
 
+def train_step(model, loss_fn, optimizer, x, y):
+    """One step of minibatch training, the body of the course's loop: forward, loss,
+    backward, update. Returns the minibatch loss as a float, unchecked (a diverging run
+    shows as inf or NaN; the Trainer's step adds the check and the data-parallel sync)."""
+    loss = loss_fn(model(x), y)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    return float(loss.item())
+
+
 def evaluate(model, loss_fn, data, metrics=("accuracy",)):
-    """Average loss and metrics over ``data`` in eval mode; the model's mode is restored."""
+    """Average loss and metrics over ``data`` in eval mode; the model's mode is restored.
+    With ``loss_fn=None`` only the metrics are computed."""
     named = [metrics_mod.get(m) for m in metrics]
     was_training = model.training
     model.eval()
@@ -39,9 +51,12 @@ def evaluate(model, loss_fn, data, metrics=("accuracy",)):
             for x, y in data:
                 x, y = _to(x, device), _to(y, device)
                 out = model(x)
-                count += _accumulate(sums, named, out, y, float(loss_fn(out, y).item()))
+                loss = float(loss_fn(out, y).item()) if loss_fn is not None else 0.0
+                count += _accumulate(sums, named, out, y, loss)
     finally:
         model.train(was_training)
+    if loss_fn is None:
+        del sums["loss"]
     return {k: v / count for k, v in sums.items()}
 
 
