@@ -1,9 +1,10 @@
 """Ops of the accelerated layer that run compiled kernels (``compiled.py``) in place of
-a textbook op: ReLU and 2x2 max pooling.
+a textbook op: ReLU, 2x2 max pooling and cross entropy.
 
 Each gives its textbook op's results bit for bit (``activation.ReLU``,
-``pool.MaxPool2d``, the tests' oracles) and says with ``covers`` which inputs it takes;
-the op's public function (``relu``, ``max_pool2d``) makes that one choice. The kernels
+``pool.MaxPool2d``, ``loss.CrossEntropy``, the tests' oracles; the compiled cross
+entropy to float round-off) and says with ``covers`` which inputs it takes; the op's
+public function (``relu``, ``max_pool2d``, ``cross_entropy``) makes that one choice. The kernels
 take arrays in memory order, a channels-last image as its transposed view (no copy, see
 ``_layout.py``), and the outputs keep the input's order.
 """
@@ -90,3 +91,46 @@ class CompiledMaxPool2x2(Function):
         self.kernels.max_pool_2x2_grad(as_bhwc(grad, last).view(bits),
                                        as_bhwc(self.idx, last), as_bhwc(dx, last).view(bits))
         return (dx,)
+
+
+class CompiledCrossEntropy(Function):
+    """Cross entropy of (N, C) logits and class indices, unweighted and unsmoothed: each
+    row's loss and gradient (``softmax - onehot``) in one compiled pass, the gradient
+    kept for backward."""
+
+    saves_inputs = False
+    saves = ("grad",)
+
+    def __init__(self, reduction, ignore_index):
+        self.reduction, self.ignore_index = reduction, ignore_index
+
+    @staticmethod
+    def covers(logits, target, weight, ignore_index, label_smoothing):
+        """Row-major 2-D float32/64 NumPy logits, no class weights or smoothing, and
+        integer targets all in range and none equal to ``ignore_index`` (the textbook op
+        handles the rest)."""
+        x, t = logits._data, getattr(target, "_data", target)
+        if (weight is not None or label_smoothing or x.ndim != 2 or not x.flags.c_contiguous
+                or compiled.kernels_for(x) is None or getattr(t, "dtype", None) is None
+                or t.dtype.kind not in "iu" or t.shape != x.shape[:1]):
+            return False
+        classes = x.shape[1]
+        return not t.size or (0 <= int(t.min()) and int(t.max()) < classes
+                and not (0 <= ignore_index < classes and (t == ignore_index).any()))
+
+    def forward(self, logits, target):
+        np = backend.np
+        losses, self.grad = np.empty(len(logits), logits.dtype), np.empty_like(logits)
+        declined = compiled.kernels_for(logits).cross_entropy_rows(
+            logits, target, self.ignore_index, losses, self.grad)
+        if declined >= 0:  # covers() ruled this out
+            raise RuntimeError(f"internal error: cross_entropy's kernel declined row "
+                               f"{declined}")
+        if self.reduction == "mean":
+            return np.asarray(losses.mean())
+        return np.asarray(losses.sum()) if self.reduction == "sum" else losses
+
+    def backward(self, g):
+        if self.reduction == "mean":
+            g = g / g.dtype.type(len(self.grad))
+        return self.grad * g.reshape(-1, 1), None

@@ -3,7 +3,7 @@ binary_cross_entropy_with_logits. ``reduction`` is 'mean' | 'sum' | 'none' as in
 """
 from .. import backend
 from ..autograd import Function, Tensor
-from . import compiled
+from ._compiled_ops import CompiledCrossEntropy
 from .activation import _log_softmax
 from .checks import check_floating, check_same_dtype, check_tensor
 
@@ -109,7 +109,7 @@ class CrossEntropy(Function):
     w[t] of the counted targets (not by their number).
     """
 
-    saves = ("shape", "compiled_grad", "targets", "log_p")
+    saves = ("shape", "targets", "log_p")
 
     def __init__(self, reduction="mean", weight=None, ignore_index=-100, label_smoothing=0.0):
         self.reduction, self.weight = reduction, weight
@@ -118,11 +118,6 @@ class CrossEntropy(Function):
     def forward(self, logits, target):
         xp = backend.get_array_module(logits)
         self.shape = logits.shape
-        self.compiled_grad = None
-        if self.weight is None and not self.eps:
-            losses = self._compiled_forward(logits, target)
-            if losses is not None:
-                return _reduce(losses, self.reduction)
         self.targets = targets = _ClassTargets("cross_entropy", logits, target,
                                                self.weight, self.ignore_index)
         self.log_p = log_p = _log_softmax(_class_last(logits), axis=1)
@@ -137,27 +132,7 @@ class CrossEntropy(Function):
             losses = losses + (self.eps / log_p.shape[1]) * -per_class * valid
         return _reduce_weighted(losses, self.reduction, targets.total, _out_shape(logits))
 
-    def _compiled_forward(self, logits, target):
-        """The losses of each row from the compiled kernel (``compiled.py``), keeping
-        the gradient for the backward; None where it does not apply: not 2-D row-major
-        float32/64 NumPy logits, or a target it leaves to the NumPy path (out of range,
-        or ignore_index)."""
-        kernels = compiled.kernels_for(logits)
-        if not (kernels and logits.ndim == 2 and logits.flags.c_contiguous
-                and target.dtype.kind in "iu" and target.shape == logits.shape[:1]):
-            return None
-        np = backend.np
-        losses, grad = np.empty(len(logits), logits.dtype), np.empty_like(logits)
-        if kernels.cross_entropy_rows(logits, target, self.ignore_index, losses, grad) >= 0:
-            return None
-        self.compiled_grad = grad
-        return losses
-
     def backward(self, g):
-        if self.compiled_grad is not None:
-            if self.reduction == "mean":
-                g = g / g.dtype.type(len(self.compiled_grad))
-            return (self.compiled_grad * g.reshape(-1, 1), None)
         xp = backend.get_array_module(g)
         targets, eps = self.targets, self.eps
         grad = xp.exp(self.log_p)
@@ -341,6 +316,8 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     target = _as_target(target, input)
     if target.dtype.kind == "f" and tuple(target.shape) == tuple(input.shape):
         return _soft_cross_entropy(input, target, weight, reduction, float(label_smoothing))
+    if CompiledCrossEntropy.covers(input, target, weight, ignore_index, label_smoothing):
+        return CompiledCrossEntropy(reduction, ignore_index)(input, target)
     return CrossEntropy(reduction, weight, ignore_index, float(label_smoothing))(
         input, target)
 
