@@ -1,8 +1,17 @@
-"""Shape ops: reshape, transpose, indexing, concatenate, stack, broadcast_to."""
-import operator
+"""Shape ops: reshape and view, transpose and permute, flatten and squeeze, expand,
+broadcast_to and repeat, and joining and splitting (cat, stack, split, chunk).
 
+Indexing (``getitem``, ``setitem``, ``gather``) lives in ``indexing.py``, the copies
+(``to_device``, ``clone``) in ``copying.py`` and the dim and size arguments in
+``dims.py``; their names are re-exported here, where callers (``tensor_methods``,
+``inplace``, ``sorting``, ``ops/__init__``) have always found them.
+"""
 from .. import backend
 from ..autograd import Function, Tensor, sum_to
+from .copying import Copy, ToDevice, clone, to_device  # noqa: F401 - re-exported
+from .dims import _dim, _sizes
+from .indexing import (Gather, GetItem, SetItem, _plain_index, gather,  # noqa: F401
+                       getitem, setitem)
 
 
 class Reshape(Function):
@@ -47,49 +56,6 @@ class Transpose(Function):
         xp = backend.get_array_module(g)
         inverse = xp.argsort(xp.asarray(self.axes) % g.ndim).tolist() if g.ndim else ()
         return (g.transpose(inverse),)
-
-
-class GetItem(Function):
-    """``a[index]`` for basic and advanced (integer array, boolean mask) indexing."""
-
-    saves_inputs = False
-    saves = ("index", "in_shape", "in_dtype")
-
-    def __init__(self, index):
-        self.index = index
-        self.is_view = _is_basic(index)  # NumPy returns a view for basic indexing
-
-    def forward(self, a):
-        self.in_shape, self.in_dtype = a.shape, a.dtype
-        try:
-            return a[self.index]
-        except IndexError as err:
-            raise IndexError(f"index {self.index!r} is invalid for a tensor of shape "
-                             f"{tuple(a.shape)}: {err}") from None
-
-    def backward(self, g):
-        xp = backend.get_array_module(g)
-        out = xp.zeros(self.in_shape, dtype=g.dtype)
-        index = self.index
-        if _is_basic(index):
-            out[index] = g  # basic indexing selects each element at most once
-        else:  # repeated integer indices must accumulate
-            xp.add.at(out, _index_on_device(index, backend.device_of(g)), g)
-        return (out,)
-
-
-def _index_on_device(index, device):
-    """Index arrays moved to the gradient's device (CuPy's add.at refuses host arrays)."""
-    if isinstance(index, tuple):
-        return tuple(_index_on_device(item, device) for item in index)
-    if hasattr(index, "shape") and getattr(index, "ndim", 0) > 0:
-        return backend.to_device(index, device)
-    return index
-
-
-def _is_basic(index):
-    items = index if isinstance(index, tuple) else (index,)
-    return all(isinstance(i, (int, slice)) or i is None or i is Ellipsis for i in items)
 
 
 class Concatenate(Function):
@@ -147,75 +113,6 @@ class BroadcastTo(Function):
         return (sum_to(g, self.in_shape),)
 
 
-class ToDevice(Function):
-    """A copy on another device; the gradient travels back to the source device."""
-
-    saves_inputs = False
-    saves = ("source",)
-
-    def __init__(self, device):
-        self.device = device
-
-    def forward(self, a):
-        self.source = backend.device_of(a)
-        return backend.to_device(a, self.device)
-
-    def backward(self, g):
-        return (backend.to_device(g, self.source),)
-
-
-def to_device(a, device):
-    """``a`` on ``device`` ('cpu' or 'cuda'): ``a`` itself if already there, else a copy
-    that stays in the graph, as PyTorch's ``Tensor.to``."""
-    if backend.normalize_device(device) == a.device:
-        return a
-    backend.array_module_for(device)  # a clear error for an absent device
-    return ToDevice(device)(a)
-
-
-class Copy(Function):
-    """A row-major copy of ``a`` (``clone``, ``contiguous``); the gradient passes through."""
-
-    saves_inputs = False
-
-    def forward(self, a):
-        return backend.get_array_module(a).array(a, order="C", copy=True)
-
-    def backward(self, g):
-        return (g,)
-
-
-def clone(a):
-    return Copy()(a)
-
-
-class SetItem(Function):
-    """``a[index] = value`` as a new array: the gradient of ``a`` is zero where it was
-    overwritten, ``value`` gets the gradient of the places it was written to."""
-
-    saves_inputs = False
-    saves = ("index", "value_shape")
-
-    def __init__(self, index):
-        self.index = index
-
-    def forward(self, a, value):
-        self.value_shape = getattr(value, "shape", ())
-        out = a.copy()
-        out[self.index] = value
-        return out
-
-    def backward(self, g):
-        na, nv = self.needs_input_grad
-        ga = gv = None
-        if na:
-            ga = g.copy()
-            ga[self.index] = 0
-        if nv:
-            gv = sum_to(g[self.index], self.value_shape)
-        return ga, gv
-
-
 class Tile(Function):
     """``a`` repeated ``reps[i]`` times along each dim; the gradient sums the copies."""
 
@@ -234,47 +131,6 @@ class Tile(Function):
         split = [n for pair in zip(self.reps, self.shape) for n in pair]  # (r0, n0, r1, ...)
         summed = g.reshape(split).sum(axis=tuple(range(0, len(split), 2)))
         return (summed.reshape(self.in_shape),)
-
-
-class Gather(Function):
-    """``out[i][j] = a[i][index[i][j]]`` along ``dim`` (PyTorch's ``gather``)."""
-
-    saves_inputs = False
-    saves = ("index", "shape")
-
-    def __init__(self, dim, index):
-        self.dim, self.index = dim, index
-
-    def forward(self, a):
-        self.shape = a.shape
-        return backend.get_array_module(a).take_along_axis(a, self.index, axis=self.dim)
-
-    def backward(self, g):
-        xp = backend.get_array_module(g)
-        out = xp.zeros(self.shape, dtype=g.dtype)
-        grid = list(xp.indices(self.index.shape, sparse=True))
-        grid[self.dim] = self.index
-        xp.add.at(out, tuple(grid), g)  # an index may repeat: accumulate
-        return (out,)
-
-
-def _sizes(sizes, who):
-    """``f(2, 3)`` or ``f((2, 3))``: the sizes as one tuple of ints."""
-    if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
-        sizes = tuple(sizes[0])
-    try:
-        return tuple(operator.index(s) for s in sizes)
-    except TypeError:
-        raise TypeError(f"{who}: sizes must be ints, got {sizes!r}") from None
-
-
-def _dim(d, ndim, who):
-    """One dim index (negatives count from the end) checked against ``ndim``."""
-    d = operator.index(d)
-    if not -max(ndim, 1) <= d < max(ndim, 1):
-        raise IndexError(f"{who}: dim {d} is out of range for a tensor with {ndim} "
-                         f"dimensions (expected -{max(ndim, 1)} to {max(ndim, 1) - 1})")
-    return d % max(ndim, 1)
 
 
 def reshape(a, *shape):
@@ -381,19 +237,6 @@ def repeat(a, *sizes):
     return Tile(sizes)(a)
 
 
-def gather(a, dim, index):
-    d = _dim(dim, a.ndim, "gather")
-    index = index._data if isinstance(index, Tensor) else index
-    if index.dtype.kind not in "iu":
-        raise RuntimeError(f"gather: index must be an integer tensor, got {index.dtype}")
-    return Gather(d, index)(a)
-
-
-def setitem(a, index, value):
-    """``a`` with ``a[index] = value`` as a new tensor in the graph."""
-    return SetItem(_plain_index(index))(a, value)
-
-
 def split(a, split_size_or_sections, dim=0):
     d = _dim(dim, a.ndim, "split")
     n = a.shape[d]
@@ -417,19 +260,6 @@ def split(a, split_size_or_sections, dim=0):
 def chunk(a, chunks, dim=0):
     n = a.shape[_dim(dim, a.ndim, "chunk")]
     return split(a, max(1, -(-n // chunks)), dim)
-
-
-def _plain_index(index):
-    """An index with Tensors replaced by their arrays (masks and integer tensors)."""
-    if isinstance(index, Tensor):
-        return index._data
-    if isinstance(index, tuple):
-        return tuple(i._data if isinstance(i, Tensor) else i for i in index)
-    return index
-
-
-def getitem(a, index):
-    return GetItem(_plain_index(index))(a)
 
 
 def _check_same(name, tensors, axis, stacking):
