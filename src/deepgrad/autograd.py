@@ -1,10 +1,14 @@
-"""The autograd core: Tensor and the Function protocol.
+"""The autograd core: Tensor, and the namespace ``deepgrad.autograd``.
 
-Tensor and Function need each other (a Function makes Tensors, a Tensor remembers the
-Function that made it), so both live here; ``tensor_methods.py`` adds the operators and
-methods that call into ``ops``, ``engine.py`` holds the backward walk, ``grad_mode.py``
-the switches (``no_grad``, ``detect_anomaly``), and ``function_ctx.py`` Functions
-written in PyTorch's protocol.
+A Tensor remembers the Function that made it and a Function makes Tensors. Layering:
+``Tensor`` (with ``Size``, ``sum_to`` and the hooks) lives here and needs no Function to
+be defined; ``function.py`` (the Function protocol) and ``gradients.py`` (``grad()``)
+import ``Tensor`` from here, and this module imports them back only at its very end,
+once ``Tensor`` exists, so that ``from deepgrad.autograd import Function, Tensor, grad``
+works as before and no import meets a half-made module. ``tensor_methods.py`` adds the
+operators and methods that call into ``ops``, ``engine.py`` holds the backward walk,
+``grad_mode.py`` the switches (``no_grad``, ``detect_anomaly``), and ``function_ctx.py``
+Functions written in PyTorch's protocol.
 
 Conventions:
 
@@ -19,8 +23,8 @@ Conventions:
 * After backward the graph is freed (inputs and saved arrays dropped) unless
   ``retain_graph=True``; a second backward through a freed graph raises.
 """
-from . import backend, grad_mode
-from .engine import Captured, run_backward
+from . import backend
+from .engine import run_backward
 from .grad_mode import (AnomalyError, check_finite, detect_anomaly, enable_grad,  # noqa: F401
                         inference_mode, is_grad_enabled, no_grad, set_grad_enabled, user_frame)
 
@@ -274,191 +278,8 @@ class _HookHandle:
             self._hooks.remove(self._hook)
 
 
-class Function:
-    """One differentiable operation. Subclasses define ``forward`` and ``backward``.
-
-    Non-tensor arguments (axis, shape, slope...) go to ``__init__``; tensors go to
-    ``__call__``. What backward needs, ``forward`` keeps as attributes, and the class
-    names them in ``saves`` (``saves = ("mask",)``): :meth:`release` drops exactly those
-    once backward has run. Three more class flags tell the engine what an op keeps, so
-    that in-place changes are caught or allowed as in PyTorch: ``saves_inputs``
-    (backward reads the input arrays), ``saves_output`` (backward reads the output
-    array) and ``is_view`` (the output shares the first input's memory, so the two
-    share one version counter).
-
-    User code writes Functions in PyTorch's protocol instead (static ``forward(ctx,
-    ...)`` and ``backward(ctx, grad)``, called through ``apply``): see :meth:`apply`.
-    """
-
-    inputs = None
-    input_creators = ()
-    needs_input_grad = ()
-    generation = 0
-    _hooks = None
-    _origin = None  # where in user code the op was created (kept in anomaly mode)
-    _versions = None  # (input index or -1 for the output, version box, version, shape)
-    saves = ()
-    saves_inputs = True
-    saves_output = False
-    is_view = False
-
-    def __call__(self, *inputs):
-        data = [x._data if isinstance(x, Tensor) else x for x in inputs]
-        if backend._cupy is not None and len(data) > 1:  # else every array is on the CPU
-            backend.check_same_device(self.name, data)
-        out = Tensor(self.forward(*data))
-        if self.is_view:
-            source = inputs[0]
-            out._version_box = source._version_box
-            out._base = source if source._base is None else source._base
-        if grad_mode.is_anomaly_enabled():
-            self._origin = user_frame()
-            check_finite(out._data, f"the forward of {self.name}", self._origin)
-        if grad_mode.is_grad_enabled():
-            needs = tuple(isinstance(x, Tensor) and x.requires_grad for x in inputs)
-            if True in needs:
-                self._link(inputs, needs, out)
-                saved = self.saves_inputs
-                if saved or self.saves_output:
-                    self._versions = _versions_of(
-                        inputs if saved is True else _saved_inputs(saved, inputs, needs),
-                        out if self.saves_output else None)
-                return out
-        self.release()
-        return out
-
-    def _link(self, inputs, needs, out):
-        """Make this Function ``out``'s creator. Each input's creator is recorded now: an
-        in-place op may later give that tensor a new creator, which must not change
-        where this Function's gradient goes."""
-        self.inputs = inputs
-        self.input_creators = tuple(
-            x.creator if isinstance(x, Tensor) else None for x in inputs)
-        self.needs_input_grad = needs
-        self.generation = max([x.generation for x in inputs if isinstance(x, Tensor)])
-        out.requires_grad, out.creator, out.generation = True, self, self.generation + 1
-
-
-    @property
-    def name(self):
-        return type(self).__name__
-
-    def __repr__(self):
-        return f"<{self.name} backward>"
-
-    @property
-    def next_functions(self):
-        """For each input: the node its gradient goes to next (``(node, 0)``), as
-        PyTorch's ``grad_fn.next_functions``; ``(None, 0)`` for inputs without grad."""
-        return tuple((_node_of(x, node, needed), 0) for x, node, needed in
-                     zip(self.inputs or (), self.input_creators, self.needs_input_grad))
-
-    def forward(self, *arrays):
-        raise NotImplementedError
-
-    def backward(self, grad):
-        raise NotImplementedError
-
-    def release(self):
-        """Free what backward needed: the links to the inputs (so the graph below can
-        go) and the attributes ``saves`` names."""
-        self.inputs, self.input_creators, self._versions = None, (), None
-        for name in self.saves:
-            self.__dict__.pop(name, None)
-
-    @classmethod
-    def apply(cls, *args):
-        """Run a Function written in PyTorch's protocol::
-
-            class Cube(dg.autograd.Function):
-                @staticmethod
-                def forward(ctx, x):
-                    ctx.save_for_backward(x)
-                    return x ** 3
-
-                @staticmethod
-                def backward(ctx, grad):
-                    x, = ctx.saved_tensors
-                    return 3 * x ** 2 * grad
-
-            y = Cube.apply(x)
-
-        ``forward`` and ``backward`` see Tensors and run without recording a graph.
-        """
-        from .function_ctx import FunctionCtx  # the protocol's node is a Function too
-        return FunctionCtx(cls)(*args)
-
-
-class AccumulateGrad:
-    """The node a leaf's gradient ends in (``next_functions`` shows it, as PyTorch)."""
-
-    def __init__(self, variable):
-        self.variable = variable
-        self.next_functions = ()
-
-    def __repr__(self):
-        return "<AccumulateGrad>"
-
-
-def _node_of(x, creator, needed):
-    if not needed:
-        return None
-    return creator if creator is not None else AccumulateGrad(x)
-
-
-def _saved_inputs(rule, inputs, needs):
-    """The inputs whose arrays backward will read: all (``True``), or with ``"others"``
-    (a product's rule: each factor is needed for the other's gradient) those whose
-    partners need a gradient."""
-    if rule != "others":
-        return inputs
-    return [x if any(n for j, n in enumerate(needs) if j != i) else None
-            for i, x in enumerate(inputs)]
-
-
-def _versions_of(inputs, output):
-    saved = [(i, box, box[0], x._data.shape) for i, x in enumerate(inputs)
-             if isinstance(x, Tensor) for box in (x._version_box,)]
-    if output is not None:
-        saved.append((-1, output._version_box, output._version_box[0], output._data.shape))
-    return saved
-
-
-def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
-         allow_unused=None, materialize_grads=False):
-    """The gradients of ``outputs`` with respect to each of ``inputs``, returned as a
-    tuple of Tensors (PyTorch's ``torch.autograd.grad``); no ``.grad`` is changed."""
-    if create_graph:
-        raise NotImplementedError(
-            "autograd.grad(create_graph=True): deepgrad does not record the backward pass, "
-            "so there are no gradients of gradients; use a float64 numerical derivative "
-            "(deepgrad.diagnostics.gradcheck shows how) where you need them")
-    outputs = (outputs,) if isinstance(outputs, Tensor) else tuple(outputs)
-    single = isinstance(inputs, Tensor)
-    inputs = (inputs,) if single else tuple(inputs)
-    if grad_outputs is None or isinstance(grad_outputs, Tensor):
-        grad_outputs = (grad_outputs,) * len(outputs)
-    captured = Captured(inputs)
-    for i, (out, g) in enumerate(zip(outputs, grad_outputs)):
-        if not out.requires_grad:
-            raise RuntimeError(f"autograd.grad: output {i} does not require grad")
-        xp = backend.get_array_module(out._data)
-        if g is None:
-            if out._data.size != 1:
-                raise RuntimeError(f"autograd.grad: output {i} has shape "
-                                   f"{tuple(out.shape)}; pass grad_outputs for it")
-            g = xp.ones_like(out._data)
-        else:
-            g = xp.array(g._data if isinstance(g, Tensor) else g, dtype=out.dtype, copy=True)
-        keep = bool(retain_graph) or i < len(outputs) - 1
-        run_backward(out, g, keep, captured)
-    results = []
-    for i, t in enumerate(inputs):
-        found = captured.sums.get(id(t))
-        if found is None and not (allow_unused or materialize_grads):
-            raise RuntimeError(f"autograd.grad: input {i} was not used to compute the "
-                               f"outputs; pass allow_unused=True to get None for it")
-        if found is None and materialize_grads:
-            found = backend.get_array_module(t._data).zeros_like(t._data)
-        results.append(None if found is None else Tensor(found))
-    return tuple(results)
+# Last, once Tensor exists: the Function protocol and grad() import Tensor from here,
+# and are re-exported so that every ``from ..autograd import Function`` keeps working.
+from .function import (AccumulateGrad, Function, _node_of, _saved_inputs,  # noqa: E402,F401
+                       _versions_of)
+from .gradients import grad  # noqa: E402,F401
