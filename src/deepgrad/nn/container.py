@@ -1,30 +1,17 @@
-"""Containers (Sequential, ModuleList, ModuleDict, ParameterList, ParameterDict) and
-Flatten, which every image-to-vector net needs.
+"""Module containers: Sequential, ModuleList and ModuleDict.
 
 Their behaviour is PyTorch's: children are registered under ``"0"``, ``"1"``, ... (or the
 given names), so state-dict keys match; deleting renumbers; a slice of a Sequential keeps
-its children's names.
+its children's names. The parameter containers (ParameterList, ParameterDict) live in
+``parameter_containers.py`` and Flatten in ``flatten.py``; both are re-exported here.
 """
-import operator
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 
-from .. import ops
-from ..autograd import Tensor
-from ..dtypes import type_name
-from ..ops.checks import check_dim, check_int_arg, check_tensor
+from .container_index import _index
+from .flatten import Flatten  # noqa: F401 - re-exported (models.py, nn)
 from .module import Module, _indent
-from .parameter import Parameter
-
-
-def _index(container, idx):
-    """``idx`` as a non-negative position in ``container``, or IndexError."""
-    idx = operator.index(idx)
-    n = len(container)
-    if not -n <= idx < n:
-        raise IndexError(f"{type(container).__name__}: index {idx} is out of range for "
-                         f"{n} items")
-    return idx % n
+from .parameter_containers import ParameterDict, ParameterList  # noqa: F401 - re-exported
 
 
 def _renumber(modules):
@@ -252,172 +239,3 @@ class ModuleDict(Module):
                 raise ValueError(f"ModuleDict.update: element {j} must be a (key, module) "
                                  f"pair, got {pair!r:.60}")
             self[pair[0]] = pair[1]
-
-
-def _as_parameter(value):
-    """PyTorch's rule for ParameterList/Dict: a Tensor is wrapped in a Parameter (sharing
-    its memory); anything else is stored as a plain attribute."""
-    if isinstance(value, Tensor) and not isinstance(value, Parameter):
-        return Parameter(value)
-    return value
-
-
-def _describe(value, dtype_name):
-    """One entry of a ParameterList/Dict repr, PyTorch's words."""
-    if isinstance(value, Tensor):
-        kind = "Parameter" if isinstance(value, Parameter) else "Tensor"
-        size = "x".join(str(n) for n in value.shape)
-        device = f" ({value.device})" if str(value.device) != "cpu" else ""
-        return f"{kind} containing: [{dtype_name(value)} of size {size}{device}]"
-    return f"Object of type: {type(value).__name__}"
-
-
-class ParameterList(Module):
-    """A list of parameters registered under "0", "1", ... (Tensors are wrapped)."""
-
-    def __init__(self, values=None):
-        super().__init__()
-        object.__setattr__(self, "_size", 0)
-        if values is not None:
-            self.extend(values)
-
-    def __getitem__(self, idx):
-        if isinstance(idx, slice):
-            return type(self)([self[i] for i in range(len(self))[idx]])
-        return getattr(self, str(_index(self, idx)))
-
-    def __setitem__(self, idx, value):
-        setattr(self, str(_index(self, idx)), _as_parameter(value))
-
-    def __len__(self):
-        return self._size
-
-    def __iter__(self):
-        return (self[i] for i in range(len(self)))
-
-    def __iadd__(self, values):
-        return self.extend(values)
-
-    def append(self, value):
-        object.__setattr__(self, "_size", self._size + 1)
-        self[self._size - 1] = value
-        return self
-
-    def extend(self, values):
-        if isinstance(values, Tensor) or not isinstance(values, Iterable):
-            raise TypeError(f"ParameterList.extend: expected an iterable of Tensors, got "
-                            f"{type(values).__name__}")
-        for v in values:
-            self.append(v)
-        return self
-
-    def extra_repr(self):
-        # PyTorch names the dtype here ("torch.float32") and the legacy type in a dict
-        return "\n".join(f"  ({i}): {_describe(p, lambda t: f'deepgrad.{t.dtype}')}"
-                         for i, p in enumerate(self))
-
-    def __call__(self, *args, **kwargs):
-        raise RuntimeError("ParameterList should not be called.")
-
-
-class ParameterDict(Module):
-    """An ordered dict of parameters registered under their (string) keys."""
-
-    def __init__(self, parameters=None):
-        super().__init__()
-        object.__setattr__(self, "_keys", {})
-        if parameters is not None:
-            self.update(parameters)
-
-    def __getitem__(self, key):
-        return getattr(self, key)
-
-    def __setitem__(self, key, value):
-        if not isinstance(key, str):
-            raise TypeError(f"ParameterDict: keys must be strings, got "
-                            f"{type(key).__name__}")
-        self._keys[key] = None
-        setattr(self, key, _as_parameter(value))
-
-    def __delitem__(self, key):
-        del self._keys[key]
-        delattr(self, key)
-
-    def __len__(self):
-        return len(self._keys)
-
-    def __iter__(self):
-        return iter(self._keys)
-
-    def __contains__(self, key):
-        return key in self._keys
-
-    def keys(self):
-        return self._keys.keys()
-
-    def items(self):
-        return [(k, self[k]) for k in self._keys]
-
-    def values(self):
-        return [self[k] for k in self._keys]
-
-    def get(self, key, default=None):
-        return self[key] if key in self else default
-
-    def pop(self, key):
-        value = self[key]
-        del self[key]
-        return value
-
-    def clear(self):
-        for key in list(self._keys):
-            del self[key]
-
-    def update(self, parameters):
-        pairs = (parameters.items() if isinstance(parameters, (Mapping, ParameterDict))
-                 else parameters)
-        for j, pair in enumerate(pairs):
-            if isinstance(pair, (str, Tensor)) or len(pair) != 2:
-                raise ValueError(f"ParameterDict.update: element {j} must be a (key, "
-                                 f"value) pair, got {pair!r:.60}")
-            self[pair[0]] = pair[1]
-
-    def extra_repr(self):
-        return "\n".join(f"  ({k}): {_describe(p, lambda t: type_name(t.dtype))}"
-                         for k, p in self.items())
-
-    def __call__(self, *args, **kwargs):
-        raise RuntimeError("ParameterDict should not be called.")
-
-
-class Flatten(Module):
-    """Flatten dims start_dim..end_dim (default: all but the batch axis).
-
-    As in PyTorch, the dims must exist in the input (a 0-d input counts as 1-D) and
-    ``start_dim`` must not come after ``end_dim``.
-    """
-
-    def __init__(self, start_dim=1, end_dim=-1):
-        super().__init__()
-        self.start_dim = check_int_arg("Flatten", "start_dim", start_dim)
-        self.end_dim = check_int_arg("Flatten", "end_dim", end_dim)
-
-    def forward(self, x):
-        check_tensor("Flatten", x)
-        shape = x.shape
-        if not shape:  # PyTorch flattens a 0-d tensor to shape (1,)
-            check_dim("Flatten", self.start_dim, 0, "start_dim")
-            check_dim("Flatten", self.end_dim, 0, "end_dim")
-            return ops.reshape(x, (1,))
-        start = check_dim("Flatten", self.start_dim, len(shape), "start_dim")
-        end = check_dim("Flatten", self.end_dim, len(shape), "end_dim")
-        if start > end:
-            raise ValueError(f"Flatten: start_dim ({self.start_dim}) comes after end_dim "
-                             f"({self.end_dim}) for an input of shape {tuple(shape)}")
-        size = 1
-        for n in shape[start:end + 1]:
-            size *= n
-        return ops.reshape(x, shape[:start] + (size,) + shape[end + 1:])
-
-    def extra_repr(self):
-        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
