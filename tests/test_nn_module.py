@@ -216,9 +216,9 @@ def test_linear_without_bias():
 
 def test_linear_wrong_width_names_layer_and_shapes():
     layer = nn.Linear(4, 3)
-    with pytest.raises(ValueError, match=r"Linear\(4, 3\).*\(\.\.\., 4\).*\(2, 5\)"):
+    with pytest.raises(ValueError, match=r"Linear\(in_features=4, out_features=3.*\(\.\.\., 4\).*\(2, 5\)"):
         layer(dg.tensor(np.zeros((2, 5), dtype=np.float32)))
-    with pytest.raises(ValueError, match=r"Linear\(4, 3\).*\(\)"):
+    with pytest.raises(ValueError, match=r"Linear\(in_features=4, out_features=3.*got \(\)"):
         layer(dg.tensor(np.float32(1.0)))
 
 
@@ -227,9 +227,9 @@ def test_linear_rejects_bad_arguments_and_inputs():
         nn.Linear(0, 3)
     with pytest.raises(ValueError, match=r"Linear: out_features.*2\.5"):
         nn.Linear(3, 2.5)
-    with pytest.raises(TypeError, match=r"Linear: input must be a Tensor.*ndarray"):
+    with pytest.raises(TypeError, match=r"Linear\(in_features=2.*input must be a Tensor.*ndarray"):
         nn.Linear(2, 2)(np.zeros((1, 2)))
-    with pytest.raises(TypeError, match=r"Linear: input must be floating point.*int64"):
+    with pytest.raises(TypeError, match=r"Linear\(in_features=2.*input must be floating point.*int64"):
         nn.Linear(2, 2)(dg.tensor(np.zeros((1, 2), dtype=np.int64)))
 
 
@@ -269,3 +269,26 @@ def test_a_parameter_cannot_be_replaced_by_a_plain_value():
     model = nn.Sequential(nn.Linear(2, 2))
     with pytest.raises(TypeError, match=r"submodule '0'"):
         setattr(model, "0", 3)
+
+
+def test_an_ops_input_error_names_the_innermost_layer_once():
+    """Layers do not re-check their input: the op checks it, and the Module around the
+    call adds its name (once, however deep the nesting)."""
+    net = nn.Sequential(nn.Sequential(nn.Conv2d(3, 8, 3)), nn.ReLU())
+    with pytest.raises(ValueError) as info:
+        net(dg.zeros(2, 4, 9, 9))
+    message = str(info.value)
+    assert message.startswith("Conv2d(3, 8, kernel_size=(3, 3), stride=(1, 1)): conv2d: "
+                              "expected 3 input channels")
+    assert "Sequential" not in message and message.count("Conv2d(") == 1
+
+    class Net(nn.Module):  # a user's module calling the functional op itself
+        def __init__(self):
+            super().__init__()
+            self.weight = nn.Parameter(dg.zeros(3, 4))
+
+        def forward(self, x):
+            return nn.functional.linear(x, self.weight)
+
+    with pytest.raises(TypeError, match=r"^Net\(\): linear: input must be a Tensor"):
+        Net()(np.zeros((2, 4), dtype=np.float32))

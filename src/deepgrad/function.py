@@ -2,13 +2,11 @@
 ``backward`` on arrays, ``__call__`` on Tensors, which links the output into the graph
 and records the version counters that backward checks), ``AccumulateGrad``, the node a
 leaf's gradient ends in, and the helpers of ``__call__`` and ``next_functions``.
-Layering: this module imports ``Tensor`` from ``autograd.py`` (a Function makes
-Tensors), and ``autograd.py`` re-exports ``Function`` and the helpers at its very end,
-after ``Tensor`` exists, so that ``from deepgrad.autograd import Function`` keeps
-working; nothing else imports back.
+Layering: this module imports ``Tensor`` from ``tensor_core.py`` (a Function makes
+Tensors); ``autograd.py`` gathers both into the ``deepgrad.autograd`` namespace.
 """
 from . import backend, grad_mode
-from .autograd import Tensor
+from .tensor_core import Tensor
 from .grad_mode import check_finite, user_frame
 
 

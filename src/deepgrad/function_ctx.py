@@ -1,7 +1,8 @@
 """Functions written in PyTorch's protocol (static ``forward(ctx, ...)`` and
 ``backward(ctx, grad)``, run through ``Function.apply``): the node of the graph that
 is also their ``ctx``."""
-from .autograd import Function, Tensor, _versions_of
+from .function import Function, _versions_of
+from .tensor_core import Tensor
 from .grad_mode import is_grad_enabled, no_grad
 
 

@@ -1,11 +1,10 @@
 """``grad(outputs, inputs)``, PyTorch's ``torch.autograd.grad``: the gradients of the
 outputs with respect to the given inputs, returned as Tensors, without changing any
 ``.grad``; the engine's backward walk (``run_backward``) collects them in a
-``Captured``. ``autograd.py`` re-exports it at its end, so ``dg.autograd.grad`` is
-this function.
+``Captured``. The namespace ``autograd.py`` exports it as ``dg.autograd.grad``.
 """
 from . import backend
-from .autograd import Tensor
+from .tensor_core import Tensor
 from .engine import Captured, run_backward
 
 

@@ -5,7 +5,7 @@ Layers take Tensors only (as torch.nn modules do); the ops check the dtype and `
 computed out of place (the same values, the input left as it was).
 """
 from .. import ops
-from ..ops.checks import check_int_arg, check_real_arg, check_tensor
+from ..checks import check_int_arg, check_real_arg, check_tensor
 from .module import Module
 
 

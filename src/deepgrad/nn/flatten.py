@@ -4,7 +4,7 @@ are checked as PyTorch checks them. ``container.py`` re-exports it, where it has
 been found.
 """
 from .. import ops
-from ..ops.checks import check_dim, check_int_arg, check_tensor
+from ..checks import check_dim, check_int_arg, check_tensor
 from .module import Module
 
 

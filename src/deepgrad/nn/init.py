@@ -21,13 +21,13 @@ fan_in = shape[1] * receptive field, fan_out = shape[0] * receptive field, where
 receptive field is the product of shape[2:] (kernel size of a convolution).
 """
 import math
-import numbers
 import warnings
 
 import numpy as np
 
 from .. import backend
 from ..autograd import Tensor
+from ..checks import check_number
 from .parameter import UninitializedParameter
 
 
@@ -56,16 +56,11 @@ def _fill(tensor, values):
     return tensor
 
 
-def _check_number(fn, name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{fn}: {name} must be a number, got {type(value).__name__} "
-                        f"{value!r}")
-
 
 def uniform_(tensor, a=0.0, b=1.0):
     """Fill with samples of U(a, b): ``a + (b - a) * u``."""
-    _check_number("uniform_", "a", a)
-    _check_number("uniform_", "b", b)
+    check_number("uniform_", "a", a)
+    check_number("uniform_", "b", b)
     if a > b:
         raise ValueError(f"uniform_: expected a <= b, got a={a}, b={b}")
     u = _uniform01(_array(tensor).shape)
@@ -74,8 +69,8 @@ def uniform_(tensor, a=0.0, b=1.0):
 
 def normal_(tensor, mean=0.0, std=1.0):
     """Fill with samples of N(mean, std^2): ``mean + std * z``."""
-    _check_number("normal_", "mean", mean)
-    _check_number("normal_", "std", std)
+    check_number("normal_", "mean", mean)
+    check_number("normal_", "std", std)
     if std < 0:
         raise ValueError(f"normal_: std must be >= 0, got {std}")
     z = _standard_normal(_array(tensor).shape)
@@ -94,7 +89,7 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0):
       exponent at the mode ``clip(mean, a, b)``; pending values get fresh proposals.
     """
     for name, value in (("mean", mean), ("std", std), ("a", a), ("b", b)):
-        _check_number("trunc_normal_", name, value)
+        check_number("trunc_normal_", name, value)
     if not std > 0 or not a < b:
         raise ValueError(f"trunc_normal_: need std > 0 and a < b, got std={std}, a={a}, "
                          f"b={b}")

@@ -19,10 +19,10 @@ on a layer that has not seen an input.
 """
 from .. import backend
 from ..autograd import Tensor
-from ..ops.checks import check_input
+from ..checks import check_count, check_input
 from .batchnorm import BatchNorm1d, BatchNorm2d
-from .conv import Conv2d, _positive_int
-from .linear import Linear, _check_features
+from .conv import Conv2d
+from .linear import Linear
 from .module import Module
 from .parameter import UninitializedParameter
 
@@ -74,7 +74,7 @@ class LazyLinear(LazyModuleMixin, Linear):
 
     def __init__(self, out_features, bias=True, device=None, dtype=None):
         Module.__init__(self)
-        _check_features("out_features", out_features, "LazyLinear")
+        check_count("LazyLinear", "out_features", out_features)
         self.in_features, self.out_features = 0, out_features
         self.weight = UninitializedParameter(device=device, dtype=dtype)
         if bias:
@@ -90,7 +90,7 @@ class LazyLinear(LazyModuleMixin, Linear):
         Linear.reset_parameters(self)
 
     def _materialize(self, in_features):
-        _check_features("in_features (the input's last size)", in_features, "LazyLinear")
+        check_count("LazyLinear", "in_features (the input's last size)", in_features)
         self.in_features = in_features
         self.weight.materialize((self.out_features, in_features))
         if self.bias is not None:
@@ -176,7 +176,7 @@ class _LazyBatchNorm(LazyModuleMixin):
         self.cls_to_become.reset_parameters(self)
 
     def _materialize(self, num_features):
-        _positive_int(type(self).__name__, "num_features (the input's size on axis 1)",
+        check_count(type(self).__name__, "num_features (the input's size on axis 1)",
                       num_features)
         self.num_features = num_features
         for p in (self.weight, self.bias):

@@ -2,16 +2,12 @@
 import math
 
 from .. import backend
-from ..autograd import Tensor
+from ..checks import check_count
 from ..ops import linear
 from . import init
 from .module import Module
 from .parameter import Parameter
 
-
-def _check_features(arg, value, who="Linear"):
-    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-        raise ValueError(f"{who}: {arg} must be a positive integer, got {value!r}")
 
 
 class Linear(Module):
@@ -24,7 +20,7 @@ class Linear(Module):
     def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
         super().__init__()
         for arg, value in (("in_features", in_features), ("out_features", out_features)):
-            _check_features(arg, value)
+            check_count("Linear", arg, value)
         self.in_features, self.out_features = in_features, out_features
         dtype = dtype or backend.default_dtype
         xp = backend.np
@@ -43,21 +39,6 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, x):
-        if not isinstance(x, Tensor):
-            raise TypeError(f"Linear: input must be a Tensor, got {type(x).__name__}")
-        if x.ndim == 0 or x.shape[-1] != self.in_features:
-            raise ValueError(
-                f"Linear({self.in_features}, {self.out_features}): expected input of shape "
-                f"(..., {self.in_features}), got {tuple(x.shape)}"
-            )
-        if x.dtype.kind != "f":
-            raise TypeError(f"Linear: input must be floating point, got dtype {x.dtype}; "
-                            f"convert with x.float()")
-        if x.dtype != self.weight.dtype:
-            raise TypeError(f"Linear({self.in_features}, {self.out_features}): input has "
-                            f"dtype {x.dtype} but the weight has {self.weight.dtype}; "
-                            f"convert the input with x.to(dtype) or build the layer "
-                            f"with dtype=...")
         return linear(x, self.weight, self.bias)
 
     def extra_repr(self):

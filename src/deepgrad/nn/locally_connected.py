@@ -7,10 +7,10 @@ from its arguments alone, without allocating the weights.
 """
 from .. import backend
 from ..autograd import Tensor
-from ..ops.checks import check_fits, check_input, pair, parse_padding
+from ..checks import InputError, check_count, check_fits, pair, parse_padding
 from ..ops.conv import output_size
 from ..ops.locally_connected import locally_connected2d
-from .conv import _init_like_conv, _positive_int
+from .conv import _init_like_conv
 from .module import Module
 from .parameter import Parameter
 
@@ -36,8 +36,8 @@ class LocallyConnected2d(Module):
                  padding=0, bias=True, dtype=None):
         super().__init__()
         who = "LocallyConnected2d"
-        _positive_int(who, "in_channels", in_channels)
-        _positive_int(who, "out_channels", out_channels)
+        check_count(who, "in_channels", in_channels)
+        check_count(who, "out_channels", out_channels)
         self.in_channels, self.out_channels = in_channels, out_channels
         self.input_size = pair(who, "input_size", input_size)
         self.kernel_size = pair(who, "kernel_size", kernel_size)
@@ -79,14 +79,10 @@ class LocallyConnected2d(Module):
         return units * in_channels * kernel[0] * kernel[1] + (units if bias else 0)
 
     def forward(self, x):
-        who = (f"LocallyConnected2d({self.in_channels}, {self.out_channels}, "
-               f"input_size={self.input_size}, kernel_size={self.kernel_size})")
-        if not isinstance(x, Tensor):
-            raise TypeError(f"{who}: input must be a Tensor, got {type(x).__name__}")
-        check_input(who, x._data, self.in_channels)
-        if tuple(x.shape[2:]) != self.input_size:
-            raise ValueError(f"{who}: expected input of spatial size {self.input_size}, got "
-                             f"shape {tuple(x.shape)}")
+        if isinstance(x, Tensor) and x.ndim == 4 and tuple(x.shape[2:]) != self.input_size:
+            # the layer's own contract; the op checks the rest
+            raise InputError(f"expected input of spatial size {self.input_size}, got shape "
+                             f"{tuple(x.shape)}")
         return locally_connected2d(x, self.weight, self.bias, self.stride, self.padding)
 
     def extra_repr(self):

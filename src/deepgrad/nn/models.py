@@ -9,6 +9,7 @@ so the course's example (a 200x200 image, 40,000 hidden units) costs no memory: 
 connected layer would need 1.6e9 weights (6.4 GB of float32), a 10x10 locally connected
 one 4e6, a convolution with one shared 10x10 filter 100.
 """
+from ..checks import check_count
 from .activation import ReLU, Sigmoid, Tanh
 from .container import Flatten, Sequential
 from .conv import Conv2d
@@ -20,10 +21,10 @@ from .pool import MaxPool2d
 ACTIVATIONS = {"relu": ReLU, "sigmoid": Sigmoid, "tanh": Tanh}
 
 
+
 def _check_positive(who, **values):
     for name, value in values.items():
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{who}: {name} must be a positive integer, got {value!r}")
+        check_count(who, name, value)
 
 
 def lenet(in_channels=1, num_classes=10, image_size=28):

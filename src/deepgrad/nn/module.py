@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd import Tensor
+from ..checks import InputError, InputTypeError, name_the_layer
 from .parameter import Parameter
 
 
@@ -270,7 +271,11 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} has no forward()")
 
     def __call__(self, *args, **kwargs):
-        out = self.forward(*args, **kwargs)
+        try:
+            out = self.forward(*args, **kwargs)
+        except (InputError, InputTypeError) as err:  # an op's check: name this layer
+            name_the_layer(err, self)
+            raise
         for hook in list(self._forward_hooks.values()):
             replaced = hook(self, args, out)
             if replaced is not None:

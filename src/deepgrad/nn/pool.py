@@ -1,15 +1,6 @@
 """Pooling layers: MaxPool2d, AvgPool2d, AdaptiveAvgPool2d (PyTorch's arguments)."""
-from ..autograd import Tensor
-from ..ops.checks import check_input
-from ..ops.pool import (_check_pool_input, _pool_args, adaptive_avg_pool2d, avg_pool2d,
-                        max_pool2d)
+from ..ops.pool import _pool_args, adaptive_avg_pool2d, avg_pool2d, max_pool2d
 from .module import Module
-
-
-def _tensor(who, x):
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{who}: input must be a Tensor, got {type(x).__name__}")
-    return x
 
 
 class MaxPool2d(Module):
@@ -27,9 +18,6 @@ class MaxPool2d(Module):
                        dilation)
 
     def forward(self, x):
-        who = f"MaxPool2d(kernel_size={self.kernel_size})"
-        _check_pool_input(who, _tensor(who, x), self.kernel_size, self.stride, self.padding,
-                          self.dilation, self.ceil_mode)
         return max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation,
                           self.ceil_mode, self.return_indices)
 
@@ -57,9 +45,6 @@ class AvgPool2d(Module):
                              f"got {divisor_override!r}")
 
     def forward(self, x):
-        who = f"AvgPool2d(kernel_size={self.kernel_size})"
-        _check_pool_input(who, _tensor(who, x), self.kernel_size, self.stride, self.padding,
-                          (1, 1), self.ceil_mode)
         return avg_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
                           self.count_include_pad, self.divisor_override)
 
@@ -83,11 +68,6 @@ class AdaptiveAvgPool2d(Module):
         self.output_size = output_size
 
     def forward(self, x):
-        who = f"AdaptiveAvgPool2d(output_size={self.output_size})"
-        check_input(who, _tensor(who, x)._data)
-        if 0 in x.shape[2:]:
-            raise ValueError(f"{who}: expected an input with H >= 1 and W >= 1, got shape "
-                             f"{tuple(x.shape)}")
         return adaptive_avg_pool2d(x, self.output_size)
 
     def extra_repr(self):

@@ -2,7 +2,7 @@
 from .. import backend
 from ..autograd import Function
 from ._compiled_ops import CompiledReLU
-from .checks import check_dim, check_floating, check_real_arg
+from ..checks import check_dim, check_floating, check_real_arg
 
 
 class ReLU(Function):

@@ -27,7 +27,8 @@ which the tests hold to this one through ``_conv2d_reference``.
 from .. import backend
 from ..autograd import Function
 from ._conv_fast import FastConv2d
-from .checks import (array_of, check_fits, check_input, check_same_dtype, check_weight, pair,
+from ..checks import (array_of, check_fits, check_input, check_same_dtype, check_tensor,
+                      check_weight, pair,
                      parse_padding)
 
 
@@ -98,7 +99,7 @@ class Conv2d(Function):
 def _conv2d_geometry(input, weight, bias, stride, padding, dilation, groups):
     """Check conv2d's arguments; return (stride, pads, dilation)."""
     who = "conv2d"
-    x, w = array_of(input), check_weight(who, weight, ("out", "in/groups", "kh", "kw"))
+    x, w = array_of(check_tensor(who, input)), check_weight(who, weight, ("out", "in/groups", "kh", "kw"))
     if isinstance(groups, bool) or not isinstance(groups, int) or groups < 1:
         raise ValueError(f"{who}: groups must be a positive int, got {groups!r}")
     if w.shape[0] % groups:

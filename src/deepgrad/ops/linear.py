@@ -1,7 +1,7 @@
 """The fully connected layer's op: ``y = x @ weight.T + bias`` in one Function, with
 PyTorch's layout (weight is (out_features, in_features))."""
 from ..autograd import Function
-from .checks import check_floating, check_same_dtype
+from ..checks import InputError, check_floating, check_same_dtype, check_tensor
 
 
 class Linear(Function):
@@ -39,12 +39,14 @@ class Linear(Function):
 
 def linear(x, weight, bias=None):
     """``x @ weight.T + bias`` (PyTorch's ``F.linear``)."""
-    check_floating("linear", x)
+    check_floating("linear", check_tensor("linear", x))
     check_same_dtype("linear", x, weight)
-    if weight.ndim != 2 or x.ndim == 0 or x.shape[-1] != weight.shape[1]:
-        raise ValueError(f"linear: input of shape {tuple(x.shape)} does not fit a weight of "
-                         f"shape {tuple(weight.shape)}; expected input (..., in_features) "
-                         f"and weight (out_features, in_features)")
+    if weight.ndim != 2:
+        raise InputError(f"linear: weight must be 2-D (out_features, in_features), got "
+                         f"shape {tuple(weight.shape)}")
+    if x.ndim == 0 or x.shape[-1] != weight.shape[1]:
+        raise InputError(f"linear: expected input of shape (..., {weight.shape[1]}) for a "
+                         f"weight of shape {tuple(weight.shape)}, got {tuple(x.shape)}")
     if bias is not None and tuple(bias.shape) != (weight.shape[0],):
         raise ValueError(f"linear: bias has shape {tuple(bias.shape)}, expected "
                          f"({weight.shape[0]},) for a weight of shape {tuple(weight.shape)}")

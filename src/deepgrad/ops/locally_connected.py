@@ -17,7 +17,8 @@ batched product over the positions), which the tests hold to this one through
 from .. import backend
 from ..autograd import Function
 from ._conv_fast import FastLocallyConnected2d
-from .checks import (array_of, check_fits, check_input, check_same_dtype, check_weight,
+from ..checks import (InputError, array_of, check_fits, check_input, check_same_dtype,
+                      check_tensor, check_weight,
                      pair, parse_padding)
 from .conv import output_size, window_slab
 
@@ -67,7 +68,7 @@ class LocallyConnected2d(Function):
 def _locally_connected2d_geometry(input, weight, bias, stride, padding):
     """Check locally_connected2d's arguments; return (stride, pads)."""
     who = "locally_connected2d"
-    x = array_of(input)
+    x = array_of(check_tensor(who, input))
     w = check_weight(who, weight, ("OH", "OW", "out", "in", "kh", "kw"))
     check_input(who, x, w.shape[3])
     check_same_dtype(who, x, w)
@@ -78,7 +79,7 @@ def _locally_connected2d_geometry(input, weight, bias, stride, padding):
     out_hw = tuple(output_size(x.shape[2 + a], pads[a], kernel[a], stride[a], 1)
                    for a in range(2))
     if tuple(w.shape[:2]) != out_hw:
-        raise ValueError(f"{who}: input of shape {tuple(x.shape)} gives an output of "
+        raise InputError(f"{who}: input of shape {tuple(x.shape)} gives an output of "
                          f"{out_hw} positions, but the weight is for {tuple(w.shape[:2])} "
                          f"(weight shape {tuple(w.shape)})")
     if bias is not None and tuple(array_of(bias).shape) != (w.shape[2],) + out_hw:

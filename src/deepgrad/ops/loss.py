@@ -5,7 +5,7 @@ from .. import backend
 from ..autograd import Function, Tensor
 from ._compiled_ops import CompiledCrossEntropy
 from .activation import _log_softmax
-from .checks import check_floating, check_same_dtype, check_tensor
+from ..checks import check_floating, check_same_dtype, check_tensor
 
 _REDUCTIONS = ("mean", "sum", "none")
 

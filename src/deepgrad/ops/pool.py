@@ -24,7 +24,7 @@ from .. import backend
 from ..autograd import Function, Tensor
 from ._compiled_ops import CompiledMaxPool2x2
 from ._layout import is_channels_last, pad_in_order, padded_shape, zeros_in_order
-from .checks import check_input, pair
+from ..checks import InputError, check_input, check_tensor, pair
 from .conv import window_slab
 
 
@@ -225,13 +225,13 @@ def _pool_args(who, kernel_size, stride, padding, dilation):
 
 
 def _check_pool_input(who, x, kernel, stride, padding, dilation, ceil_mode):
-    data = x._data if isinstance(x, Tensor) else x
+    data = check_tensor(who, x)._data
     check_input(who, data)
     for a in range(2):
         out = pool_output_size(data.shape[2 + a], kernel[a], stride[a], padding[a],
                                dilation[a], ceil_mode)
         if out < 1:
-            raise ValueError(f"{who}: the kernel {kernel} (dilation {dilation}) is larger "
+            raise InputError(f"{who}: the kernel {kernel} (dilation {dilation}) is larger "
                              f"than the padded input: input shape {tuple(data.shape)}, "
                              f"padding {padding}")
         # With dilation a window can hold padding only (PyTorch then returns -inf and
@@ -241,7 +241,7 @@ def _check_pool_input(who, x, kernel, stride, padding, dilation, ceil_mode):
         starts = [o * s - p for o in range(min(out, p // s + 1))]
         if d > 1 and any(all(not 0 <= st + t < n for t in range(0, d * kernel[a], d))
                          for st in starts):
-            raise ValueError(f"{who}: with padding {padding} and dilation {dilation}, a "
+            raise InputError(f"{who}: with padding {padding} and dilation {dilation}, a "
                              f"window of the kernel {kernel} holds only padding for an "
                              f"input of shape {tuple(data.shape)} (its result would be "
                              f"-inf); use less padding or dilation")
@@ -311,10 +311,10 @@ def adaptive_avg_pool2d(input, output_size):
     """Average into a fixed ``output_size`` (an int, or a pair whose None keeps that axis'
     input size), PyTorch's window rule."""
     who = "adaptive_avg_pool2d"
-    data = input._data if isinstance(input, Tensor) else input
+    data = check_tensor(who, input)._data
     check_input(who, data)
     if 0 in data.shape[2:]:
-        raise ValueError(f"{who}: expected an input with H >= 1 and W >= 1, got shape "
+        raise InputError(f"{who}: expected an input with H >= 1 and W >= 1, got shape "
                          f"{tuple(data.shape)}")
     if not isinstance(output_size, (list, tuple)):
         output_size = (output_size, output_size)

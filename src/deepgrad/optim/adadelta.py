@@ -2,7 +2,8 @@
 from typing import NamedTuple
 
 from .. import backend
-from .optimizer import Optimizer, check_bool, check_interval, check_non_negative
+from ..checks import check_bool_arg, check_interval, check_non_negative
+from .optimizer import Optimizer
 from .weight_decay import followed_gradient
 
 
@@ -52,7 +53,7 @@ class Adadelta(Optimizer):
         for name in ("lr", "eps", "weight_decay"):
             check_non_negative("Adadelta", name, group[name])
         check_interval("Adadelta", "rho", group["rho"], 0.0, 1.0, closed_high=True)
-        check_bool("Adadelta", "maximize", group["maximize"])
+        check_bool_arg("Adadelta", "maximize", group["maximize"])
 
     rule = adadelta
 

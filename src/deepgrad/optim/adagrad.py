@@ -2,7 +2,8 @@
 from typing import NamedTuple
 
 from .. import backend
-from .optimizer import Optimizer, check_bool, check_non_negative
+from ..checks import check_bool_arg, check_non_negative
+from .optimizer import Optimizer
 from .weight_decay import followed_gradient
 
 
@@ -50,7 +51,7 @@ class Adagrad(Optimizer):
     def _validate(self, group):
         for name in ("lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps"):
             check_non_negative("Adagrad", name, group[name])
-        check_bool("Adagrad", "maximize", group["maximize"])
+        check_bool_arg("Adagrad", "maximize", group["maximize"])
 
     rule = adagrad
 

@@ -2,8 +2,8 @@
 from typing import NamedTuple
 
 from .. import backend
-from .optimizer import (Optimizer, check_bool, check_interval, check_non_negative,
-                        check_pair, lerp_)
+from ..checks import check_bool_arg, check_interval, check_non_negative, check_pair
+from .optimizer import Optimizer, lerp_
 from .weight_decay import followed_gradient
 
 
@@ -85,7 +85,7 @@ class Adam(Optimizer):
         for i, beta in enumerate(betas):
             check_interval(name, f"betas[{i}]", beta, 0.0, 1.0)
         for option in ("amsgrad", "maximize", "decoupled_weight_decay", "eps_inside_sqrt"):
-            check_bool(name, option, group[option])
+            check_bool_arg(name, option, group[option])
 
     rule = adam
 

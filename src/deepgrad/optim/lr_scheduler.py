@@ -15,27 +15,11 @@ optimizer and scheduler as before, then load both state dicts.
 ``SCHEDULERS`` maps the command line's lower-case names to the classes.
 """
 import math
-import numbers
 from bisect import bisect_right
 from collections import Counter
 
+from ..checks import check_count, check_range
 from .optimizer import Optimizer
-
-
-def _check_int(owner, name, value, minimum):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{owner}: {name} must be an integer >= {minimum}, got {value!r}")
-
-
-def _check_number(owner, name, value, low=None, high=None, low_open=False,
-                  high_open=False, expected=None):
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
-    if ok and low is not None:
-        ok = value > low if low_open else value >= low
-    if ok and high is not None:
-        ok = value < high if high_open else value <= high
-    if not ok:
-        raise ValueError(f"{owner}: {name} must be {expected}, got {value!r}")
 
 
 class LRScheduler:
@@ -46,7 +30,7 @@ class LRScheduler:
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"{type(self).__name__}: expected a deepgrad optimizer, got "
                             f"{type(optimizer).__name__}")
-        _check_int(type(self).__name__, "last_epoch", last_epoch, -1)
+        check_count(type(self).__name__, "last_epoch", last_epoch, -1)
         self.optimizer = optimizer
         if last_epoch == -1:
             for group in optimizer.param_groups:
@@ -110,8 +94,8 @@ class StepLR(LRScheduler):
     ``step_size`` epochs."""
 
     def __init__(self, optimizer, step_size, gamma=0.1, last_epoch=-1):
-        _check_int("StepLR", "step_size", step_size, 1)
-        _check_number("StepLR", "gamma", gamma, 0.0, low_open=True,
+        check_count("StepLR", "step_size", step_size, 1)
+        check_range("StepLR", "gamma", gamma, 0.0, low_open=True,
                       expected="a positive number")
         self.step_size = step_size
         self.gamma = gamma
@@ -134,8 +118,8 @@ class MultiStepLR(LRScheduler):
     def __init__(self, optimizer, milestones, gamma=0.1, last_epoch=-1):
         milestones = list(milestones)
         for m in milestones:
-            _check_int("MultiStepLR", "each milestone", m, 0)
-        _check_number("MultiStepLR", "gamma", gamma, 0.0, low_open=True,
+            check_count("MultiStepLR", "each milestone", m, 0)
+        check_range("MultiStepLR", "gamma", gamma, 0.0, low_open=True,
                       expected="a positive number")
         self.milestones = Counter(milestones)
         self.gamma = gamma
@@ -174,7 +158,7 @@ class ExponentialLR(LRScheduler):
     """``lr = initial_lr * gamma ** epoch``."""
 
     def __init__(self, optimizer, gamma, last_epoch=-1):
-        _check_number("ExponentialLR", "gamma", gamma, 0.0, low_open=True,
+        check_range("ExponentialLR", "gamma", gamma, 0.0, low_open=True,
                       expected="a positive number")
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
@@ -199,8 +183,8 @@ class CosineAnnealingLR(LRScheduler):
     """
 
     def __init__(self, optimizer, T_max, eta_min=0.0, last_epoch=-1):
-        _check_int("CosineAnnealingLR", "T_max", T_max, 1)
-        _check_number("CosineAnnealingLR", "eta_min", eta_min, 0.0,
+        check_count("CosineAnnealingLR", "T_max", T_max, 1)
+        check_range("CosineAnnealingLR", "eta_min", eta_min, 0.0,
                       expected="a non-negative number")
         self.T_max = T_max
         self.eta_min = eta_min
@@ -236,11 +220,11 @@ class LinearLR(LRScheduler):
 
     def __init__(self, optimizer, start_factor=1.0 / 3, end_factor=1.0, total_iters=5,
                  last_epoch=-1):
-        _check_number("LinearLR", "start_factor", start_factor, 0.0, 1.0, low_open=True,
+        check_range("LinearLR", "start_factor", start_factor, 0.0, 1.0, low_open=True,
                       expected="a number in (0, 1]")
-        _check_number("LinearLR", "end_factor", end_factor, 0.0, 1.0,
+        check_range("LinearLR", "end_factor", end_factor, 0.0, 1.0,
                       expected="a number in [0, 1]")
-        _check_int("LinearLR", "total_iters", total_iters, 1)
+        check_count("LinearLR", "total_iters", total_iters, 1)
         self.start_factor = start_factor
         self.end_factor = end_factor
         self.total_iters = total_iters
@@ -281,10 +265,10 @@ class SequentialLR(LRScheduler):
             raise ValueError(f"SequentialLR: milestones must have len(schedulers) - 1 = "
                              f"{len(schedulers) - 1} entries, got {len(milestones)}")
         for m in milestones:
-            _check_int("SequentialLR", "each milestone", m, 1)
+            check_count("SequentialLR", "each milestone", m, 1)
         if sorted(milestones) != milestones:
             raise ValueError(f"SequentialLR: milestones must be increasing, got {milestones}")
-        _check_int("SequentialLR", "last_epoch", last_epoch, -1)
+        check_count("SequentialLR", "last_epoch", last_epoch, -1)
         self._schedulers = schedulers
         self._milestones = milestones
         self.last_epoch = last_epoch + 1
@@ -344,13 +328,13 @@ class ReduceLROnPlateau(LRScheduler):
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"ReduceLROnPlateau: expected a deepgrad optimizer, got "
                             f"{type(optimizer).__name__}")
-        _check_number("ReduceLROnPlateau", "factor", factor, 0.0, 1.0, high_open=True,
+        check_range("ReduceLROnPlateau", "factor", factor, 0.0, 1.0, high_open=True,
                       expected="a number in [0, 1)")
-        _check_int("ReduceLROnPlateau", "patience", patience, 0)
-        _check_int("ReduceLROnPlateau", "cooldown", cooldown, 0)
-        _check_number("ReduceLROnPlateau", "threshold", threshold, 0.0,
+        check_count("ReduceLROnPlateau", "patience", patience, 0)
+        check_count("ReduceLROnPlateau", "cooldown", cooldown, 0)
+        check_range("ReduceLROnPlateau", "threshold", threshold, 0.0,
                       expected="a non-negative number")
-        _check_number("ReduceLROnPlateau", "eps", eps, 0.0,
+        check_range("ReduceLROnPlateau", "eps", eps, 0.0,
                       expected="a non-negative number")
         if mode not in ("min", "max"):
             raise ValueError(f"ReduceLROnPlateau: mode must be 'min' or 'max', got {mode!r}")
@@ -369,7 +353,7 @@ class ReduceLROnPlateau(LRScheduler):
             self.default_min_lr = min_lr
             self.min_lrs = [min_lr] * n
         for value in self.min_lrs:
-            _check_number("ReduceLROnPlateau", "min_lr", value, 0.0,
+            check_range("ReduceLROnPlateau", "min_lr", value, 0.0,
                           expected="a non-negative number (or a list of them)")
         self.factor = factor
         self.patience = patience

@@ -14,8 +14,6 @@ way in cache-sized blocks and threads for large arrays (``_blocked.py``).
 """
 import copy
 import functools
-import math
-import numbers
 
 from .. import backend
 from ..autograd import Tensor, no_grad
@@ -207,37 +205,3 @@ def _restore(value, param):
     dtype = param.dtype if value.dtype.kind == "f" else None
     moved = backend.to_device(value, backend.device_of(param), dtype)
     return moved.copy() if moved is value else moved
-
-
-def _is_number(value):
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
-
-
-def check_non_negative(optimizer, name, value):
-    """A finite number >= 0 (NaN and inf would silently poison every parameter)."""
-    if not _is_number(value) or not 0 <= value < math.inf:
-        raise ValueError(f"{optimizer}: {name} must be a finite non-negative number, got "
-                         f"{value!r}")
-
-
-def check_interval(optimizer, name, value, low, high, closed_high=False):
-    """``low <= value < high`` (``<= high`` with ``closed_high``), else ValueError."""
-    ok = _is_number(value) and low <= value and (value <= high if closed_high
-                                                  else value < high)
-    if not ok:
-        bracket = "]" if closed_high else ")"
-        raise ValueError(f"{optimizer}: {name} must be a number in [{low}, {high}{bracket}, "
-                         f"got {value!r}")
-
-
-def check_pair(optimizer, name, value):
-    """A pair of numbers (betas, etas, step_sizes), returned as a tuple of floats."""
-    if (not isinstance(value, (tuple, list)) or len(value) != 2
-            or not all(_is_number(v) for v in value)):
-        raise ValueError(f"{optimizer}: {name} must be a pair of numbers, got {value!r}")
-    return tuple(float(v) for v in value)
-
-
-def check_bool(optimizer, name, value):
-    if not isinstance(value, bool):
-        raise TypeError(f"{optimizer}: {name} must be True or False, got {value!r}")

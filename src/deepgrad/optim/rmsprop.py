@@ -2,7 +2,8 @@
 from typing import NamedTuple
 
 from .. import backend
-from .optimizer import Optimizer, check_bool, check_non_negative, lerp_
+from ..checks import check_bool_arg, check_non_negative
+from .optimizer import Optimizer, lerp_
 from .weight_decay import followed_gradient
 
 
@@ -78,7 +79,7 @@ class RMSprop(Optimizer):
         for name in ("lr", "alpha", "eps", "weight_decay", "momentum"):
             check_non_negative("RMSprop", name, group[name])
         for name in ("centered", "maximize", "eps_inside_sqrt"):
-            check_bool("RMSprop", name, group[name])
+            check_bool_arg("RMSprop", name, group[name])
 
     rule = rmsprop
 

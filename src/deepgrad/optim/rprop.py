@@ -2,7 +2,8 @@
 from typing import NamedTuple
 
 from .. import backend
-from .optimizer import Optimizer, check_bool, check_non_negative, check_pair
+from ..checks import check_bool_arg, check_non_negative, check_pair
+from .optimizer import Optimizer
 
 
 class RpropStep(NamedTuple):
@@ -66,7 +67,7 @@ class Rprop(Optimizer):
         if not 0.0 <= low <= high:
             raise ValueError(f"Rprop: step_sizes must satisfy 0 <= step_sizes[0] <= "
                              f"step_sizes[1], got {group['step_sizes']!r}")
-        check_bool("Rprop", "maximize", group["maximize"])
+        check_bool_arg("Rprop", "maximize", group["maximize"])
 
     rule = rprop
 

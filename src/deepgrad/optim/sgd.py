@@ -2,7 +2,8 @@
 from typing import NamedTuple
 
 from .. import backend
-from .optimizer import Optimizer, check_bool, check_non_negative
+from ..checks import check_bool_arg, check_non_negative
+from .optimizer import Optimizer
 from .weight_decay import followed_gradient
 
 
@@ -96,7 +97,7 @@ class SGD(Optimizer):
         for name in ("lr", "momentum", "dampening", "weight_decay"):
             check_non_negative("SGD", name, group[name])
         for name in ("nesterov", "maximize", "decoupled_weight_decay"):
-            check_bool("SGD", name, group[name])
+            check_bool_arg("SGD", name, group[name])
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
             raise ValueError("SGD: nesterov=True needs momentum > 0 and dampening = 0, got "
                              f"momentum={group['momentum']}, dampening={group['dampening']}")

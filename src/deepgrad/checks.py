@@ -1,20 +1,42 @@
-"""Argument and input checks shared by the public wrappers (functional ops, layers).
+"""Every argument and input check of deepgrad, in one place: inputs of the functional
+ops, convolution and pooling geometry, layer and model sizes, initialisers, optimizers'
+hyper-parameters and schedulers' settings.
 
 Each check raises ``TypeError`` (wrong kind of object or dtype) or ``ValueError`` (wrong
-shape or value) with one sentence naming ``who`` (the layer or function), the argument,
-what was expected and what was given. Checks belong at the public boundary, never deep
-inside an op's forward.
+shape or value) with one sentence naming ``who`` (the layer, function, optimizer or
+scheduler), the argument, what was expected and what was given. A check runs once, at
+the public boundary (the functional op, the constructor), never again inside the op or
+in the layer that calls it.
 """
 import math
 import numbers
 
-from ..autograd import Tensor
+from .autograd import Tensor
+
+
+class InputError(ValueError):
+    """An op's input has the wrong shape or value. A Module whose ``forward`` called the
+    op adds its own name in front (:func:`name_the_layer`), so the layer is checked once,
+    by its op, and still named."""
+
+
+class InputTypeError(TypeError):
+    """An op's input is not a Tensor, or has the wrong dtype (named like InputError)."""
+
+
+def name_the_layer(err, module):
+    """Put the innermost module's name in front of an op's input error (only once: the
+    modules around it leave it as it is)."""
+    if not getattr(err, "layer_named", False):
+        err.args = (f"{module._get_name()}({module.extra_repr()}): {err.args[0]}",
+                    *err.args[1:])
+        err.layer_named = True
 
 
 def check_tensor(who, x, name="input"):
     """``x`` must be a Tensor."""
     if not isinstance(x, Tensor):
-        raise TypeError(f"{who}: {name} must be a Tensor, got {type(x).__name__}")
+        raise InputTypeError(f"{who}: {name} must be a Tensor, got {type(x).__name__}")
     return x
 
 
@@ -22,9 +44,9 @@ def check_floating(who, x, name="input"):
     """``x`` (a Tensor or an array) must hold floating-point numbers."""
     dtype = getattr(x, "dtype", None)
     if dtype is None:
-        raise TypeError(f"{who}: {name} must be a Tensor, got {type(x).__name__}")
+        raise InputTypeError(f"{who}: {name} must be a Tensor, got {type(x).__name__}")
     if dtype.kind != "f":
-        raise TypeError(f"{who}: {name} must be floating point, got dtype {dtype}; "
+        raise InputTypeError(f"{who}: {name} must be floating point, got dtype {dtype}; "
                         f"convert with .float()")
     return x
 
@@ -32,7 +54,7 @@ def check_floating(who, x, name="input"):
 def check_same_dtype(who, x, other, name="input", other_name="weight"):
     """No silent promotion (a float64 input would turn a float32 model's output float64)."""
     if x.dtype != other.dtype:
-        raise TypeError(f"{who}: {name} has dtype {x.dtype} but {other_name} has "
+        raise InputTypeError(f"{who}: {name} has dtype {x.dtype} but {other_name} has "
                         f"{other.dtype}; convert one with .to(dtype)")
 
 
@@ -67,6 +89,65 @@ def check_bool_arg(who, name, value):
     if not isinstance(value, bool):
         raise TypeError(f"{who}: {name} must be True or False, got {value!r}")
     return value
+
+
+def _is_number(value):
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def check_number(who, name, value):
+    """A real number (not a bool); TypeError otherwise."""
+    if not _is_number(value):
+        raise TypeError(f"{who}: {name} must be a number, got {type(value).__name__} "
+                        f"{value!r}")
+
+
+def check_count(who, name, value, minimum=1):
+    """An int (not a bool) ``>= minimum``: a size, a step count, a milestone."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        kind = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+        raise ValueError(f"{who}: {name} must be {kind}, got {value!r}")
+    return value
+
+
+def check_range(who, name, value, low=None, high=None, low_open=False, high_open=False,
+                expected=None):
+    """A real number between ``low`` and ``high`` (open or closed at each end); the
+    message says ``expected`` (in words)."""
+    ok = _is_number(value)
+    if ok and low is not None:
+        ok = value > low if low_open else value >= low
+    if ok and high is not None:
+        ok = value < high if high_open else value <= high
+    if not ok:
+        raise ValueError(f"{who}: {name} must be {expected}, got {value!r}")
+
+
+# -- optimizers' hyper-parameters --
+
+def check_non_negative(optimizer, name, value):
+    """A finite number >= 0 (NaN and inf would silently poison every parameter)."""
+    if not _is_number(value) or not 0 <= value < math.inf:
+        raise ValueError(f"{optimizer}: {name} must be a finite non-negative number, got "
+                         f"{value!r}")
+
+
+def check_interval(optimizer, name, value, low, high, closed_high=False):
+    """``low <= value < high`` (``<= high`` with ``closed_high``), else ValueError."""
+    ok = _is_number(value) and low <= value and (value <= high if closed_high
+                                                  else value < high)
+    if not ok:
+        bracket = "]" if closed_high else ")"
+        raise ValueError(f"{optimizer}: {name} must be a number in [{low}, {high}{bracket}, "
+                         f"got {value!r}")
+
+
+def check_pair(optimizer, name, value):
+    """A pair of numbers (betas, etas, step_sizes), returned as a tuple of floats."""
+    if (not isinstance(value, (tuple, list)) or len(value) != 2
+            or not all(_is_number(v) for v in value)):
+        raise ValueError(f"{optimizer}: {name} must be a pair of numbers, got {value!r}")
+    return tuple(float(v) for v in value)
 
 
 # -- convolution and pooling arguments (conv, locally connected, pooling, layers) --
@@ -132,12 +213,12 @@ def check_input(who, x, channels=None):
     """A 4-D (N, C, H, W) floating-point input with ``channels`` channels."""
     shape = tuple(x.shape)
     if len(shape) != 4:
-        raise ValueError(f"{who}: expected a 4-D input (N, C, H, W), got shape {shape}")
+        raise InputError(f"{who}: expected a 4-D input (N, C, H, W), got shape {shape}")
     if channels is not None and shape[1] != channels:
-        raise ValueError(f"{who}: expected {channels} input channels, got input of shape "
+        raise InputError(f"{who}: expected {channels} input channels, got input of shape "
                          f"{shape} ({shape[1]} channels)")
     if x.dtype.kind != "f":
-        raise TypeError(f"{who}: input must be floating point, got dtype {x.dtype}")
+        raise InputTypeError(f"{who}: input must be floating point, got dtype {x.dtype}")
 
 
 def check_fits(who, shape, pads, kernel, dilation):
@@ -146,6 +227,6 @@ def check_fits(who, shape, pads, kernel, dilation):
         extent = d * (k - 1) + 1
         if n + p[0] + p[1] < extent:
             padded = tuple(s + q[0] + q[1] for s, q in zip(shape[2:], pads))
-            raise ValueError(f"{who}: the kernel {tuple(kernel)} (dilation {tuple(dilation)}, "
+            raise InputError(f"{who}: the kernel {tuple(kernel)} (dilation {tuple(dilation)}, "
                              f"extent {extent} on axis {axis + 2}) is larger than the padded "
                              f"input {padded} (input shape {tuple(shape)})")
