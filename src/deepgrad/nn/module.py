@@ -4,36 +4,18 @@ Parameters, buffers and submodules live in insertion-ordered registries that
 ``__setattr__`` fills, so ``state_dict()`` keys are the dotted names PyTorch gives the same
 model (``0.weight``, ``bn.running_mean``) and their order never changes between runs.
 Traversal (``named_modules``, ``named_parameters``, ``apply``), ``to(device, dtype)``,
-``load_state_dict(strict=...)`` and the printed tree follow ``torch.nn.Module``.
+``load_state_dict(strict=...)`` and the printed tree follow ``torch.nn.Module``; the
+state dict's machinery is in ``state_dict.py``, moving and casting in ``devices.py``.
 """
-from collections import OrderedDict, namedtuple
+from collections import OrderedDict
 
 import numpy as np
 
-from .. import backend
 from ..autograd import Tensor
 from ..checks import InputError, InputTypeError, name_the_layer
+from .devices import move_to, parse_to
 from .parameter import Parameter
-
-
-class StateDictError(ValueError, RuntimeError):
-    """A state dict that does not fit the model (missing or unexpected keys, shapes).
-
-    A ValueError like deepgrad's other argument errors and a RuntimeError like PyTorch's,
-    so code written for either catches it."""
-
-
-class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
-    """What ``load_state_dict`` returns: unpacks as ``missing, unexpected``."""
-
-    __slots__ = ()
-
-    def __repr__(self):
-        if not self.missing_keys and not self.unexpected_keys:
-            return "<All keys matched successfully>"
-        return super().__repr__()
-
-    __str__ = __repr__
+from .state_dict import load_model_state, model_state
 
 
 class Module:
@@ -290,87 +272,15 @@ class Module:
 
     # -- state ------------------------------------------------------------------------
     def state_dict(self, destination=None, prefix="", keep_vars=False):
-        """Parameters and persistent buffers as Tensors outside the graph that share the
-        model's memory (as PyTorch's), under PyTorch's dotted keys.
+        """Parameters and persistent buffers as Tensors that share the model's memory,
+        under PyTorch's dotted keys (see :func:`deepgrad.nn.state_dict.model_state`)."""
+        return model_state(self, destination, prefix, keep_vars)
 
-        With ``keep_vars`` the parameters themselves are given instead;
-        ``prefix`` is put before every key (``"fc."``); ``destination`` is filled and
-        returned instead of a new OrderedDict. A lazy layer that has not seen an input
-        yet has no arrays to give: that is an error naming the layer.
-        """
-        self._check_materialized("state_dict()")
-        state = OrderedDict() if destination is None else destination
-        for key, (module, name, kind) in self._state_slots().items():
-            if kind == "param":
-                p = module._parameters[name]
-                state[prefix + key] = p if keep_vars else Tensor(p._data)
-            else:
-                buffer = module._buffers[name]
-                state[prefix + key] = buffer if buffer is None else Tensor(buffer)
-        return state
-
-    def load_state_dict(self, state_dict, strict=True, assign=False):
-        """Copy values (deepgrad Tensors, NumPy or CuPy arrays, anything NumPy can read)
-        into this model's parameters and buffers.
-
-        Values are copied in place and cast to the model's dtype, so optimizers keep
-        pointing at the same parameters; with ``assign=True`` the arrays are taken as they
-        are (their dtype kept) instead. With ``strict`` a missing or unexpected key is an
-        error; a shape mismatch always is, and nothing is loaded then. A lazy layer that
-        has not run yet takes its shapes from the state dict first (should the load then
-        fail, it keeps them, filled with zeros). Returns ``(missing_keys,
-        unexpected_keys)``, with those attribute names too.
-        """
-        for prefix, module in self.named_modules(remove_duplicate=False):
-            if getattr(module, "_lazy_uninitialized", False):
-                module._materialize_from_state(state_dict, f"{prefix}." if prefix else "")
-        own = self._state_slots()
-        missing = [k for k in own if k not in state_dict]
-        unexpected = [k for k in state_dict if k not in own]
-        problems = []
-        if strict and missing:
-            problems.append(f"missing keys: {', '.join(missing)}")
-        if strict and unexpected:
-            problems.append(f"unexpected keys: {', '.join(unexpected)}")
-        values = {}
-        for key, (module, name, kind) in own.items():
-            if key not in state_dict:
-                continue
-            value = _as_array(state_dict[key], key)
-            target = _slot_array(module, name, kind)
-            if tuple(value.shape) != tuple(target.shape):
-                problems.append(f"{key}: the checkpoint has shape {tuple(value.shape)}, the "
-                                f"model has {tuple(target.shape)}")
-            values[key] = value
-        if problems:
-            raise StateDictError(f"load_state_dict into {type(self).__name__}: "
-                                 + "; ".join(problems))
-        for key, value in values.items():
-            module, name, kind = own[key]
-            target = _slot_array(module, name, kind)
-            device = backend.device_of(target)
-            if not assign:
-                target[...] = backend.to_device(value, device, target.dtype)
-            elif kind == "param":
-                module._parameters[name]._data = backend.to_device(value, device)
-            else:
-                module._buffers[name] = backend.to_device(value, device)
-        return _IncompatibleKeys(missing, unexpected)
-
-    def _state_slots(self):
-        """``{key: (module, name, "param" | "buffer")}`` in PyTorch's state-dict order: a
-        module's own parameters, its buffers, then its children; shared modules under
-        every name."""
-        slots = OrderedDict()
-        for mod_prefix, module in self.named_modules(remove_duplicate=False):
-            dot = f"{mod_prefix}." if mod_prefix else ""
-            for name, p in module._parameters.items():
-                if p is not None:
-                    slots[dot + name] = (module, name, "param")
-            for name, b in module._buffers.items():
-                if b is not None and name not in module._non_persistent:
-                    slots[dot + name] = (module, name, "buffer")
-        return slots
+    def load_state_dict(self, state, strict=True, assign=False):
+        """Copy a state dict into this model's parameters and buffers; returns
+        ``(missing_keys, unexpected_keys)`` (see
+        :func:`deepgrad.nn.state_dict.load_model_state`)."""
+        return load_model_state(self, state, strict, assign)
 
     def _check_materialized(self, action):
         for name, module in self.named_modules():
@@ -391,23 +301,8 @@ class Module:
         such as ``num_batches_tracked`` stays int64). The Parameter objects stay the same,
         so optimizers built on them keep working.
         """
-        device, dtype = _parse_to(type(self).__name__, args, kwargs)
-        if device is not None:
-            backend.array_module_for(device)  # refuse an unknown or absent device first
-
-        def convert(array):
-            cast = dtype if dtype is not None and array.dtype.kind in "fc" else None
-            return backend.to_device(array, device or backend.device_of(array), cast)
-
-        for module in self.modules():
-            for p in module._parameters.values():
-                if p is not None:
-                    p._data = convert(p._data)
-                    if p._grad is not None:
-                        p._grad = convert(p._grad)
-            for name, b in module._buffers.items():
-                if b is not None:
-                    module._buffers[name] = convert(b)
+        device, dtype = parse_to(type(self).__name__, args, kwargs)
+        move_to(self, device, dtype)
         return self
 
     def cpu(self):
@@ -460,56 +355,6 @@ def _indent(text, spaces):
     """Indent every line of ``text`` but the first (PyTorch's ``_addindent``)."""
     first, *rest = text.split("\n")
     return "\n".join([first] + [" " * spaces + line for line in rest])
-
-
-def _slot_array(module, name, kind):
-    return module._parameters[name]._data if kind == "param" else module._buffers[name]
-
-
-def _as_array(value, key):
-    """The array of a state-dict value: a Tensor's, a NumPy/CuPy array itself, else what
-    ``numpy.asarray`` makes of it (a CPU torch tensor, a number)."""
-    if isinstance(value, Tensor):
-        return value._data
-    if backend.is_array(value):
-        return value
-    try:
-        array = np.asarray(value)
-    except Exception as err:  # a torch tensor that requires grad, say
-        raise TypeError(f"load_state_dict: the value of {key!r} ({type(value).__name__}) "
-                        f"cannot be read as an array: {err}") from None
-    if array.dtype.kind not in "biufc":
-        raise TypeError(f"load_state_dict: the value of {key!r} is a "
-                        f"{type(value).__name__}, not an array or Tensor")
-    return array
-
-
-def _parse_to(who, args, kwargs):
-    """``(device or None, numpy dtype or None)`` from ``Module.to``'s arguments."""
-    device, dtype = kwargs.pop("device", None), kwargs.pop("dtype", None)
-    kwargs.pop("non_blocking", None)
-    kwargs.pop("memory_format", None)
-    if kwargs:
-        raise TypeError(f"{who}.to: unexpected keyword arguments {sorted(kwargs)}")
-    for arg in args:
-        if isinstance(arg, Tensor):
-            device, dtype = arg.device, arg.dtype
-        elif isinstance(arg, (str, backend.device)):
-            device = arg
-        elif isinstance(arg, bool):  # to(device, dtype, non_blocking)
-            continue
-        elif arg is not None:
-            dtype = arg
-    if dtype is not None:
-        try:
-            dtype = np.dtype(dtype)
-        except TypeError:
-            raise TypeError(f"{who}.to: expected a device ('cpu', 'cuda'), a dtype "
-                            f"(deepgrad.float32, ...) or a Tensor, got {dtype!r}") from None
-        if dtype.kind not in "fc":
-            raise TypeError(f"{who}.to only accepts floating point or complex dtypes, got "
-                            f"{dtype}")
-    return device, dtype
 
 
 class _RemovableHandle:
