@@ -475,7 +475,8 @@ def test_index_errors_name_the_index_and_shape():
 
 
 def test_linear_shape_errors():
-    with pytest.raises(ValueError, match=r"linear: expected input of shape \(\.\.\., 4\) for a weight of shape \(3, 4\), got \(2, 5\)"):
+    with pytest.raises(ValueError, match=r"linear: expected input of shape \(\.\.\., 4\) "
+                                         r"for a weight of shape \(3, 4\), got \(2, 5\)"):
         ops.linear(_t((2, 5)), _t((3, 4)))
     with pytest.raises(ValueError, match=r"linear: bias has shape \(4,\), expected \(3,\)"):
         ops.linear(_t((2, 4)), _t((3, 4)), _t((4,)))

@@ -1,6 +1,7 @@
 """Datasets, as in ``torch.utils.data``: a map-style ``Dataset`` is anything with
 ``__len__`` and ``__getitem__``; ``TensorDataset`` holds equally long arrays, ``Subset``
-a selection of another dataset, ``random_split`` cuts one into random Subsets (``train_test_split``, arrays)."""
+a selection of another dataset, ``random_split`` cuts one into random Subsets
+(``train_test_split`` does it for arrays)."""
 import math
 
 import numpy as np

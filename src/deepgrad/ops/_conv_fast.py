@@ -100,7 +100,8 @@ class FastConv2d(Function):
     OH, OW) columns and adds each offset's slab the same way.
     """
 
-    saves = ("channels_first", "cols", "w", "x_shape", "kernel", "out_hw", "has_bias", "padded_hw")
+    saves = ("channels_first", "cols", "w", "x_shape", "kernel", "out_hw", "has_bias",
+             "padded_hw")
 
     def __init__(self, stride, pads, dilation, groups):
         self.stride, self.pads, self.dilation, self.groups = stride, pads, dilation, groups
@@ -153,8 +154,9 @@ class FastConv2d(Function):
         grad_rows = xp.ascontiguousarray(grad.transpose(0, 2, 3, 1)).reshape(rows, g, og)
         gx = gw = gb = None
         if needs[0]:
-            gx = (self._input_grad_channels_first if self.channels_first else self._input_grad_channels_last)(
-                xp, grad_rows)
+            input_grad = (self._input_grad_channels_first if self.channels_first
+                          else self._input_grad_channels_last)
+            gx = input_grad(xp, grad_rows)
         if needs[1]:
             # (G, Og, Kg): each group's output gradient times its columns
             weight_grad_rows = xp.matmul(grad_rows.transpose(1, 2, 0), self.cols)

@@ -99,7 +99,8 @@ class Conv2d(Function):
 def _conv2d_geometry(input, weight, bias, stride, padding, dilation, groups):
     """Check conv2d's arguments; return (stride, pads, dilation)."""
     who = "conv2d"
-    x, w = array_of(check_tensor(who, input)), check_weight(who, weight, ("out", "in/groups", "kh", "kw"))
+    x = array_of(check_tensor(who, input))
+    w = check_weight(who, weight, ("out", "in/groups", "kh", "kw"))
     if isinstance(groups, bool) or not isinstance(groups, int) or groups < 1:
         raise ValueError(f"{who}: groups must be a positive int, got {groups!r}")
     if w.shape[0] % groups:
