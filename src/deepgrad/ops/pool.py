@@ -55,6 +55,16 @@ class _Pool(Function):
             pads.append((p, max(need - n - p, 0)))
         return tuple(out_hw), tuple(pads)
 
+    def _padded_zeros(self, xp, dtype):
+        """Zeros for the padded input's gradient, in the input's memory order."""
+        return zeros_in_order(xp, padded_shape(self.x_shape, self.pads), dtype,
+                              self.channels_last)
+
+    def _unpadded(self, padded):
+        (pt, _), (pl, _) = self.pads
+        h, w = self.x_shape[2:]
+        return padded[:, :, pt:pt + h, pl:pl + w]
+
 
 class MaxPool2d(_Pool):
     """Saves, per window, the offset k = i*kw + j of its maximum (uint8 when kh*kw <= 256).
@@ -104,10 +114,7 @@ class MaxPool2d(_Pool):
     def backward(self, grad):
         xp = backend.get_array_module(grad)
         kh, kw = self.kernel
-        (pt, _), (pl, _) = self.pads
-        h, w = self.x_shape[2:]
-        dxpad = zeros_in_order(xp, padded_shape(self.x_shape, self.pads), grad.dtype,
-                               self.channels_last)
+        dxpad = self._padded_zeros(xp, grad.dtype)
         # windows that do not overlap can be written, not added, and need no temporary
         disjoint = all(s >= d * (k - 1) + 1 for s, d, k in
                        zip(self.stride, self.dilation, self.kernel))
@@ -119,7 +126,7 @@ class MaxPool2d(_Pool):
                     xp.multiply(grad, hit, out=dxpad[where])
                 else:
                     dxpad[where] += grad * hit
-        return (dxpad[:, :, pt:pt + h, pl:pl + w],)
+        return (self._unpadded(dxpad),)
 
 
 class AvgPool2d(_Pool):
@@ -168,15 +175,12 @@ class AvgPool2d(_Pool):
     def backward(self, grad):
         xp = backend.get_array_module(grad)
         kh, kw = self.kernel
-        (pt, _), (pl, _) = self.pads
-        h, w = self.x_shape[2:]
-        dxpad = zeros_in_order(xp, padded_shape(self.x_shape, self.pads), grad.dtype,
-                               self.channels_last)
+        dxpad = self._padded_zeros(xp, grad.dtype)
         g = grad * self.scale
         for i in range(kh):
             for j in range(kw):
                 dxpad[window_slab(i, j, self.out_hw, self.stride, self.dilation)] += g
-        return (dxpad[:, :, pt:pt + h, pl:pl + w],)
+        return (self._unpadded(dxpad),)
 
 
 class AdaptiveAvgPool2d(Function):
