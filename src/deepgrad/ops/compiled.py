@@ -7,14 +7,13 @@ operations, one compiled loop over the data is several times faster. These are c
 
 * 2x2 max pooling with stride 2, forward and backward (``_compiled_ops.py``, for
   ``pool.py``): the window is four named values, and the compiler turns the maximum and
-  its index into branch-free selects. (A loop over a window size known only at run time
-  compiled to branches, which mispredict on real data: it ran five times slower, slower
-  than NumPy.)
+  its index into branch-free selects (a loop over a window size known only at run time
+  compiles to branches, which mispredict on real data: BENCHMARKS.md);
 * the convolution's col2im, adding the column gradient back into the image
   (``_conv_fast.py``, channels-last, one group);
 * ReLU from 1024 elements (``_compiled_ops.py``, for ``activation.py``);
 * cross-entropy over (N, C) logits without class weights or label smoothing
-  (``loss.py``): loss and gradient of each row in one go.
+  (``_compiled_ops.py``, for ``loss.py``): loss and gradient of each row in one go.
 
 They are optional: without Numba, or with ``DEEPGRAD_COMPILED=0`` in the environment,
 the NumPy code runs, and it stays the oracle: the tests check that both give the same
