@@ -510,3 +510,14 @@ def test_reduction_property(data, op, keep):
     check_against_torch(Case(f"{op} {shape} axis={axis}", (shape,),
                              lambda a: dg_fn(a, axis=axis, keepdims=keep), torch_fn,
                              distinct()), np.float64)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sigmoid_is_the_two_sided_formula_bit_for_bit(dtype):
+    """The branch-free product gives exactly 1 / (1 + e) for a >= 0 and e / (1 + e)
+    below, e = exp(-|a|), NaN and the infinities included."""
+    a = np.random.default_rng(0).standard_normal(10_000).astype(dtype) * 30
+    a[:6] = [np.nan, np.inf, -np.inf, 0.0, -0.0, np.finfo(dtype).tiny]
+    e = np.exp(-np.abs(a))
+    expected = np.where(a >= 0, 1 / (1 + e), e * (1 / (1 + e)))
+    np.testing.assert_array_equal(dg.sigmoid(dg.tensor(a)).numpy(), expected)

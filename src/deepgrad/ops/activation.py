@@ -43,10 +43,12 @@ class Sigmoid(Function):
 
     def forward(self, a):
         xp = backend.get_array_module(a)
-        # exp(-|a|) never overflows, and each branch keeps full relative precision
+        # exp(-|a|) never overflows, and each side keeps full relative precision:
+        # y = 1 / (1 + e) where a >= 0, else e / (1 + e). As e <= 1, max(e, a >= 0) is 1 or
+        # e, so one product gives both, without a branch per element
         e = xp.exp(-xp.abs(a))
         inv = 1 / (1 + e)
-        self.y = xp.where(a >= 0, inv, e * inv)
+        self.y = inv * xp.maximum(e, a >= 0)
         return self.y
 
     def backward(self, g):
