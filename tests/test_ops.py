@@ -521,3 +521,21 @@ def test_sigmoid_is_the_two_sided_formula_bit_for_bit(dtype):
     e = np.exp(-np.abs(a))
     expected = np.where(a >= 0, 1 / (1 + e), e * (1 / (1 + e)))
     np.testing.assert_array_equal(dg.sigmoid(dg.tensor(a)).numpy(), expected)
+
+
+@pytest.mark.parametrize("slope", [0.01, 0.2, 1.0, 0.0, -0.5, 2.0])
+def test_leaky_relu_is_the_two_sided_formula_bit_for_bit(slope):
+    """Whichever form runs (branch-free for slopes in (0, 1]), the output and the
+    gradient are where(a > 0, a, slope * a) and where(a > 0, g, slope * g), bit for bit."""
+    rng = np.random.default_rng(1)
+    a = rng.standard_normal(10_000).astype(np.float32) * 30
+    a[:6] = [np.nan, np.inf, -np.inf, 0.0, -0.0, np.finfo(np.float32).tiny]
+    g = rng.standard_normal(10_000).astype(np.float32)
+    g[6:9] = [np.nan, np.inf, -np.inf]
+    s = np.float32(slope)
+    x = dg.tensor(a, requires_grad=True)
+    with np.errstate(invalid="ignore"):  # inf * 0 with slope 0, on both sides
+        y = dg.nn.functional.leaky_relu(x, slope)
+        y.backward(dg.tensor(g))
+        np.testing.assert_array_equal(y.detach().numpy(), np.where(a > 0, a, a * s))
+        np.testing.assert_array_equal(x.grad.numpy(), np.where(a > 0, g, g * s))

@@ -21,6 +21,13 @@ class ReLU(Function):
 
 
 class LeakyReLU(Function):
+    """``a`` where a > 0, else ``slope * a``; the gradient's factor is 1 or ``slope``.
+
+    For a slope in (0, 1] the two sides are ``max(a, slope * a)`` and the factor
+    ``max(a > 0, slope)``: the same bits without a branch per element, which NumPy's
+    ``where`` takes (several times slower on a random sign pattern).
+    """
+
     saves_inputs = False
     saves = ("positive",)
 
@@ -30,11 +37,17 @@ class LeakyReLU(Function):
     def forward(self, a):
         xp = backend.get_array_module(a)
         self.positive = a > 0
-        return xp.where(self.positive, a, a * a.dtype.type(self.slope))
+        scaled = a * a.dtype.type(self.slope)
+        if 0 < self.slope <= 1:
+            return xp.maximum(a, scaled)
+        return xp.where(self.positive, a, scaled)
 
     def backward(self, g):
         xp = backend.get_array_module(g)
-        return (xp.where(self.positive, g, g * g.dtype.type(self.slope)),)
+        slope = g.dtype.type(self.slope)
+        if 0 < self.slope <= 1:
+            return (g * xp.maximum(self.positive, slope),)
+        return (xp.where(self.positive, g, g * slope),)
 
 
 class Sigmoid(Function):
