@@ -10,6 +10,7 @@ from .lazy import LazyBatchNorm1d, LazyBatchNorm2d, LazyConv2d, LazyLinear
 from .linear import Linear
 from .locally_connected import LocallyConnected2d
 from .loss import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
+from .model_summary import ModelSummary, summary
 from .module import Module
 from .parameter import Parameter, UninitializedParameter
 from .pool import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d

@@ -323,6 +323,12 @@ class Module:
         """Cast floating-point parameters and buffers to float16."""
         return self.to(np.float16)
 
+    def summary(self, input_size):
+        """Each layer's output shape, parameters and multiply-adds for a batch of shape
+        ``input_size`` (see :func:`deepgrad.nn.summary`)."""
+        from .model_summary import summary  # the summary knows the layers, built on this
+        return summary(self, input_size)
+
     def num_parameters(self):
         self._check_materialized("num_parameters()")
         return sum(p._data.size for p in self.parameters())
