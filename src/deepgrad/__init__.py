@@ -35,7 +35,7 @@ __version__ = "0.1.0"
 
 _SUBMODULES = ("nn", "optim", "data", "train", "diagnostics", "checkpoint", "cli",
                "distributed", "serialization", "config", "lab", "cuda", "autograd",
-               "accelerator", "backends", "utils", "io")
+               "accelerator", "backends", "utils", "io", "viz")
 
 
 def __getattr__(name):
