@@ -62,6 +62,7 @@ def test_after_backward_each_node_shows_its_gradient_norm():
     loss, graph = _recorded(net, dg.randn(4, 8), dg.tensor([0, 1, 2, 0]))
     loss.backward()
     by_label = {n.label: n for n in graph.nodes.values() if n.kind == "leaf"}
+    assert all(not p._hooks for p in net.parameters())  # nothing outlives the graph
     for name, p in net.named_parameters():
         assert by_label[name].grad_norm == pytest.approx(float(np.linalg.norm(p.grad.numpy())))
     root, _ = _labels(graph.to_svg())

@@ -25,11 +25,21 @@ NODE_W, NODE_H, GAP_X, GAP_Y, MARGIN = 190, 38, 24, 46, 20
 
 
 class Node:
-    def __init__(self, key, label, shape, kind):
-        self.key, self.label, self.shape, self.kind = key, label, tuple(shape), kind
+    def __init__(self, label, shape, kind, backward_seen, leaf=None):
+        self.label, self.shape, self.kind = label, tuple(shape), kind
+        self.backward_seen = backward_seen  # the graph's flag: a one-item list
+        self.leaf = leaf  # the tensor, for a leaf: its .grad is read after backward
         self.readers = []  # the nodes that take this one's output as an input
-        self.grad_norm = None  # set by the hook once backward has run
+        self.op_grad_norm = None  # set by the op's hook when backward reaches it
         self.row = self.x = 0.0
+
+    @property
+    def grad_norm(self):
+        """The norm of the gradient of this node's output (None before backward)."""
+        if self.kind == "op":
+            return self.op_grad_norm
+        grad = self.leaf._grad
+        return _norm(grad) if self.backward_seen[0] and grad is not None else None
 
 
 class Graph:
@@ -40,7 +50,7 @@ class Graph:
             raise TypeError(f"viz.graph: output must be a Tensor, got "
                             f"{type(output).__name__}")
         names = {id(t): name for name, t in (params or {}).items()}
-        self.nodes, self.edges = {}, []
+        self.nodes, self.edges, self.backward_seen = {}, [], [False]
         self._walk(output, names)
         self._layout()
 
@@ -77,22 +87,19 @@ class Graph:
         if creator is None and not tensor.requires_grad:
             return None
         if creator is not None:
-            label = _concept(creator.name)
-            node = Node(id(owner), label, tensor.shape, "op")
+            node = Node(_concept(creator.name), tensor.shape, "op", self.backward_seen)
+            # the graph is freed after backward, and these hooks with it
             creator._hooks = (creator._hooks or []) + [self._recorder(node)]
-        else:
-            node = Node(id(owner), names.get(id(tensor), "input"), tensor.shape, "leaf")
-            tensor.register_hook(self._recorder(node))
+        else:  # no hook on a leaf: it would outlive this graph (a parameter lives on)
+            node = Node(names.get(id(tensor), "input"), tensor.shape, "leaf",
+                        self.backward_seen, leaf=tensor)
         self.nodes[id(owner)] = node
         return node
 
-    @staticmethod
-    def _recorder(node):
-        def record(grad):
-            data = getattr(grad, "_data", grad)
-            norm = float((data.astype("float64") ** 2).sum()) ** 0.5
-            node.grad_norm = norm if node.grad_norm is None else math.hypot(node.grad_norm,
-                                                                            norm)
+    def _recorder(self, node):
+        def record(grad):  # the summed gradient of the op's output, once per backward
+            node.op_grad_norm = _norm(getattr(grad, "_data", grad))
+            self.backward_seen[0] = True
         return record
 
     # -- the layout --------------------------------------------------------------------
@@ -174,6 +181,10 @@ class Graph:
             os.unlink(temporary)
             raise
         return path
+
+
+def _norm(array):
+    return float((array.astype("float64") ** 2).sum()) ** 0.5
 
 
 def _readers_mean_x(node):
