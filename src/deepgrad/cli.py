@@ -95,6 +95,10 @@ def build_parser():
     bench.add_argument("--list", action="store_true", help="list the cases and exit")
     bench.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
                        help="cuda: the GPU cases against PyTorch's CUDA step")
+    bench.add_argument("--networks", action="store_true", help="the real networks "
+                       "(LeNet-5, the CIFAR-10 tutorial net, ...) and their geometric mean")
+    bench.add_argument("--breakdown", nargs="+", metavar="NET", help="time each layer kind "
+                       "of these network cases (e.g. lenet-256) in both frameworks")
     bench.set_defaults(run=cmd_bench)
 
     info = sub.add_parser("info", help="versions, backend, BLAS and threads")
@@ -200,7 +204,12 @@ def cmd_bench(args):
         return 0
     if args.repeats < 1:
         raise ValueError(f"--repeats must be >= 1, got {args.repeats}")
-    run.main(args.case, args.repeats, args.json, device=args.device)
+    if args.breakdown:
+        from .bench import breakdown
+        breakdown.main(args.breakdown, as_json=args.json)
+        return 0
+    names = list(run.NETWORKS) + (args.case or []) if args.networks else args.case
+    run.main(names, args.repeats, args.json, device=args.device)
     return 0
 
 

@@ -3,6 +3,8 @@
     deepgrad bench                      # every timed case, import time, peak memory
     deepgrad bench --case mlp-128 conv-64 --repeats 100
     deepgrad bench --device cuda        # the GPU cases, against PyTorch's eager CUDA
+    deepgrad bench --networks           # real networks (networks.py), geometric mean
+    deepgrad bench --breakdown lenet-256  # a network's time per layer kind
     mpiexec -n 2 deepgrad bench --case allreduce
 """
 import json
@@ -11,13 +13,15 @@ import sys
 
 from . import harness, processes
 from .cases import CASES, GPU_CASES
+from .cpuinfo import cpu_description
+from .networks import NETWORKS, geometric_mean
 
 COLUMNS = ["case", "deepgrad ms", "torch ms", "ratio", "ratio range", "GFLOP/s",
            "of ceiling"]
 
 
 def cases_for(device):
-    return GPU_CASES if device == "cuda" else CASES
+    return GPU_CASES if device == "cuda" else {**CASES, **NETWORKS}
 
 
 def time_case(name, repeats, device="cpu"):
@@ -37,7 +41,7 @@ def time_case(name, repeats, device="cpu"):
 
 def check_case(name, **override):
     """Build a case (which checks deepgrad against PyTorch) without timing it."""
-    _, build, kwargs = {**CASES, **GPU_CASES}[name]
+    _, build, kwargs = {**CASES, **GPU_CASES, **NETWORKS}[name]
     build(**{**kwargs, **override})
 
 
@@ -121,19 +125,24 @@ def main(names=None, repeats=63, as_json=False, with_processes=True, out=sys.std
         elif row is None:
             raise ValueError("the allreduce case needs mpiexec -n K (K > 1)")
         return
-    _refuse_unknown(names, list(CASES) + ["allreduce"])
+    _refuse_unknown(names, list(CASES) + list(NETWORKS) + ["allreduce"])
     rows = [time_case(name, repeats) for name in (names or CASES)]
+    nets = [row["ratio"] for name, row in zip(names or [], rows) if name in NETWORKS]
+    if len(nets) > 1:
+        rows.append({"case": f"geometric mean over the {len(nets)} networks",
+                     "ratio": geometric_mean(nets)})
     extra = process_rows() if with_processes and not names else []
     if as_json:
         out.write(harness.dumps(rows + extra) + "\n")
         return
     machine = harness.machine()
-    out.write(f"machine: {machine['cpus']} CPUs, {machine['blas']} with "
-              f"{machine['blas_threads']} threads, numpy {machine['numpy']}, torch "
+    out.write(f"machine: {cpu_description()}, {machine['cpus']} CPUs, {machine['blas']} "
+              f"with {machine['blas_threads']} threads, numpy {machine['numpy']}, torch "
               f"{machine['torch']}; matmul ceiling {harness.matmul_ceiling():.0f} GFLOP/s "
               f"(float32 2048^3)\n\n")
+    with_flops = any("GFLOP/s" in row for row in rows)  # the networks' rows have none
     out.write(harness.table("deepgrad / PyTorch (ratio < 1: deepgrad faster)", rows,
-                            COLUMNS))
+                            COLUMNS if with_flops else COLUMNS[:5]))
     if extra:
         out.write("\n" + harness.table("Fresh processes", extra, PROCESS_COLUMNS))
 

@@ -1,0 +1,274 @@
+"""Real networks as their tutorials write them, timed like the other cases.
+
+The cases of ``cases.py`` are each one model family at a few sizes; the slow spots of a
+framework show in the nets people actually train first: d2l's LeNet-5 (sigmoid and
+average pooling), the PyTorch CIFAR-10 tutorial net, a small VGG with BatchNorm2d,
+pytorch/examples' mnist Net (log_softmax + nll_loss, dropout), MLPs with dropout or
+tanh, and a LocallyConnected2d net. Each builder checks deepgrad against PyTorch first
+(same initial weights via the state dict, same data, two training steps), so a timing
+is never of two different computations.
+
+    deepgrad bench --networks            # every net, the table and the geometric mean
+    deepgrad bench --case lenet-256 cifar-64
+    deepgrad bench --breakdown lenet-256 # which layer kind's forward or backward costs
+"""
+import contextlib
+import math
+from typing import NamedTuple
+
+import numpy as np
+
+import deepgrad as dg
+from deepgrad import nn
+
+from .cases import _copy_weights
+from .harness import check_close, setup_torch
+
+
+def lenet(nn):
+    """d2l's LeNet-5 (section 7.6) as d2l writes it: 5x5 convs, sigmoid, average pooling."""
+    return nn.Sequential(
+        nn.Conv2d(1, 6, kernel_size=5, padding=2), nn.Sigmoid(),
+        nn.AvgPool2d(kernel_size=2, stride=2),
+        nn.Conv2d(6, 16, kernel_size=5), nn.Sigmoid(),
+        nn.AvgPool2d(kernel_size=2, stride=2),
+        nn.Flatten(),
+        nn.Linear(16 * 5 * 5, 120), nn.Sigmoid(),
+        nn.Linear(120, 84), nn.Sigmoid(),
+        nn.Linear(84, 10))
+
+
+def cifar_net(nn):
+    """The PyTorch CIFAR-10 tutorial's Net ("Training a classifier"), as a Sequential."""
+    return nn.Sequential(
+        nn.Conv2d(3, 6, 5), nn.ReLU(), nn.MaxPool2d(2, 2),
+        nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2, 2),
+        nn.Flatten(),
+        nn.Linear(16 * 5 * 5, 120), nn.ReLU(),
+        nn.Linear(120, 84), nn.ReLU(),
+        nn.Linear(84, 10))
+
+
+def small_vgg(nn):
+    """Two VGG blocks of 3x3 conv-BatchNorm2d-ReLU pairs on 32x32x3, then one linear."""
+    def block(c_in, c_out):
+        return [nn.Conv2d(c_in, c_out, 3, padding=1), nn.BatchNorm2d(c_out), nn.ReLU()]
+    return nn.Sequential(
+        *block(3, 32), *block(32, 32), nn.MaxPool2d(2),
+        *block(32, 64), *block(64, 64), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(64 * 8 * 8, 10))
+
+
+def mnist_net(nn):
+    """pytorch/examples' mnist/main.py Net; its ``F.log_softmax(x, dim=1)`` is the last
+    layer here, and the loss is nll_loss, as there."""
+    return nn.Sequential(
+        nn.Conv2d(1, 32, 3, 1), nn.ReLU(),
+        nn.Conv2d(32, 64, 3, 1), nn.ReLU(),
+        nn.MaxPool2d(2), nn.Dropout(0.25), nn.Flatten(),
+        nn.Linear(9216, 128), nn.ReLU(), nn.Dropout(0.5),
+        nn.Linear(128, 10), nn.LogSoftmax(dim=1))
+
+
+def dropout_mlp(nn):
+    """784-512-256-10 with ReLU and dropout 0.5 after each hidden layer."""
+    return nn.Sequential(
+        nn.Flatten(), nn.Linear(784, 512), nn.ReLU(), nn.Dropout(0.5),
+        nn.Linear(512, 256), nn.ReLU(), nn.Dropout(0.5), nn.Linear(256, 10))
+
+
+def tanh_mlp(nn):
+    """784-256-256-10 with tanh: small layers, where each op's fixed cost shows."""
+    return nn.Sequential(
+        nn.Flatten(), nn.Linear(784, 256), nn.Tanh(), nn.Linear(256, 256), nn.Tanh(),
+        nn.Linear(256, 10))
+
+
+def locally_connected_net(nn):
+    """A conv layer, then a LocallyConnected2d (unshared 3x3 filters, as in DeepFace's
+    upper layers), then a linear classifier, on 28x28 images."""
+    return nn.Sequential(
+        nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        _locally_connected(nn, 16, 16, 14, 3), nn.ReLU(),
+        nn.Flatten(), nn.Linear(16 * 12 * 12, 10))
+
+
+def _locally_connected(nn, in_channels, out_channels, size, k):
+    """deepgrad's LocallyConnected2d; PyTorch has none, so there the usual unfold +
+    batched product, with deepgrad's parameter shapes so that the state dict copies."""
+    if hasattr(nn, "LocallyConnected2d"):
+        return nn.LocallyConnected2d(in_channels, out_channels, size, k)
+    import torch
+    out_size = size - k + 1
+    positions = out_size * out_size
+
+    class UnfoldLocallyConnected2d(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.weight = nn.Parameter(torch.empty(out_size, out_size, out_channels,
+                                                   in_channels, k, k))
+            self.bias = nn.Parameter(torch.empty(out_channels, out_size, out_size))
+
+        def forward(self, x):
+            cols = torch.nn.functional.unfold(x, k)  # (N, C*k*k, P)
+            w = self.weight.reshape(positions, out_channels, in_channels * k * k)
+            y = torch.bmm(w, cols.permute(2, 1, 0))  # (P, out, N)
+            return y.permute(2, 1, 0).reshape(len(x), out_channels, out_size,
+                                              out_size) + self.bias
+
+    return UnfoldLocallyConnected2d()
+
+
+class Network(NamedTuple):
+    title: str
+    build: object           # build(nn) -> the model, for deepgrad.nn or torch.nn
+    input_shape: tuple      # one sample's
+    optimizer: str
+    options: dict
+    loss: str = "CrossEntropyLoss"
+    atol: float = 1e-5      # the check's absolute tolerance (check_close's default)
+
+
+# each with its tutorial's optimizer where the tutorial names one
+NETS = {
+    "lenet": Network("d2l LeNet-5", lenet, (1, 28, 28), "SGD", {"lr": 0.9}),
+    "cifar": Network("CIFAR-10 tutorial net", cifar_net, (3, 32, 32), "SGD",
+                     {"lr": 0.001, "momentum": 0.9}),
+    # deepgrad's conv gives a channels-last output, over which its BatchNorm2d sums each
+    # channel in one sequential pass (NumPy's reduction over strided axes), so its
+    # variance has more round-off than PyTorch's and at batch 64 a few ReLUs flip; the
+    # weights then differ by more than check_close's default, not by a wrong gradient
+    "vgg": Network("small VGG with BatchNorm2d", small_vgg, (3, 32, 32), "SGD",
+                   {"lr": 0.01, "momentum": 0.9}, atol=1e-4),
+    "mnist": Network("pytorch/examples mnist Net", mnist_net, (1, 28, 28), "Adadelta",
+                     {"lr": 1.0}, loss="NLLLoss"),
+    "dropout-mlp": Network("MLP 784-512-256-10 with dropout 0.5", dropout_mlp,
+                           (1, 28, 28), "SGD", {"lr": 0.1}),
+    "tanh-mlp": Network("tanh MLP 784-256-256-10", tanh_mlp, (1, 28, 28), "SGD",
+                        {"lr": 0.1}),
+    "locally-connected-net": Network("conv + LocallyConnected2d net", locally_connected_net,
+                                     (1, 28, 28), "SGD", {"lr": 0.01, "momentum": 0.9}),
+}
+
+
+def pair(net, torch, seed=0):
+    """The net in both frameworks, PyTorch's with deepgrad's initial weights."""
+    dg.manual_seed(seed)
+    model, tmodel = net.build(nn), net.build(torch.nn)
+    _copy_weights(model, tmodel, torch)
+    return model, tmodel
+
+
+def data(net, batch, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((batch, *net.input_shape), dtype=np.float32)
+    return x, rng.integers(0, 10, size=batch)
+
+
+@contextlib.contextmanager
+def dropout_off(*models):
+    """Every Dropout of the models with p = 0 inside the block, its own p again after."""
+    layers = [m for model in models for m in model.modules()
+              if type(m).__name__ == "Dropout"]
+    rates = [m.p for m in layers]
+    for m in layers:
+        m.p = 0.0
+    try:
+        yield
+    finally:
+        for m, p in zip(layers, rates):
+            m.p = p
+
+
+def build_training(net, batch, seed=0):
+    """One training step per framework, checked against each other over two steps.
+
+    cases._training_steps fixes the loss to cross entropy; the mnist Net's is nll_loss
+    on its log_softmax, so the nets have this step of their own. Dropout draws
+    different masks in the two frameworks, so the check runs with p = 0 and the timed
+    steps with the net's own p."""
+    torch = setup_torch()
+    net = NETS[net]
+    model, tmodel = pair(net, torch, seed)
+    opt = getattr(dg.optim, net.optimizer)(model.parameters(), **net.options)
+    topt = getattr(torch.optim, net.optimizer)(tmodel.parameters(), **net.options)
+    loss_fn, tloss = getattr(nn, net.loss)(), getattr(torch.nn, net.loss)()
+    x, y = data(net, batch, seed)
+    xd, yd = dg.tensor(x), dg.tensor(y)
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+
+    def dg_step():
+        loss = loss_fn(model(xd), yd)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss
+
+    def torch_step():
+        loss = tloss(tmodel(xt), yt)
+        topt.zero_grad()
+        loss.backward()
+        topt.step()
+        return loss
+
+    with dropout_off(model, tmodel):
+        for step in range(2):
+            check_close(f"{net.title}: loss at step {step}", dg_step().item(),
+                        torch_step().item())
+    state = tmodel.state_dict()
+    for key, value in model.state_dict().items():
+        check_close(f"{net.title}: {key} after 2 steps", value, state[key].numpy(),
+                    atol=net.atol)
+    return dg_step, torch_step, None
+
+
+def build_eval(net, batch, seed=0):
+    """The net's forward in eval mode under no_grad, as when measuring test accuracy."""
+    torch = setup_torch()
+    net = NETS[net]
+    model, tmodel = pair(net, torch, seed)
+    model.eval()
+    tmodel.eval()
+    x, _ = data(net, batch, seed)
+    xd, xt = dg.tensor(x), torch.from_numpy(x)
+
+    def dg_step():
+        with dg.no_grad():
+            return model(xd)
+
+    def torch_step():
+        with torch.no_grad():
+            return tmodel(xt)
+
+    check_close(f"{net.title}: eval output", dg_step().numpy(), torch_step().numpy())
+    return dg_step, torch_step, None
+
+
+def _training_case(net, batch):
+    return (f"{NETS[net].title} step, batch {batch}", build_training,
+            {"net": net, "batch": batch})
+
+
+def _eval_case(net, batch):
+    return (f"{NETS[net].title} evaluation (no_grad), batch {batch}", build_eval,
+            {"net": net, "batch": batch})
+
+
+# name -> (description, builder, arguments), as cases.CASES
+NETWORKS = {
+    "lenet-256": _training_case("lenet", 256),
+    "cifar-64": _training_case("cifar", 64),
+    "vgg-bn-64": _training_case("vgg", 64),
+    "mnist-net-64": _training_case("mnist", 64),
+    "dropout-mlp-256": _training_case("dropout-mlp", 256),
+    "tanh-mlp-32": _training_case("tanh-mlp", 32),
+    "lenet-eval-1": _eval_case("lenet", 1),
+    "lenet-eval-1000": _eval_case("lenet", 1000),
+    "lc-net-64": _training_case("locally-connected-net", 64),
+}
+
+
+def geometric_mean(values):
+    """The mean of ratios: a net twice as slow and one twice as fast average to 1."""
+    values = list(values)
+    return math.exp(sum(math.log(v) for v in values) / len(values))
