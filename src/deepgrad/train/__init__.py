@@ -1,6 +1,6 @@
 """Training: the Trainer and ``fit``, callbacks, progress display, metrics and History."""
-from .callbacks import (Callback, EarlyStopping, GradientFlow, LRSchedule, MetricsLogger,
-                        ModelCheckpoint)
+from .callbacks import (Callback, EarlyStopping, GradientFlow, LiveCurves, LRSchedule,
+                        MetricsLogger, ModelCheckpoint)
 from .history import History
 from .metrics import accuracy
 from .progress import ProgressBar

@@ -205,3 +205,25 @@ class GradientFlow(Callback):
             self.monitor.plot(self.path)
         self.monitor.remove()
         self.monitor = None
+
+
+class LiveCurves(Callback):
+    """The training curves (:meth:`History.plot`), redrawn after every epoch: in a
+    notebook as one figure updated in place, elsewhere written to ``path`` (a PNG,
+    replaced atomically) if one is given."""
+
+    def __init__(self, path=None):
+        from . import notebook
+        self.path, self.notebook = path, notebook.in_notebook()
+        self._output = notebook.LiveOutput() if self.notebook else None
+
+    def on_epoch_end(self, trainer, epoch, logs):
+        if not (self.notebook or self.path):
+            return
+        import io
+        fig = trainer.history.plot(self.path)
+        if self.notebook:
+            from IPython.display import Image
+            png = io.BytesIO()
+            fig.savefig(png, format="png", dpi=90)
+            self._output.show(Image(data=png.getvalue(), format="png"))

@@ -1,13 +1,20 @@
-"""Progress display: a bar redrawn in place on a terminal, one line per epoch elsewhere.
+"""Progress display: a bar redrawn in place on a terminal and in a notebook, one line
+per epoch elsewhere.
 
-On a terminal the bar shows the batch count, rate, ETA and running loss, and is
-redrawn at most every ``interval`` seconds (0.1 s: ten times a second), so printing
-never slows training. Piped to a file, only the finished epoch's line is written.
+The bar shows the batch count, rate, ETA and running loss, and is redrawn at most every
+``interval`` seconds (a terminal ten times a second, a notebook four: each redraw there
+is a message to the front end), so printing never slows training. In a notebook each
+epoch is one HTML output, updated in place (``notebook.py``; no widget extension), and
+ends as that epoch's line. Piped to a file, only the finished epoch's line is written.
 """
+import html
 import sys
 import time
 
+from . import notebook
 from .callbacks import Callback
+
+NOTEBOOK_INTERVAL = 0.25
 
 
 def format_logs(logs):
@@ -20,6 +27,9 @@ class ProgressBar(Callback):
     def __init__(self, epochs=None, stream=None, interval=0.1, width=24):
         self.epochs, self.stream, self.interval, self.width = epochs, stream, interval, width
         self._last_draw, self._start, self._first_batch = 0.0, 0.0, 0
+        # a notebook, unless output goes to a stream of the caller's
+        self.notebook = stream is None and notebook.in_notebook()
+        self._output = None
 
     @property
     def out(self):
@@ -37,30 +47,41 @@ class ProgressBar(Callback):
         self._first_batch = trainer.batch
         self._last_draw = 0.0
         self._epoch = epoch
+        if self.notebook:
+            self._output = notebook.LiveOutput()  # one output per epoch
 
     def on_batch_end(self, trainer, logs):
-        if not self.is_terminal():
+        if not (self.notebook or self.is_terminal()):
             return
         now = time.perf_counter()
-        if now - self._last_draw < self.interval:
+        interval = max(self.interval, NOTEBOOK_INTERVAL) if self.notebook else self.interval
+        if now - self._last_draw < interval:
             return
         self._last_draw = now
         total = trainer.batches_per_epoch
         done = trainer.batch
         rate = (done - self._first_batch) / max(now - self._start, 1e-9)
+        eta = f"  ETA {max(total - done, 0) / max(rate, 1e-9):.0f}s" if total else ""
+        count = f"{done}/{total}" if total else f"{done}"
+        status = f"{count}  {rate:.1f} it/s{eta}  loss {logs['loss']:.4f}"
+        if self.notebook:
+            bar = f"<progress value='{done}' max='{total or done}'></progress> "
+            self._output.show(notebook.html(
+                f"<code>{html.escape(self._label(self._epoch))}</code> {bar}"
+                f"<code>{html.escape(status)}</code>"))
+            return
         bar = ""
-        eta = ""
         if total:
             filled = int(self.width * done / total)
             bar = "[" + "=" * filled + " " * (self.width - filled) + "] "
-            eta = f"  ETA {max(total - done, 0) / max(rate, 1e-9):.0f}s"
-        count = f"{done}/{total}" if total else f"{done}"
-        line = (f"{self._label(self._epoch)} {bar}{count}  {rate:.1f} it/s{eta}  "
-                f"loss {logs['loss']:.4f}")
-        self.out.write("\r" + line + "\x1b[K")
+        self.out.write(f"\r{self._label(self._epoch)} {bar}{status}\x1b[K")
         self.out.flush()
 
     def on_epoch_end(self, trainer, epoch, logs):
+        line = f"{self._label(epoch)}  {format_logs(logs)}"
+        if self.notebook:  # the epoch's output becomes its line
+            self._output.show(notebook.html(f"<code>{html.escape(line)}</code>"))
+            return
         prefix = "\r\x1b[K" if self.is_terminal() else ""
-        self.out.write(f"{prefix}{self._label(epoch)}  {format_logs(logs)}\n")
+        self.out.write(f"{prefix}{line}\n")
         self.out.flush()
