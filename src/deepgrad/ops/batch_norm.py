@@ -25,6 +25,7 @@ Backward, with ``gw = g * weight`` (per channel sums over the same M values)::
 """
 from .. import backend
 from ..autograd import Function, Tensor
+from ._layout import is_channels_last
 
 
 def _stat_axes(ndim):
@@ -35,19 +36,44 @@ def _per_channel(a):
     return a.reshape(a.shape[0], a.shape[1], -1)
 
 
+ROWS_PER_BLOCK = 512
+"""A channels-last image is an (M, C) matrix; summing its M rows one after another loses
+precision (error ~ M ulp, 1e-5 at M = 64K). Summed in blocks of this many rows, then
+the blocks' sums: ~ (512 + M / 512) ulp, PyTorch's precision, and faster too."""
+
+
 def _channel_sum(a):
     """Per-channel sum, shape (C,)."""
+    xp = backend.get_array_module(a)
     if a.flags.c_contiguous:  # einsum reads (N, C, L) in one pass, several times faster
-        return backend.get_array_module(a).einsum("ncl->c", _per_channel(a))
-    return a.sum(axis=_stat_axes(a.ndim))
+        return xp.einsum("ncl->c", _per_channel(a))
+    if a.ndim == 4 and is_channels_last(a):
+        return _blocked_column_sums(xp, a.transpose(0, 2, 3, 1).reshape(-1, a.shape[1]))
+    return _channel_sum(xp.ascontiguousarray(a))  # another order: copy, for the precision
+
+
+def _blocked_column_sums(xp, m, m2=None):
+    """Sums of the columns of ``m`` (of ``m * m2``), in blocks of ROWS_PER_BLOCK rows."""
+    blocks = len(m) // ROWS_PER_BLOCK
+    head, tail = m[:blocks * ROWS_PER_BLOCK], m[blocks * ROWS_PER_BLOCK:]
+    shape = (blocks, ROWS_PER_BLOCK, m.shape[1])
+    if m2 is None:
+        return xp.einsum("kbc->kc", head.reshape(shape)).sum(axis=0) + tail.sum(axis=0)
+    head2, tail2 = m2[:blocks * ROWS_PER_BLOCK], m2[blocks * ROWS_PER_BLOCK:]
+    return (xp.einsum("kbc,kbc->kc", head.reshape(shape), head2.reshape(shape)).sum(axis=0)
+            + xp.einsum("mc,mc->c", tail, tail2))
 
 
 def _channel_dot(a, b):
     """Per-channel sum of a * b, shape (C,), without a temporary of the input's size."""
+    xp = backend.get_array_module(a)
     if a.flags.c_contiguous and b.flags.c_contiguous:
-        return backend.get_array_module(a).einsum("ncl,ncl->c", _per_channel(a),
-                                                  _per_channel(b))
-    return (a * b).sum(axis=_stat_axes(a.ndim))
+        return xp.einsum("ncl,ncl->c", _per_channel(a), _per_channel(b))
+    if a.ndim == 4 and is_channels_last(a) and is_channels_last(b):
+        rows = (-1, a.shape[1])
+        return _blocked_column_sums(xp, a.transpose(0, 2, 3, 1).reshape(rows),
+                                    b.transpose(0, 2, 3, 1).reshape(rows))
+    return _channel_sum(a * b)
 
 
 def _channel_shape(ndim, channels):
