@@ -8,15 +8,28 @@ import io
 
 
 def figure(**kwargs):
-    """A new Figure drawn by the Agg canvas (``Figure`` accepts figsize, dpi, ...)."""
+    """A new Figure drawn by the Agg canvas (``Figure`` accepts figsize, dpi, ...); a
+    notebook shows it inline (it has ``_repr_png_``, no pyplot backend needed)."""
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
     except ImportError as err:  # pragma: no cover - depends on the install
         raise ImportError("plots need matplotlib: pip install 'deepgrad[plot]'") from err
-    fig = Figure(**kwargs)
+
+    class NotebookFigure(Figure):
+        def _repr_png_(self):
+            return png_bytes(self)
+
+    fig = NotebookFigure(**kwargs)
     FigureCanvasAgg(fig)
     return fig
+
+
+def png_bytes(fig, dpi=90):
+    """The figure as PNG bytes (what a notebook displays)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
+    return buffer.getvalue()
 
 
 def subplots(nrows=1, ncols=1, figsize=None, **kwargs):

@@ -220,10 +220,8 @@ class LiveCurves(Callback):
     def on_epoch_end(self, trainer, epoch, logs):
         if not (self.notebook or self.path):
             return
-        import io
         fig = trainer.history.plot(self.path)
         if self.notebook:
             from IPython.display import Image
-            png = io.BytesIO()
-            fig.savefig(png, format="png", dpi=90)
-            self._output.show(Image(data=png.getvalue(), format="png"))
+            from .. import plotting
+            self._output.show(Image(data=plotting.png_bytes(fig), format="png"))

@@ -3,9 +3,10 @@ per epoch elsewhere.
 
 The bar shows the batch count, rate, ETA and running loss, and is redrawn at most every
 ``interval`` seconds (a terminal ten times a second, a notebook four: each redraw there
-is a message to the front end), so printing never slows training. In a notebook each
-epoch is one HTML output, updated in place (``notebook.py``; no widget extension), and
-ends as that epoch's line. Piped to a file, only the finished epoch's line is written.
+is a message to the front end), so printing never slows training. In a notebook the
+whole run is one HTML output, updated in place (``notebook.py``; no widget extension):
+the last few epochs' lines and the running bar, so a long run does not flood the page.
+Piped to a file, only each finished epoch's line is written.
 """
 import html
 import sys
@@ -15,6 +16,7 @@ from . import notebook
 from .callbacks import Callback
 
 NOTEBOOK_INTERVAL = 0.25
+NOTEBOOK_LINES = 8  # finished epochs kept in view above the bar
 
 
 def format_logs(logs):
@@ -29,7 +31,7 @@ class ProgressBar(Callback):
         self._last_draw, self._start, self._first_batch = 0.0, 0.0, 0
         # a notebook, unless output goes to a stream of the caller's
         self.notebook = stream is None and notebook.in_notebook()
-        self._output = None
+        self._output, self._lines = None, []
 
     @property
     def out(self):
@@ -47,8 +49,17 @@ class ProgressBar(Callback):
         self._first_batch = trainer.batch
         self._last_draw = 0.0
         self._epoch = epoch
+
+    def on_train_begin(self, trainer):
         if self.notebook:
-            self._output = notebook.LiveOutput()  # one output per epoch
+            self._output, self._lines = notebook.LiveOutput(), []  # one output per run
+
+    def _show(self, running=""):
+        earlier = len(self._lines) - NOTEBOOK_LINES
+        lines = ([f"({earlier} earlier epochs)"] if earlier > 0 else []) + \
+            self._lines[-NOTEBOOK_LINES:]
+        self._output.show(notebook.html(
+            "".join(f"<code>{html.escape(line)}</code><br>" for line in lines) + running))
 
     def on_batch_end(self, trainer, logs):
         if not (self.notebook or self.is_terminal()):
@@ -65,10 +76,9 @@ class ProgressBar(Callback):
         count = f"{done}/{total}" if total else f"{done}"
         status = f"{count}  {rate:.1f} it/s{eta}  loss {logs['loss']:.4f}"
         if self.notebook:
-            bar = f"<progress value='{done}' max='{total or done}'></progress> "
-            self._output.show(notebook.html(
-                f"<code>{html.escape(self._label(self._epoch))}</code> {bar}"
-                f"<code>{html.escape(status)}</code>"))
+            self._show(f"<code>{html.escape(self._label(self._epoch))}</code> "
+                       f"<progress value='{done}' max='{total or done}'></progress> "
+                       f"<code>{html.escape(status)}</code>")
             return
         bar = ""
         if total:
@@ -79,8 +89,9 @@ class ProgressBar(Callback):
 
     def on_epoch_end(self, trainer, epoch, logs):
         line = f"{self._label(epoch)}  {format_logs(logs)}"
-        if self.notebook:  # the epoch's output becomes its line
-            self._output.show(notebook.html(f"<code>{html.escape(line)}</code>"))
+        if self.notebook:
+            self._lines.append(line)
+            self._show()
             return
         prefix = "\r\x1b[K" if self.is_terminal() else ""
         self.out.write(f"{prefix}{line}\n")
