@@ -86,3 +86,16 @@ def test_text_and_html_tables():
 def test_bad_input_size_is_refused(bad):
     with pytest.raises(ValueError, match="summary: input_size"):
         nn.summary(nn.Linear(3, 2), bad)
+
+
+def test_notebook_views_of_a_module_and_a_tensor():
+    net = nn.Sequential(nn.Linear(2, 3), nn.Sequential(nn.ReLU(), nn.Linear(3, 1)))
+    page = net._repr_html_()
+    assert page.count("<details") == 5 and "13 parameters" in page and "4 parameters" in page
+    assert "1: Sequential" in page and "in_features=2" in page
+    assert "lazy, not built yet" in nn.LazyLinear(3)._repr_html_()
+    x = dg.ones(2, 3, requires_grad=True)
+    y = x * 2
+    y.sum().backward()
+    assert "shape [2, 3]" in x._repr_html_() and "has .grad" in x._repr_html_()
+    assert "grad_fn Mul" in y._repr_html_() and "&lt;Mul backward&gt;" in y._repr_html_()

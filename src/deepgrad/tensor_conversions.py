@@ -81,6 +81,21 @@ def _repr(self):
     return "tensor(" + body + "".join(", " + e for e in extras) + ")"
 
 
+def _repr_html(self):
+    """A notebook's view: shape, dtype, device and the autograd record in a header, the
+    values (as ``repr`` gives them, summarised when large) below."""
+    import html
+    facts = [f"shape {list(self._data.shape)}", str(self._data.dtype), str(self.device)]
+    if self.creator is not None:
+        facts.append(f"grad_fn {self.creator.name}")
+    elif self.requires_grad:
+        facts.append("requires grad")
+    if self._grad is not None:
+        facts.append("has .grad")
+    return (f"<div><code>Tensor: {html.escape(' · '.join(facts))}</code>"
+            f"<pre>{html.escape(_repr(self))}</pre></div>")
+
+
 def _formatter(data):
     """PyTorch's number style: '1.' for whole floats, four decimals, else 1.0000e-05;
     every element right-aligned to the widest."""

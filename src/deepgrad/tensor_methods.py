@@ -13,8 +13,8 @@ from .autograd import Tensor
 from .inplace import (_arithmetic_in_place, _copied, _in_place, _normal, _setitem,
                       _uniform, fill_)
 from .ops import reduction, shape
-from .tensor_conversions import (_array, _bool, _format, _index, _repr, _scalar, item,
-                                 numpy, tolist)
+from .tensor_conversions import (_array, _bool, _format, _index, _repr, _repr_html, _scalar,
+                                 item, numpy, tolist)
 
 
 # -- shape and type -------------------------------------------------------------------
@@ -275,6 +275,7 @@ _METHODS = {
     "numpy": numpy, "__array__": _array, "item": item, "tolist": tolist,
     "__float__": _scalar(float), "__int__": _scalar(int), "__bool__": _bool,
     "__index__": _index, "__format__": _format, "__repr__": _repr, "__str__": _repr,
+    "_repr_html_": _repr_html,
     # shape
     "size": size, "dim": lambda s: s._data.ndim, "numel": numel, "nelement": numel,
     "view": view, "view_as": lambda s, o: shape.view(s, *o.shape),

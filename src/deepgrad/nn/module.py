@@ -341,6 +341,10 @@ class Module:
         """This layer's own settings, shown inside its parentheses (override it)."""
         return ""
 
+    def _repr_html_(self):
+        """A notebook's view: the tree of layers, each with its parameter count."""
+        return _html_tree(self)
+
     def __repr__(self):
         # PyTorch's layout: one line for a leaf layer, else one indented line per
         # setting and per child, "(name): child".
@@ -355,6 +359,22 @@ class Module:
         elif lines:
             text += "\n  " + "\n  ".join(lines) + "\n"
         return text + ")"
+
+
+def _html_tree(module, name=""):
+    """The module tree as nested ``<details>``: each layer's settings and the number of
+    parameters under it; containers open, leaves closed."""
+    import html
+    lazy = any(getattr(m, "_lazy_uninitialized", False) for m in module.modules())
+    count = ("lazy, not built yet" if lazy else
+             f"{sum(p._data.size for p in module.parameters()):,} parameters")
+    label = f"{name}: " if name else ""
+    head = (f"<summary><code>{html.escape(label + module._get_name())}"
+            f"({html.escape(module.extra_repr())})</code> <small>{count}</small></summary>")
+    children = "".join(_html_tree(child, child_name)
+                       for child_name, child in module._modules.items() if child is not None)
+    opened = " open" if children else ""
+    return f"<details{opened} style='margin-left:1em'>{head}{children}</details>"
 
 
 def _indent(text, spaces):
