@@ -16,8 +16,6 @@ shows it inline (``_repr_svg_``).
 """
 import html
 import math
-import os
-import tempfile
 
 from ..autograd import Tensor
 
@@ -169,17 +167,10 @@ class Graph:
         return self.to_svg()
 
     def save(self, path):
-        """Write the picture as SVG (atomically: a partial file never replaces a good
-        one)."""
-        directory = os.path.dirname(os.path.abspath(path))
-        handle, temporary = tempfile.mkstemp(dir=directory, suffix=".svg.tmp")
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as f:
-                f.write(self.to_svg())
-            os.replace(temporary, path)
-        except BaseException:
-            os.unlink(temporary)
-            raise
+        """Write the picture as SVG, atomically (a partial file never replaces a good
+        one); returns the path."""
+        from ..serialization import atomic_write
+        atomic_write(path, self.to_svg().encode("utf-8"))
         return path
 
 
