@@ -1,5 +1,7 @@
-"""The compiled 2x2 max-pool kernels give the NumPy path's bits (the NumPy code is the
-oracle), in every memory layout, dtype and odd size, with ties, infinities and NaNs."""
+"""The compiled kernels give the NumPy path's bits (the NumPy code is the oracle): 2x2
+max pooling, ReLU, sigmoid and tanh in every memory layout, dtype and odd size, with
+ties, infinities and NaNs, and a gradient in another memory order than the forward's;
+the optimizer updates; the cross entropy to round-off."""
 import numpy as np
 import pytest
 import torch
@@ -7,7 +9,9 @@ import torch
 import deepgrad as dg
 from deepgrad.nn import functional as F
 from deepgrad.ops import compiled
-from deepgrad.ops._compiled_ops import CompiledCrossEntropy, CompiledMaxPool2x2, CompiledReLU
+from deepgrad.ops import activation
+from deepgrad.ops._compiled_ops import (CompiledCrossEntropy, CompiledMaxPool2x2, CompiledReLU,
+                                         CompiledSigmoid, CompiledTanh)
 from deepgrad.optim import _compiled as optim_compiled
 
 pytest.importorskip("numba")
@@ -186,6 +190,235 @@ def test_dtypes_the_kernels_are_not_compiled_for_take_the_numpy_path(monkeypatch
     assert not isinstance(relu.creator, CompiledReLU)
     (pooled.sum() + relu.sum() + F.conv2d(x, w).sum()).backward()
     assert x.grad.dtype == np.float16
+
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("layout, grad_layout", [("contiguous", "channels_last"),
+                                                 ("channels_last", "contiguous")])
+@pytest.mark.parametrize("shape", [(3, 6, 5, 4), (2, 16, 2, 3)])  # C < H*W and C > H*W
+def test_relu_gradient_in_the_other_memory_order_is_read_in_its_own(monkeypatch, dtype,
+                                                                    layout, grad_layout,
+                                                                    shape):
+    """A row-major gradient for a channels-last mask (or the reverse) goes to the
+    transposed kernel, not to NumPy's product across mismatched strides: the textbook's
+    values (g * mask) in the mask's order, and the bits of the gradient in the mask's
+    own order (a NaN or inf gradient masked to 0, as in PyTorch)."""
+    monkeypatch.setattr(CompiledReLU, "COMPILED_FROM", 1)
+    rng = np.random.default_rng(2)
+    x = _layout(_values("special", shape, rng, dtype), layout)
+    g = _layout(rng.standard_normal(shape).astype(dtype), grad_layout)
+    special = _layout(_values("special", shape, rng, dtype), grad_layout)
+    calls = _count_calls(monkeypatch, "relu_grad_transposed")
+    op = dg.relu(dg.Tensor(x, requires_grad=True)).creator
+    assert isinstance(op, CompiledReLU)
+    dx = op.backward(g)[0]
+    assert calls == [1]
+    np.testing.assert_array_equal(dx, g * (x > 0))
+    assert (dx.flags.c_contiguous if layout == "contiguous"
+            else dx.transpose(0, 2, 3, 1).flags.c_contiguous)
+    for grad in (g, special):
+        same_order = _layout(np.ascontiguousarray(grad), layout)
+        dx, dx_same = op.backward(grad)[0], op.backward(same_order)[0]
+        assert dx.view(f"i{dx.itemsize}").tolist() == dx_same.view(f"i{dx.itemsize}").tolist()
+    np.testing.assert_array_equal(dx, np.where(x > 0, special, 0))
+    assert calls == [1, 1, 1]
+
+
+def test_relu_in_the_conv_relu_pool_chain_gives_the_textbook_gradient(monkeypatch):
+    """The CIFAR-10 tutorial net's first block, Conv2d(3, 6, 5) -> ReLU -> MaxPool2d(2,
+    2) at batch 64: the pool's gradient as it reaches ReLU in the step (the conv's
+    channels-last order) and as a row-major copy of it (what a leaf's .grad holds)."""
+    rng = np.random.default_rng(5)
+    conv, pool = dg.nn.Conv2d(3, 6, 5), dg.nn.MaxPool2d(2, 2)
+    x = dg.Tensor(rng.standard_normal((64, 3, 32, 32)).astype(np.float32))
+    h = conv(x).detach()
+    r = dg.relu(h.requires_grad_())
+    assert isinstance(r.creator, CompiledReLU)
+    p = pool(r)
+    gp = rng.standard_normal(p.shape).astype(np.float32)
+    g = p.creator.backward(gp)[0]  # the pool's gradient of the ReLU's output
+    with monkeypatch.context() as m:
+        m.setattr(compiled, "_kernels", False)
+        textbook = dg.relu(dg.Tensor(h._data, requires_grad=True)).creator
+        assert isinstance(textbook, activation.ReLU)
+    for grad in (g, np.ascontiguousarray(g)):
+        np.testing.assert_array_equal(r.creator.backward(grad)[0],
+                                      textbook.backward(grad)[0])
+    r.backward(g)  # and through the engine
+    np.testing.assert_array_equal(h.grad, textbook.backward(g)[0])
+
+
+def test_a_strided_relu_gradient_takes_the_textbook_product(monkeypatch):
+    monkeypatch.setattr(CompiledReLU, "COMPILED_FROM", 1)
+    rng = np.random.default_rng(4)
+    x = _layout(rng.standard_normal((2, 3, 4, 5)).astype(np.float32), "channels_last")
+    g = _layout(rng.standard_normal((2, 3, 4, 5)).astype(np.float32), "strided")
+    op = dg.relu(dg.Tensor(x, requires_grad=True)).creator
+    assert isinstance(op, CompiledReLU)
+    np.testing.assert_array_equal(op.backward(g)[0], g * (x > 0))
+
+
+# -- sigmoid and tanh -------------------------------------------------------------------
+
+ACTIVATIONS = {"sigmoid": (dg.sigmoid, CompiledSigmoid, activation.Sigmoid),
+               "tanh": (dg.tanh, CompiledTanh, activation.Tanh)}
+
+
+def _special(dtype):
+    """The values where the formulas could go wrong: NaN, infinities, signed zeros,
+    the smallest subnormal, where exp(-|a|) turns subnormal and then 0, and beyond."""
+    big = [88.0, 89.0, 103.0, 104.0, 200.0, 709.0, 710.0, 745.0, 1e4, 3e38]
+    return np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 1e-45, -1e-45, 1e-30, 0.5, 20.0]
+                    + big + [-v for v in big], dtype)
+
+
+def _activation(name, x, g, use_compiled, monkeypatch):
+    """Forward and backward of ``name`` on one path, the backward from the op's own
+    output; (output, gradient, op)."""
+    fn, _, _ = ACTIVATIONS[name]
+    with monkeypatch.context() as m:
+        if not use_compiled:
+            m.setattr(compiled, "_kernels", False)
+        y = fn(dg.Tensor(x, requires_grad=True))
+        with np.errstate(invalid="ignore"):  # inf * 0 in the textbook's gradient
+            return y._data, y.creator.backward(g)[0], y.creator
+
+
+def _check_same(fast, oracle, layout=None):
+    (y, dx, _), (y_ref, dx_ref, _) = fast, oracle
+    for what, a, b in (("output", y, y_ref), ("gradient", dx, dx_ref)):
+        assert a.dtype == b.dtype and a.shape == b.shape, what
+        np.testing.assert_array_equal(a, b, err_msg=what)  # NaNs in the same places
+        numbers = ~np.isnan(a)
+        assert np.array_equal(np.signbit(a[numbers]), np.signbit(b[numbers])), what  # -0.0
+    if layout == "channels_last":  # the output keeps the input's order
+        assert y.transpose(0, 2, 3, 1).flags.c_contiguous
+
+
+@pytest.mark.parametrize("name", ACTIVATIONS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("layout", ["contiguous", "channels_last", "strided"])
+@pytest.mark.parametrize("grad_layout", ["contiguous", "channels_last", "strided"])
+def test_compiled_sigmoid_and_tanh_give_the_textbook_bits(monkeypatch, name, dtype, layout,
+                                                           grad_layout):
+    """The forward is the textbook's formula with NumPy's exp (sigmoid) or NumPy's tanh,
+    so the same bits, not only the same to round-off; the gradient from the same y in
+    the textbook's order of operations, in every pair of memory orders."""
+    _, op_class, textbook = ACTIVATIONS[name]
+    monkeypatch.setattr(op_class, "COMPILED_FROM", 1)
+    rng = np.random.default_rng(6)
+    x = (rng.standard_normal((3, 6, 5, 4)) * 4).astype(dtype)
+    special = _special(dtype)
+    x.reshape(-1)[:special.size] = special
+    x = _layout(x, layout)
+    g = _layout(_values("special", (3, 6, 5, 4), rng, dtype), grad_layout)
+    in_order = _count_calls(monkeypatch, f"{name}_grad")
+    transposed = _count_calls(monkeypatch, f"{name}_grad_transposed")
+    fast = _activation(name, x, g, True, monkeypatch)
+    oracle = _activation(name, x, g, False, monkeypatch)
+    assert isinstance(fast[2], op_class) == (layout != "strided")
+    assert isinstance(oracle[2], textbook)
+    _check_same(fast, oracle, layout)
+    kernel = "strided" not in (layout, grad_layout)
+    assert (len(in_order), len(transposed)) == (
+        (kernel and layout == grad_layout, kernel and layout != grad_layout))
+
+
+@pytest.mark.parametrize("name", ACTIVATIONS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(1,), (7,), (1023,), (1024,), (4095,), (4096,), (70001,),
+                                   (256, 84), (64, 6, 28, 28)], ids=str)
+def test_sigmoid_and_tanh_of_every_size_take_the_right_path(monkeypatch, name, dtype, shape):
+    """From COMPILED_FROM elements the compiled op, below it the textbook one; the
+    same bits either way. The forward also to PyTorch's within a few ulps."""
+    _, op_class, textbook = ACTIVATIONS[name]
+    rng = np.random.default_rng(sum(shape))
+    x = (rng.standard_normal(shape) * 5).astype(dtype)
+    if x.ndim == 4:  # a convolution's output: channels-last
+        x = _layout(x, "channels_last")
+    g = rng.standard_normal(shape).astype(dtype)
+    fast = _activation(name, x, g, True, monkeypatch)
+    oracle = _activation(name, x, g, False, monkeypatch)
+    compiled_size = x.size >= op_class.COMPILED_FROM
+    assert isinstance(fast[2], op_class if compiled_size else textbook)
+    _check_same(fast, oracle, "channels_last" if x.ndim == 4 else None)
+    expected = getattr(torch, name)(torch.from_numpy(np.ascontiguousarray(x))).numpy()
+    ulps = 4 * np.finfo(dtype).eps
+    np.testing.assert_allclose(fast[0], expected, rtol=ulps, atol=np.finfo(dtype).tiny)
+
+
+@pytest.mark.parametrize("name", ACTIVATIONS)
+def test_special_values_of_sigmoid_and_tanh(monkeypatch, name):
+    """NaN stays NaN, the infinities give the limits, large |a| neither NaN nor an
+    overflow (exp(-|a|) only underflows); the gradients as PyTorch's."""
+    _, op_class, _ = ACTIVATIONS[name]
+    monkeypatch.setattr(op_class, "COMPILED_FROM", 1)
+    for dtype in (np.float32, np.float64):
+        x = _special(dtype)
+        with np.errstate(over="raise", invalid="raise", divide="raise"):  # NaN is quiet
+            y = ACTIVATIONS[name][0](dg.Tensor(x, requires_grad=True))
+            assert isinstance(y.creator, op_class)
+            dx = y.creator.backward(np.ones_like(x))[0]
+        xt = torch.tensor(x, requires_grad=True)
+        yt = getattr(torch, name)(xt)
+        yt.backward(torch.ones_like(yt))
+        np.testing.assert_array_equal(np.isnan(y._data), np.isnan(x))
+        tiny = np.finfo(dtype).tiny  # PyTorch's sigmoid flushes subnormal results to 0
+        np.testing.assert_allclose(y._data, yt.detach().numpy(), rtol=4 * np.finfo(dtype).eps,
+                                   atol=tiny)
+        assert y._data[np.isinf(x)].tolist() == yt.detach().numpy()[np.isinf(x)].tolist()
+        np.testing.assert_allclose(dx, xt.grad.numpy(), rtol=16 * np.finfo(dtype).eps,
+                                   atol=tiny)
+
+
+@pytest.mark.parametrize("name", ACTIVATIONS)
+def test_a_gradient_of_another_dtype_takes_the_textbook_formula(monkeypatch, name):
+    _, op_class, textbook = ACTIVATIONS[name]
+    monkeypatch.setattr(op_class, "COMPILED_FROM", 1)
+    x = np.linspace(-3, 3, 40, dtype=np.float32)
+    g = np.linspace(-1, 1, 40)  # float64
+    fast = _activation(name, x, g, True, monkeypatch)
+    oracle = _activation(name, x, g, False, monkeypatch)
+    assert isinstance(fast[2], op_class) and fast[1].dtype == np.float64
+    _check_same(fast, oracle)
+
+
+def test_sigmoid_and_tanh_switched_off_by_the_environment(monkeypatch):
+    x = dg.randn(64, 128, requires_grad=True)
+    assert isinstance(dg.sigmoid(x).creator, CompiledSigmoid)
+    assert isinstance(dg.tanh(x).creator, CompiledTanh)
+    monkeypatch.setattr(compiled, "_kernels", None)
+    monkeypatch.setenv("DEEPGRAD_COMPILED", "0")
+    assert type(dg.sigmoid(x).creator) is activation.Sigmoid
+    assert type(dg.tanh(x).creator) is activation.Tanh
+    assert type(dg.nn.Sigmoid()(x).creator) is activation.Sigmoid
+    monkeypatch.setattr(compiled, "_kernels", None)
+    monkeypatch.delenv("DEEPGRAD_COMPILED")
+    assert isinstance(dg.nn.Sigmoid()(x).creator, CompiledSigmoid)
+
+
+def test_sigmoid_and_tanh_train_through_the_engine(monkeypatch):
+    """Through a graph: the saved output is guarded against in-place changes as the
+    textbook op's is, and the gradients reach the leaves with the textbook bits."""
+    rng = np.random.default_rng(7)
+    x = _layout(rng.standard_normal((4, 8, 12, 12)).astype(np.float32), "channels_last")
+    grads = []
+    for use_compiled in (True, False):
+        with monkeypatch.context() as m:
+            if not use_compiled:
+                m.setattr(compiled, "_kernels", False)
+            xt = dg.Tensor(x, requires_grad=True)
+            s, t = dg.sigmoid(xt), dg.tanh(xt)
+            assert isinstance(s.creator, CompiledSigmoid) == use_compiled
+            assert isinstance(t.creator, CompiledTanh) == use_compiled
+            (s * t).sum().backward()
+            grads.append(xt.grad.numpy())
+            y = dg.sigmoid(dg.Tensor(x, requires_grad=True))
+            y.add_(1)
+            with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+                y.sum().backward()
+    np.testing.assert_array_equal(grads[0], grads[1])
 
 
 # -- optimizer updates ----------------------------------------------------------------

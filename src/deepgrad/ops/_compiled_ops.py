@@ -1,17 +1,44 @@
 """Ops of the accelerated layer that run compiled kernels (``compiled.py``) in place of
-a textbook op: ReLU, 2x2 max pooling and cross entropy.
+a textbook op: ReLU, sigmoid, tanh, 2x2 max pooling and cross entropy.
 
-Each gives its textbook op's results bit for bit (``activation.ReLU``,
-``pool.MaxPool2d``, ``loss.CrossEntropy``, the tests' oracles; the compiled cross
-entropy to float round-off) and says with ``covers`` which inputs it takes; the op's
-public function (``relu``, ``max_pool2d``, ``cross_entropy``) makes that one choice. The kernels
-take arrays in memory order, a channels-last image as its transposed view (no copy, see
-``_layout.py``), and the outputs keep the input's order.
+Each gives its textbook op's results bit for bit (``activation.ReLU``, ``Sigmoid``,
+``Tanh``, ``pool.MaxPool2d``, ``loss.CrossEntropy``, the tests' oracles; the compiled
+cross entropy to float round-off) and says with ``covers`` which inputs it takes; the
+op's public function (``relu``, ``sigmoid``, ``tanh``, ``max_pool2d``,
+``cross_entropy``) makes that one choice. The kernels take arrays in memory order, a
+channels-last image as its transposed view (no copy, see ``_layout.py``), and the
+outputs keep the input's order. A gradient stored in the other order than the saved
+arrays (a row-major one for a channels-last activation) is read in its own order by
+a kernel of its own, not multiplied by NumPy across mismatched strides (seven times
+slower: BENCHMARKS.md).
 """
 from .. import backend
 from ..autograd import Function, Tensor
 from . import compiled
 from ._layout import as_bhwc, empty_in_order, flat, is_channels_last, memory_layout
+
+
+def _memory_3d(a, layout):
+    """A 4-D array's memory as 3-D: (N, C, H*W) row-major, (N, H*W, C) channels-last."""
+    n, c, h, w = a.shape
+    return a.reshape(n, c, h * w) if layout == "C" else a.transpose(0, 2, 3, 1).reshape(
+        n, h * w, c)
+
+
+def _transposed(g, layout):
+    """g's memory as (N, A, B) when g is a 4-D gradient stored in the other of the two
+    orders than ``layout`` (the saved arrays', then (N, B, A)); else None."""
+    other = memory_layout(g)
+    if g.ndim != 4 or other is None or other == layout:
+        return None
+    return _memory_3d(g, other)
+
+
+def _covers(cls, a):
+    """A large NumPy float array (or Tensor) stored row-major or channels-last."""
+    a = a._data if isinstance(a, Tensor) else a
+    return (a.size >= cls.COMPILED_FROM and memory_layout(a) is not None
+            and compiled.kernels_for(a) is not None)
 
 
 class CompiledReLU(Function):
@@ -26,12 +53,7 @@ class CompiledReLU(Function):
 
     saves = ("layout", "kernels", "mask")
 
-    @classmethod
-    def covers(cls, a):
-        """A large NumPy float array (or Tensor) stored row-major or channels-last."""
-        a = a._data if isinstance(a, Tensor) else a
-        return (a.size >= cls.COMPILED_FROM and memory_layout(a) is not None
-                and compiled.kernels_for(a) is not None)
+    covers = classmethod(_covers)
 
     def forward(self, a):
         np = backend.np
@@ -42,13 +64,96 @@ class CompiledReLU(Function):
         return y
 
     def backward(self, g):
-        if memory_layout(g) != self.layout:
-            return (g * self.mask,)
-        out = backend.np.empty_like(g)
-        bits = f"i{g.dtype.itemsize}"  # the kernel moves the float bits
-        self.kernels.relu_grad(flat(g, self.layout).view(bits), flat(self.mask, self.layout),
-                               flat(out, self.layout).view(bits))
+        layout, mask = self.layout, self.mask
+        if compiled.kernels_for(g) is None:  # a gradient of another dtype
+            return (g * mask,)
+        bits = f"i{g.dtype.itemsize}"  # the kernels move the float bits
+        if memory_layout(g) == layout:
+            out = backend.np.empty_like(g)
+            self.kernels.relu_grad(flat(g, layout).view(bits), flat(mask, layout),
+                                   flat(out, layout).view(bits))
+            return (out,)
+        g3 = _transposed(g, layout)
+        if g3 is None:  # a strided gradient: the textbook product
+            return (g * mask,)
+        out = backend.np.empty_like(mask, dtype=g.dtype)  # the mask's order
+        self.kernels.relu_grad_transposed(g3.view(bits), _memory_3d(mask, layout).view("u1"),
+                                          _memory_3d(out, layout).view(bits))
         return (out,)
+
+
+class CompiledSigmoid(Function):
+    """The textbook's stable sigmoid (``activation.Sigmoid``): e = exp(-|a|), then
+    1/(1+e) where a >= 0, else e * (1/(1+e)); -|a| and the last step compiled, NumPy's
+    vectorised exp between them in place (Numba's exp is scalar: ``_numba_kernels``),
+    so three passes over one array instead of eight NumPy calls, and the same bits.
+    The gradient g * y * (1 - y) in one pass."""
+
+    saves_inputs, saves_output = False, True
+    saves = ("layout", "kernels", "y")
+
+    COMPILED_FROM = 1 << 10
+    """Elements from which the compiled kernels are used: below, the calls cost as much
+    as NumPy's (measured: BENCHMARKS.md)."""
+
+    covers = classmethod(_covers)
+
+    def forward(self, a):
+        np = backend.np
+        self.layout, self.kernels = memory_layout(a), compiled.kernels_for(a)
+        y = np.empty_like(a)  # a's order
+        a1, y1 = flat(a, self.layout), flat(y, self.layout)
+        self.kernels.neg_abs(a1, y1)
+        np.exp(y1, out=y1)
+        self.kernels.sigmoid_from_exp(a1, y1)
+        self.y = y
+        return y
+
+    def backward(self, g):
+        return (_grad_by_y(self, g, "sigmoid_grad", lambda y: g * y * (1 - y)),)
+
+
+class CompiledTanh(Function):
+    """tanh (``activation.Tanh``): the forward is NumPy's tanh, one vectorised pass and
+    the textbook's very call (Numba's tanh is 10 to 50 times slower: ``_numba_kernels``);
+    the gradient g * (1 - y * y) compiled in one pass, where NumPy takes three."""
+
+    saves_inputs, saves_output = False, True
+    saves = ("layout", "kernels", "y")
+
+    COMPILED_FROM = 1 << 12
+    """Elements from which the compiled gradient is used: below, NumPy's three calls
+    are as fast (measured: BENCHMARKS.md)."""
+
+    covers = classmethod(_covers)
+
+    def forward(self, a):
+        self.layout, self.kernels = memory_layout(a), compiled.kernels()  # covers() ran
+        self.y = backend.np.tanh(a)  # in a's order: NumPy keeps a dense array's strides
+        return self.y
+
+    def backward(self, g):
+        return (_grad_by_y(self, g, "tanh_grad", lambda y: g * (1 - y * y)),)
+
+
+def _grad_by_y(op, g, kernel, textbook):
+    """The gradient of a sigmoid or tanh from its saved output ``op.y``: the kernel
+    ``kernel`` in memory order, its transposed form for a gradient in the other order,
+    the textbook formula for anything else."""
+    y, layout = op.y, op.layout  # y is stored in ``layout``
+    if type(g) is not type(y) or g.dtype != y.dtype:  # y: a NumPy array of the kernels'
+        return textbook(y)
+    if memory_layout(g) == layout:
+        out = backend.np.empty_like(g)
+        getattr(op.kernels, kernel)(flat(g, layout), flat(y, layout), flat(out, layout))
+        return out
+    g3 = _transposed(g, layout)
+    if g3 is None:
+        return textbook(y)
+    out = backend.np.empty_like(y)  # the saved order
+    getattr(op.kernels, kernel + "_transposed")(g3, _memory_3d(y, layout),
+                                               _memory_3d(out, layout))
+    return out
 
 
 class CompiledMaxPool2x2(Function):

@@ -115,6 +115,106 @@ def relu_grad(g_bits, mask, out_bits):
         out_bits[i] = g_bits[i] & -mask[i]
 
 
+# The gradient of a 4-D activation can arrive in the other memory order than the arrays
+# saved by the forward (a row-major gradient for a channels-last output, as a leaf's
+# .grad is): each array is then read in its own order, as (N, A, B) for the gradient and
+# (N, B, A) for the saved arrays and the output (A, B = C, H*W or H*W, C), the longer
+# of A and B innermost. The mask comes as its uint8 view: read as bool in these strided
+# loops, it made them five times slower (BENCHMARKS.md).
+
+@_jit
+def relu_grad_transposed(g_bits, mask, out_bits):
+    n_, a_, b_ = g_bits.shape
+    for n in range(n_):
+        if a_ <= b_:
+            for a in range(a_):
+                for b in range(b_):
+                    out_bits[n, b, a] = g_bits[n, a, b] & -g_bits.dtype.type(mask[n, b, a])
+        else:
+            for b in range(b_):
+                for a in range(a_):
+                    out_bits[n, b, a] = g_bits[n, a, b] & -g_bits.dtype.type(mask[n, b, a])
+
+
+# Sigmoid and tanh over flat arrays in memory order. The forward needs exp, and Numba's
+# is the C library's, one element at a time (no SVML in this llvmlite): 3.5 ns an
+# element, where NumPy's exp runs in AVX-512 vectors at 0.5 ns (BENCHMARKS.md). So
+# the sigmoid's forward is the textbook's formula in three passes over the output
+# array: -|a| here, NumPy's exp in place, then e -> y here; the same operations on the
+# same values as the textbook's eight NumPy calls, so the same bits. The tanh's forward
+# is NumPy's tanh alone (one vectorised pass; Numba's is 10 to 50 times slower). The
+# backward passes are the textbook's formulas in the textbook's order (g * y first),
+# one pass instead of three NumPy calls.
+
+@_jit
+def neg_abs(a, out):
+    for i in range(a.size):
+        out[i] = -abs(a[i])
+
+
+@_jit
+def sigmoid_from_exp(a, e_y):
+    """``e_y`` holds exp(-|a|) and receives the sigmoid: 1/(1+e) where a >= 0, else
+    e * (1/(1+e)), both sides computed and one kept (a select, not a branch)."""
+    one, zero = e_y.dtype.type(1), e_y.dtype.type(0)
+    for i in range(a.size):
+        e = e_y[i]
+        inv = one / (one + e)
+        e_y[i] = inv if a[i] >= zero else e * inv
+
+
+@_jit
+def sigmoid_grad(g, y, out):
+    one = y.dtype.type(1)
+    for i in range(g.size):
+        t = y[i]
+        out[i] = g[i] * t * (one - t)
+
+
+@_jit
+def tanh_grad(g, y, out):
+    one = y.dtype.type(1)
+    for i in range(g.size):
+        t = y[i]
+        out[i] = g[i] * (one - t * t)
+
+
+@_jit
+def sigmoid_grad_transposed(g, y, out):
+    """As sigmoid_grad, g as (N, A, B), y and out as (N, B, A)."""
+    one = y.dtype.type(1)
+    n_, a_, b_ = g.shape
+    for n in range(n_):
+        if a_ <= b_:
+            for a in range(a_):
+                for b in range(b_):
+                    t = y[n, b, a]
+                    out[n, b, a] = g[n, a, b] * t * (one - t)
+        else:
+            for b in range(b_):
+                for a in range(a_):
+                    t = y[n, b, a]
+                    out[n, b, a] = g[n, a, b] * t * (one - t)
+
+
+@_jit
+def tanh_grad_transposed(g, y, out):
+    """As tanh_grad, g as (N, A, B), y and out as (N, B, A)."""
+    one = y.dtype.type(1)
+    n_, a_, b_ = g.shape
+    for n in range(n_):
+        if a_ <= b_:
+            for a in range(a_):
+                for b in range(b_):
+                    t = y[n, b, a]
+                    out[n, b, a] = g[n, a, b] * (one - t * t)
+        else:
+            for b in range(b_):
+                for a in range(a_):
+                    t = y[n, b, a]
+                    out[n, b, a] = g[n, a, b] * (one - t * t)
+
+
 # Cross-entropy over (N, C) logits with class targets, PyTorch's default case (no class
 # weights, no label smoothing): per row the maximum, the exponentials and their sum,
 # then the loss log(sum) - (x[t] - max) and the gradient softmax - onehot(t), all while

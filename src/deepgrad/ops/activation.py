@@ -1,7 +1,7 @@
 """Activations: relu, leaky_relu, sigmoid, tanh, softmax, log_softmax."""
 from .. import backend
 from ..autograd import Function
-from ._compiled_ops import CompiledReLU
+from ._compiled_ops import CompiledReLU, CompiledSigmoid, CompiledTanh
 from ..checks import check_dim, check_floating, check_real_arg
 
 
@@ -134,11 +134,13 @@ def leaky_relu(a, negative_slope=0.01):
 
 
 def sigmoid(a):
-    return Sigmoid()(check_floating("sigmoid", a))
+    check_floating("sigmoid", a)
+    return (CompiledSigmoid if CompiledSigmoid.covers(a) else Sigmoid)()(a)  # the same bits
 
 
 def tanh(a):
-    return Tanh()(check_floating("tanh", a))
+    check_floating("tanh", a)
+    return (CompiledTanh if CompiledTanh.covers(a) else Tanh)()(a)  # the same bits
 
 
 def softmax(a, dim=-1):
