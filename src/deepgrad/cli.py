@@ -225,6 +225,10 @@ def cmd_info(args):
                       f"({lib.get('architecture')}, {lib.get('num_threads')} threads)")
     except ImportError:
         print("blas     (install threadpoolctl to see the BLAS library and threads)")
+    from deepgrad.ops import _onednn
+    onednn = _onednn.library()
+    print("onednn   " + (f"{onednn.version_string}, float32 convolutions" if onednn
+                         else f"not used: {_onednn.unavailable_reason()}"))
     cupy = dg.backend._cupy
     print(f"cupy     {cupy.__version__ if cupy else 'not installed'}")
     cuda = (f"cuda: {dg.cuda.get_device_name()}" if dg.cuda.is_available() else f"no cuda: {dg.backend.cuda_unavailable_reason()}")

@@ -27,6 +27,7 @@ which the tests hold to this one through ``_conv2d_reference``.
 from .. import backend
 from ..autograd import Function
 from ._conv_fast import FastConv2d
+from ._conv_onednn import op_for as onednn_op_for
 from ..checks import (array_of, check_fits, check_input, check_same_dtype, check_tensor,
                       check_weight, pair,
                      parse_padding)
@@ -121,12 +122,20 @@ def _conv2d_geometry(input, weight, bias, stride, padding, dilation, groups):
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """2-D cross-correlation, ``torch.nn.functional.conv2d``'s signature and semantics.
 
-    ``padding`` is an int, a pair, ``'valid'`` or ``'same'``. Runs the fast path
-    (``_conv_fast.FastConv2d``), whose results are those of :class:`Conv2d` to round-off.
+    ``padding`` is an int, a pair, ``'valid'`` or ``'same'``. Runs the accelerated
+    layer, whose results are those of :class:`Conv2d` to round-off: oneDNN's primitives
+    (``_conv_onednn.OneDNNConv2d``) for float32 NumPy arrays where the optional library
+    is installed and runs the geometry well, else the fast NumPy path
+    (``_conv_fast.FastConv2d``).
     """
     stride, pads, dilation = _conv2d_geometry(input, weight, bias, stride, padding,
                                               dilation, groups)
-    return _apply(FastConv2d(stride, pads, dilation, groups), input, weight, bias)
+    op = onednn_op_for(array_of(input), array_of(weight),
+                       None if bias is None else array_of(bias), stride, pads, dilation,
+                       groups)
+    if op is None:
+        op = FastConv2d(stride, pads, dilation, groups)
+    return _apply(op, input, weight, bias)
 
 
 def _conv2d_reference(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):

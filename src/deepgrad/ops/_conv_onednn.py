@@ -1,0 +1,100 @@
+"""The convolution of the accelerated layer on oneDNN, the library PyTorch runs its CPU
+convolutions on (optional: the ``onednn`` extra; bindings and primitive cache in
+``_onednn.py``).
+
+``conv.conv2d`` runs :class:`OneDNNConv2d` for float32 NumPy arrays when the library
+loads and has a kernel for the geometry other than its slow reference one
+(:func:`op_for`), else ``_conv_fast.FastConv2d``; the tests hold both to the textbook
+``conv.Conv2d``.
+"""
+import numpy as np
+
+from ..autograd import Function
+from ._layout import is_channels_last
+
+
+def _bindings():
+    from . import _onednn  # imported on the first float32 convolution, not with deepgrad
+    return _onednn
+
+
+def available():
+    """True when oneDNN is loaded (or loads now) and not switched off."""
+    return _bindings().library() is not None
+
+
+def op_for(x, w, b, stride, pads, dilation, groups):
+    """A :class:`OneDNNConv2d` for these arrays and this geometry, or None: not float32
+    NumPy arrays, oneDNN unavailable, or only its reference kernel for the geometry."""
+    if not (type(x) is np.ndarray and type(w) is np.ndarray and x.dtype == np.float32
+            and w.dtype == np.float32 and x.size and w.size
+            and (b is None or (type(b) is np.ndarray and b.dtype == np.float32))):
+        return None
+    onednn = _bindings()
+    if onednn.library() is None:
+        return None
+    plan = onednn.conv_plan(x.shape, _layout_of(x), w.shape, b is not None, stride, pads,
+                            dilation, groups)
+    return None if plan is None else OneDNNConv2d(plan)
+
+
+def _layout_of(a):
+    """'nhwc' for a channels-last (N, C, H, W) array, else 'nchw' (the layout a strided
+    one is copied into)."""
+    return "nhwc" if is_channels_last(a) else "nchw"
+
+
+def _stored(a, layout):
+    """True if ``a`` is stored in ``layout`` ('nchw' or 'nhwc')."""
+    return (a.transpose(0, 2, 3, 1) if layout == "nhwc" else a).flags.c_contiguous
+
+
+def _in_layout(a, layout):
+    """``a`` stored in ``layout``: itself, or a copy."""
+    if _stored(a, layout):
+        return a
+    if layout == "nhwc":
+        return np.ascontiguousarray(a.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    return np.ascontiguousarray(a)
+
+
+class OneDNNConv2d(Function):
+    """Convolution forward, input gradient (backward data) and weight and bias gradient
+    (backward weights) by oneDNN's primitives for one geometry (``plan``).
+
+    The input is handed over in its own memory order, NCHW or channels-last; the output
+    comes as an (N, C, H, W) view of the layout oneDNN wrote (channels-last for
+    channels-last inputs), the input gradient in the input's layout.
+    """
+
+    saves = ("x", "w", "converted")
+
+    def __init__(self, plan):
+        self.plan = plan
+
+    def forward(self, x, w, b=None):
+        plan = self.plan
+        x = _in_layout(x, plan.x_layout)
+        w = np.ascontiguousarray(w)
+        b = None if b is None else np.ascontiguousarray(b)
+        y, self.converted = plan.run_forward(x, w, b)
+        self.x, self.w = x, w
+        return y
+
+    def backward(self, grad):
+        needs = self.needs_input_grad
+        grad = np.asarray(grad, dtype=np.float32)
+        # the gradient as it comes if it is stored NCHW or NHWC (a reorder then gives
+        # it oneDNN's layout), else a copy in the output's layout
+        layout = self.plan.y_layout
+        if not _stored(grad, layout):
+            other = "nchw" if layout == "nhwc" else "nhwc"
+            if _stored(grad, other):
+                layout = other
+            else:
+                grad = _in_layout(grad, layout)
+        gx, gw, gb = self.plan.run_backward(self.x, self.w, grad, layout, self.converted,
+                                            needs[0], needs[1] or (len(needs) > 2
+                                                                   and needs[2]))
+        return (gx if needs[0] else None, gw if needs[1] else None,
+                gb if len(needs) > 2 and needs[2] else None)
