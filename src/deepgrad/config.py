@@ -33,6 +33,10 @@ TRAIN_OPTIONS = {
                          "(and at every epoch's end)"),
     "monitor_every": (0, int, "record the gradient flow every this many steps, warn about "
                       "vanishing gradients, plot gradient_flow.png (0: off)"),
+    "probes": (False, bool, "every --probes-every steps record per layer the activation and "
+               "gradient distributions, saturated and dead units, update/weight ratios and "
+               "batch-norm statistics; with --out, write probes.json and probes_*.png there"),
+    "probes_every": (10, int, "with --probes: record every this many steps"),
     "distributed": (False, bool, "data-parallel over the ranks of mpiexec (each global "
                     "batch split across ranks)"),
     "sync_batchnorm": (False, bool, "with --distributed: batch statistics over all ranks"),

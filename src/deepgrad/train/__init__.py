@@ -3,5 +3,6 @@ from .callbacks import (Callback, EarlyStopping, GradientFlow, LiveCurves, LRSch
                         MetricsLogger, ModelCheckpoint)
 from .history import History
 from .metrics import accuracy
+from .probes import Probes
 from .progress import ProgressBar
 from .trainer import NonFiniteLossError, Trainer, evaluate, fit, train_step

@@ -8,7 +8,10 @@ progress display, and with an output directory leaves there:
 * ``checkpoints/last.safetensors``: the full training state, every ``checkpoint_every``
   steps and at each epoch's end (``--resume DIR`` continues from it, bit for bit);
 * ``model.safetensors``: the final weights under PyTorch's keys;
-* ``metrics.csv``, ``metrics.json``, ``loss.png``, ``accuracy.png``.
+* ``metrics.csv``, ``metrics.json``, ``loss.png``, ``accuracy.png``;
+* with ``--probes``: ``probes.json`` and ``probes_*.png`` (:class:`Probes`, every
+  ``probes_every`` steps), and TensorBoard event files in ``tensorboard/`` when a
+  SummaryWriter is importable.
 """
 import os
 import time
@@ -20,6 +23,7 @@ from ..autograd import Tensor, no_grad
 from ..data import DataLoader, TensorDataset, load, train_test_split
 from ..nn.models import MODELS
 from .callbacks import EarlyStopping, GradientFlow, MetricsLogger, ModelCheckpoint
+from .probes import Probes
 from .progress import ProgressBar
 from .trainer import Trainer, evaluate
 
@@ -36,7 +40,7 @@ def validate(cfg):
         if cfg[key] not in valid:
             raise ValueError(f"{config_mod.flag(key)}: {cfg[key]!r} is not one of "
                              f"{', '.join(valid)}")
-    for key in ("hidden", "batch_size", "epochs", "checkpoint_every"):
+    for key in ("hidden", "batch_size", "epochs", "checkpoint_every", "probes_every"):
         if cfg[key] <= 0:
             raise ValueError(f"{config_mod.flag(key)} must be positive, got {cfg[key]}")
     for key in ("depth", "patience", "monitor_every"):
@@ -155,7 +159,8 @@ def prepare(cfg):
 
 
 def run(cfg, out=None, resume=None, stream=None, overrides=None):
-    """Train as configured; returns ``{"history", "test", "model", "seconds"}``.
+    """Train as configured; returns ``{"history", "test", "model", "seconds"}`` (and
+    ``"probes"``, the :class:`Probes` callback, with ``cfg["probes"]``).
 
     With ``resume=DIR`` the configuration is DIR's, updated by ``overrides`` (more
     epochs, or a change between one process and ``--distributed``).
@@ -175,6 +180,10 @@ def run(cfg, out=None, resume=None, stream=None, overrides=None):
     if cfg["monitor_every"] and main:
         figure = os.path.join(out, "gradient_flow.png") if out is not None else None
         callbacks.append(GradientFlow(cfg["monitor_every"], figure, stream=stream))
+    probes = None
+    if cfg["probes"] and main:  # the run's directory; without --out, kept in memory only
+        probes = Probes(cfg["probes_every"], out, stream=stream)
+        callbacks.append(probes)
     if out is not None and main:
         os.makedirs(out, exist_ok=True)
         config_mod.dump_toml(cfg, os.path.join(out, "config.toml"))
@@ -211,7 +220,10 @@ def run(cfg, out=None, resume=None, stream=None, overrides=None):
         plot_history(history, out)
     print_line(f"test accuracy {test['accuracy']:.4f}  test loss {test['loss']:.4f}  "
                f"({seconds:.1f}s)")
-    return {"history": history, "test": test, "model": model, "seconds": seconds}
+    result = {"history": history, "test": test, "model": model, "seconds": seconds}
+    if probes is not None:
+        result["probes"] = probes
+    return result
 
 
 def last_checkpoint(directory):
