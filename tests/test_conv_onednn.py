@@ -11,6 +11,7 @@ import pytest
 import deepgrad as dg
 import deepgrad.nn.functional as F
 from deepgrad.ops import _conv_onednn, _onednn, conv
+from deepgrad.ops import _onednn_conv as conv_plans
 from deepgrad.ops._conv_fast import FastConv2d
 from deepgrad.ops._conv_onednn import OneDNNConv2d, op_for
 from deepgrad.ops.conv import _conv2d_geometry, _conv2d_reference
@@ -272,7 +273,7 @@ def test_primitives_are_made_once_per_geometry():
 
 @needs_onednn
 def test_the_cache_keeps_the_most_recent_geometries(monkeypatch):
-    monkeypatch.setattr(_onednn, "PLAN_CACHE_SIZE", 2)
+    monkeypatch.setattr(conv_plans, "PLAN_CACHE_SIZE", 2)
     w = np.ones((2, 1, 3, 3), np.float32)
     plans = [op_for(np.ones((1, 1, s, s), np.float32), w, None, (1, 1), ((0, 0), (0, 0)),
                     (1, 1), 1).plan for s in (5, 6, 7)]

@@ -33,8 +33,9 @@ def op_for(x, w, b, stride, pads, dilation, groups):
     onednn = _bindings()
     if onednn.library() is None:
         return None
-    plan = onednn.conv_plan(x.shape, _layout_of(x), w.shape, b is not None, stride, pads,
-                            dilation, groups)
+    from ._onednn_conv import conv_plan  # the plans, loaded with the bindings
+    plan = conv_plan(x.shape, _layout_of(x), w.shape, b is not None, stride, pads, dilation,
+                     groups)
     return None if plan is None else OneDNNConv2d(plan)
 
 

@@ -20,9 +20,10 @@ Backward walks the same offsets: the weight gradient at (i, j) is the output gra
 contracted with that slab, and the slab's share of the input gradient (the output
 gradient contracted with ``w[:, :, i, j]``) is added back where the slab came from.
 
-:func:`conv2d` checks its arguments and runs the fast path of the accelerated layer
-(``_conv_fast.py``: im2col and one matrix product, memory layouts, a compiled col2im),
-which the tests hold to this one through ``_conv2d_reference``.
+:func:`conv2d` checks its arguments and runs the accelerated layer: oneDNN's
+primitives where the optional library is installed (``_conv_onednn.py``, float32), else
+the fast NumPy path (``_conv_fast.py``: im2col and one matrix product, memory layouts, a
+compiled col2im); the tests hold both to this one through ``_conv2d_reference``.
 """
 from .. import backend
 from ..autograd import Function
