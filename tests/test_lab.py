@@ -10,8 +10,6 @@ import html
 import json
 import os
 import re
-import shutil
-import subprocess
 
 import numpy as np
 import pytest
@@ -19,6 +17,7 @@ import pytest
 import deepgrad as dg
 from deepgrad import cli, lab, plotting
 from deepgrad.lab import _common, report
+from helpers_browser import needs_chromium, page_report
 
 NAMES = list(lab.NAMES)
 
@@ -165,8 +164,6 @@ def test_report_writers(tmp_path):
 
 # -- headless browser --------------------------------------------------------------------
 
-CHROMIUM = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome")
-                 if shutil.which(n)), None)
 _CHECK = """<script>window.addEventListener('load', () => {
 const imgs = [...document.images];
 const bad = imgs.filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.alt);
@@ -180,17 +177,7 @@ def browser_image_check(html_path, tmp_path):
     page = open(html_path, encoding="utf-8").read().replace("</body>", _CHECK + "</body>")
     probe = tmp_path / "probe.html"
     probe.write_text(page, encoding="utf-8")
-    result = subprocess.run(
-        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-         "--virtual-time-budget=10000", "--dump-dom", probe.resolve().as_uri()],
-        capture_output=True, text=True, timeout=120)
-    found = re.search(r'<pre id="image-check">(.*?)</pre>', result.stdout)
-    assert found, f"Chromium did not run the page's script: {result.stderr[-2000:]}"
-    return json.loads(html.unescape(found.group(1)))
-
-
-needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed "
-                                    "(apt-get install -y chromium)")
+    return page_report(probe, "image-check")
 
 
 @needs_chromium

@@ -1,10 +1,5 @@
 """viz.graph: the recorded graph as SVG, with gradient norms after backward; parsed as
 XML and opened in headless Chromium."""
-import html
-import json
-import re
-import shutil
-import subprocess
 import xml.etree.ElementTree as ET
 
 import numpy as np
@@ -12,10 +7,10 @@ import pytest
 
 import deepgrad as dg
 from deepgrad import nn
+from helpers_browser import needs_chromium, page_report
 
 SVG = "{http://www.w3.org/2000/svg}"
-CHROMIUM = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome")
-                 if shutil.which(n)), None)
+
 
 
 def _lenet():
@@ -107,8 +102,7 @@ d.textContent = JSON.stringify({nodes: boxes.length, overlaps: overlaps, tooWide
 document.body.appendChild(d); });</script>"""
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed "
-                    "(apt-get install -y chromium)")
+@needs_chromium
 @pytest.mark.parametrize("make, inputs", [
     (_lenet, lambda: (dg.randn(2, 1, 28, 28), dg.tensor([3, 7]))),
     (_deep_sigmoid_mlp, lambda: (dg.randn(4, 8), dg.tensor([0, 1, 2, 0]))),
@@ -122,11 +116,5 @@ def test_chromium_renders_the_graph_readably(make, inputs, tmp_path):
     page = tmp_path / "graph.html"
     page.write_text(f"<html><body>{graph._repr_svg_()}{_PAGE_CHECK}</body></html>",
                     encoding="utf-8")
-    result = subprocess.run(
-        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-         "--virtual-time-budget=10000", "--dump-dom", page.resolve().as_uri()],
-        capture_output=True, text=True, timeout=120)
-    found = re.search(r'<pre id="graph-check">(.*?)</pre>', result.stdout)
-    assert found, f"Chromium did not run the page's script: {result.stderr[-2000:]}"
-    seen = json.loads(html.unescape(found.group(1)))
+    seen = page_report(page, "graph-check")
     assert seen == {"nodes": len(graph.nodes), "overlaps": 0, "tooWide": 0}

@@ -3,6 +3,8 @@ after checking that both compute the same thing; ``CASES`` names every timed cas
 
 All cases are float32 with the same initial weights and data in both frameworks.
 """
+import contextlib
+
 import numpy as np
 
 import deepgrad as dg
@@ -18,15 +20,19 @@ def _copy_weights(model, tmodel, torch):
                             model.state_dict().items()})
 
 
-def _training_steps(model, tmodel, x, y, torch, opt_name="SGD", device="cpu",
-                    torch_device=None, **options):
-    """One training step function per framework, checked against each other.
+def training_steps(model, tmodel, x, y, torch, opt_name="SGD", device="cpu",
+                    torch_device=None, loss="CrossEntropyLoss", title="", atol=1e-5,
+                    checking=contextlib.nullcontext, **options):
+    """One training step function per framework, checked against each other over two
+    steps (inside ``checking()``: a net with dropout turns it off there, as the two
+    frameworks draw different masks). ``loss`` names the loss class of both ``nn``s;
+    ``title`` goes before the checks' names.
 
     On a GPU each step ends by waiting for the device, so a step's time is its whole
     work, not the time to queue it."""
     opt = getattr(dg.optim, opt_name)(model.parameters(), **options)
     topt = getattr(torch.optim, opt_name)(tmodel.parameters(), **options)
-    loss_fn, tloss = nn.CrossEntropyLoss(), torch.nn.CrossEntropyLoss()
+    loss_fn, tloss = getattr(nn, loss)(), getattr(torch.nn, loss)()
     xd, yd = dg.tensor(x, device=device), dg.tensor(y, device=device)
     torch_device = torch_device or device
     xt, yt = torch.from_numpy(x).to(torch_device), torch.from_numpy(y).to(torch_device)
@@ -48,11 +54,14 @@ def _training_steps(model, tmodel, x, y, torch, opt_name="SGD", device="cpu",
         torch_sync()
         return loss
 
-    for step in range(2):  # same weights and data: losses and weights stay together
-        check_close(f"loss at step {step}", dg_step().item(), torch_step().item())
+    with checking():  # same weights and data: losses and weights stay together
+        for step in range(2):
+            check_close(f"{title}loss at step {step}", dg_step().item(),
+                        torch_step().item())
     state = tmodel.state_dict()
     for key, value in model.state_dict().items():
-        check_close(f"{key} after 2 steps", value, state[key].cpu().numpy())
+        check_close(f"{title}{key} after 2 steps", value, state[key].cpu().numpy(),
+                    atol=atol)
     return dg_step, torch_step
 
 
@@ -77,7 +86,7 @@ def build_mlp(batch, batch_norm=False, sizes=MLP_SIZES, seed=0, device="cpu",
     dg.manual_seed(seed)
     where = {"device": device, "torch_device": torch_device}
     model, tmodel = _pair(models.mlp, torch, batch_norm=batch_norm, sizes=sizes, **where)
-    steps = _training_steps(model, tmodel, x, y, torch, lr=0.01, momentum=0.9, **where)
+    steps = training_steps(model, tmodel, x, y, torch, lr=0.01, momentum=0.9, **where)
     return (*steps, _mlp_flops(batch, sizes))
 
 
@@ -91,7 +100,7 @@ def build_conv(batch, seed=0, device="cpu", torch_device=None):
     dg.manual_seed(seed)
     where = {"device": device, "torch_device": torch_device}
     model, tmodel = _pair(models.convnet, torch, **where)
-    steps = _training_steps(model, tmodel, x, y, torch, lr=0.01, momentum=0.9, **where)
+    steps = training_steps(model, tmodel, x, y, torch, lr=0.01, momentum=0.9, **where)
     macs = (28 * 28 * 32 * 9 + 14 * 14 * 64 * 32 * 9 + 3136 * 128 + 128 * 10) * batch
     return (*steps, 3 * 2 * macs)
 
@@ -157,13 +166,9 @@ def build_optimizer(name, seed=0, shapes=OPTIM_SHAPES, **options):
     return opt.step, topt.step, None
 
 
-def build_eval(batch, seed=0):
-    """Evaluation throughput: the MLP's forward under no_grad, in samples per second."""
-    torch = setup_torch()
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal((batch, MLP_SIZES[0]), dtype=np.float32)
-    dg.manual_seed(seed)
-    model, tmodel = _pair(models.mlp, torch)
+def eval_steps(model, tmodel, x, torch, what):
+    """One forward per framework in eval mode under no_grad (as when measuring test
+    accuracy) on the same batch ``x``, checked against each other."""
     model.eval()
     tmodel.eval()
     xd, xt = dg.tensor(x), torch.from_numpy(x)
@@ -176,7 +181,18 @@ def build_eval(batch, seed=0):
         with torch.no_grad():
             return tmodel(xt)
 
-    check_close("eval output", dg_step().numpy(), torch_step().numpy())
+    check_close(what, dg_step().numpy(), torch_step().numpy())
+    return dg_step, torch_step
+
+
+def build_eval(batch, seed=0):
+    """Evaluation throughput: the MLP's forward under no_grad, in samples per second."""
+    torch = setup_torch()
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((batch, MLP_SIZES[0]), dtype=np.float32)
+    dg.manual_seed(seed)
+    model, tmodel = _pair(models.mlp, torch)
+    dg_step, torch_step = eval_steps(model, tmodel, x, torch, "eval output")
     return dg_step, torch_step, 2 * batch * sum(a * b for a, b in
                                                 zip(MLP_SIZES[:-1], MLP_SIZES[1:]))
 

@@ -21,8 +21,8 @@ import numpy as np
 import deepgrad as dg
 from deepgrad import nn
 
-from .cases import _copy_weights
-from .harness import check_close, setup_torch
+from .cases import _copy_weights, eval_steps, training_steps
+from .harness import setup_torch
 
 
 def lenet(nn):
@@ -184,42 +184,16 @@ def dropout_off(*models):
 def build_training(net, batch, seed=0):
     """One training step per framework, checked against each other over two steps.
 
-    cases._training_steps fixes the loss to cross entropy; the mnist Net's is nll_loss
-    on its log_softmax, so the nets have this step of their own. Dropout draws
+    The nets' own losses (the mnist Net's is nll_loss on its log_softmax). Dropout draws
     different masks in the two frameworks, so the check runs with p = 0 and the timed
     steps with the net's own p."""
     torch = setup_torch()
     net = NETS[net]
     model, tmodel = pair(net, torch, seed)
-    opt = getattr(dg.optim, net.optimizer)(model.parameters(), **net.options)
-    topt = getattr(torch.optim, net.optimizer)(tmodel.parameters(), **net.options)
-    loss_fn, tloss = getattr(nn, net.loss)(), getattr(torch.nn, net.loss)()
     x, y = data(net, batch, seed)
-    xd, yd = dg.tensor(x), dg.tensor(y)
-    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
-
-    def dg_step():
-        loss = loss_fn(model(xd), yd)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        return loss
-
-    def torch_step():
-        loss = tloss(tmodel(xt), yt)
-        topt.zero_grad()
-        loss.backward()
-        topt.step()
-        return loss
-
-    with dropout_off(model, tmodel):
-        for step in range(2):
-            check_close(f"{net.title}: loss at step {step}", dg_step().item(),
-                        torch_step().item())
-    state = tmodel.state_dict()
-    for key, value in model.state_dict().items():
-        check_close(f"{net.title}: {key} after 2 steps", value, state[key].numpy(),
-                    atol=net.atol)
+    dg_step, torch_step = training_steps(
+        model, tmodel, x, y, torch, net.optimizer, loss=net.loss, title=f"{net.title}: ",
+        atol=net.atol, checking=lambda: dropout_off(model, tmodel), **net.options)
     return dg_step, torch_step, None
 
 
@@ -228,20 +202,8 @@ def build_eval(net, batch, seed=0):
     torch = setup_torch()
     net = NETS[net]
     model, tmodel = pair(net, torch, seed)
-    model.eval()
-    tmodel.eval()
     x, _ = data(net, batch, seed)
-    xd, xt = dg.tensor(x), torch.from_numpy(x)
-
-    def dg_step():
-        with dg.no_grad():
-            return model(xd)
-
-    def torch_step():
-        with torch.no_grad():
-            return tmodel(xt)
-
-    check_close(f"{net.title}: eval output", dg_step().numpy(), torch_step().numpy())
+    dg_step, torch_step = eval_steps(model, tmodel, x, torch, f"{net.title}: eval output")
     return dg_step, torch_step, None
 
 

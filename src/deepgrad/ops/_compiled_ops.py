@@ -151,8 +151,8 @@ def _grad_by_y(op, g, kernel, textbook):
     if g3 is None:
         return textbook(y)
     out = backend.np.empty_like(y)  # the saved order
-    getattr(op.kernels, kernel + "_transposed")(g3, _memory_3d(y, layout),
-                                               _memory_3d(out, layout))
+    op.kernels.activation_grad_transposed(g3, _memory_3d(y, layout), _memory_3d(out, layout),
+                                          kernel == "tanh_grad")
     return out
 
 

@@ -180,39 +180,29 @@ def tanh_grad(g, y, out):
 
 
 @_jit
-def sigmoid_grad_transposed(g, y, out):
-    """As sigmoid_grad, g as (N, A, B), y and out as (N, B, A)."""
-    one = y.dtype.type(1)
-    n_, a_, b_ = g.shape
-    for n in range(n_):
-        if a_ <= b_:
-            for a in range(a_):
-                for b in range(b_):
-                    t = y[n, b, a]
-                    out[n, b, a] = g[n, a, b] * t * (one - t)
-        else:
-            for b in range(b_):
-                for a in range(a_):
-                    t = y[n, b, a]
-                    out[n, b, a] = g[n, a, b] * t * (one - t)
+def _sigmoid_or_tanh_grad(gv, t, one, is_tanh):
+    """One element: sigmoid's g * y * (1 - y) or tanh's g * (1 - y * y), in the textbook's
+    order of operations."""
+    if is_tanh:
+        return gv * (one - t * t)
+    return gv * t * (one - t)
 
 
 @_jit
-def tanh_grad_transposed(g, y, out):
-    """As tanh_grad, g as (N, A, B), y and out as (N, B, A)."""
+def activation_grad_transposed(g, y, out, is_tanh):
+    """As sigmoid_grad (tanh_grad with ``is_tanh``), g as (N, A, B), y and out as
+    (N, B, A); the longer axis innermost."""
     one = y.dtype.type(1)
     n_, a_, b_ = g.shape
     for n in range(n_):
         if a_ <= b_:
             for a in range(a_):
                 for b in range(b_):
-                    t = y[n, b, a]
-                    out[n, b, a] = g[n, a, b] * (one - t * t)
+                    out[n, b, a] = _sigmoid_or_tanh_grad(g[n, a, b], y[n, b, a], one, is_tanh)
         else:
             for b in range(b_):
                 for a in range(a_):
-                    t = y[n, b, a]
-                    out[n, b, a] = g[n, a, b] * (one - t * t)
+                    out[n, b, a] = _sigmoid_or_tanh_grad(g[n, a, b], y[n, b, a], one, is_tanh)
 
 
 # Cross-entropy over (N, C) logits with class targets, PyTorch's default case (no class
