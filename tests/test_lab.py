@@ -140,7 +140,9 @@ def _fake_data(tmp_path, names=("alpha", "beta")):
                         "criterion": f"rule {name}", "passed": i == 0,
                         "explanation": f"numbers {name}", "figure": f"figures/{name}.png",
                         "seconds": 1.0, "total_seconds": 1.5, "numbers": {},
-                        "table": [["a", "b"], ["1", "x|y"]] if i else None})
+                        "table": [["a", "b"], ["1", "x|y"]] if i else None, "probes": []})
+    _png(tmp_path / "figures" / "alpha-probes.png", 2)
+    entries[0]["probes"] = [{"title": "run: probes <alpha>", "figure": "figures/alpha-probes.png"}]
     settings = {"mode": "quick", "seed": 0, "seconds": 3.0, "date": "2026-01-01",
                 "deepgrad": "0", "numpy": "0", "python": "3", "cpus": 2}
     return {"settings": settings, "experiments": entries}
@@ -149,7 +151,9 @@ def _fake_data(tmp_path, names=("alpha", "beta")):
 def test_report_writers(tmp_path):
     data = _fake_data(tmp_path)
     page = report.write_html(data, str(tmp_path))
-    assert page.count('<img src="data:image/png;base64,') == 2
+    assert page.count('<img src="data:image/png;base64,') == 3  # two figures, one probe
+    assert page.count("<summary><b>Training probes</b> (1 figures)</summary>") == 1
+    assert "<figcaption>run: probes &lt;alpha&gt;</figcaption>" in page
     assert "Title &lt;alpha&gt; &amp; co" in page  # escaped
     assert "1 of 2 claims supported" in page
     assert 'class="pass">Verdict: supported.' in page
@@ -160,6 +164,8 @@ def test_report_writers(tmp_path):
     assert "![Title <alpha> & co](figures/alpha.png)" in text
     assert "| 1 | x\\|y |" in text
     assert "**Verdict: NOT supported.** numbers beta" in text
+    assert "![run: probes <alpha>](figures/alpha-probes.png)" in text
+    assert text.count("**Training probes.**") == 1
 
 
 # -- headless browser --------------------------------------------------------------------
@@ -185,13 +191,13 @@ def test_browser_sees_every_image_and_catches_a_broken_one(tmp_path):
     data = _fake_data(tmp_path)
     good = tmp_path / "report.html"
     good.write_text(report.write_html(data, str(tmp_path)), encoding="utf-8")
-    assert browser_image_check(good, tmp_path) == {"n": 2, "bad": []}
+    assert browser_image_check(good, tmp_path) == {"n": 3, "bad": []}
     broken = tmp_path / "broken.html"
     page = good.read_text(encoding="utf-8")
     start = page.index("base64,") + len("base64,")
     broken.write_text(page[:start] + "AAAA" + page[start + 40:], encoding="utf-8")
     check = browser_image_check(broken, tmp_path)
-    assert check["n"] == 2 and check["bad"] == ["Title <alpha> & co"]
+    assert check["n"] == 3 and check["bad"] == ["Title <alpha> & co"]
 
 
 # -- the full quick run (slow) ------------------------------------------------------------
@@ -227,7 +233,8 @@ def test_report_structure(quick_report):
     out, data = quick_report
     page = (out / "report.html").read_text(encoding="utf-8")
     text = (out / "report.md").read_text(encoding="utf-8")
-    assert page.count('<img src="data:image/png;base64,') == len(NAMES)
+    images = len(NAMES) + sum(len(e["probes"]) for e in data["experiments"])
+    assert page.count('<img src="data:image/png;base64,') == images
     for e in data["experiments"]:
         module = lab.get(e["name"])
         assert f'<section id="{e["name"]}">' in page
@@ -246,8 +253,34 @@ def test_report_structure(quick_report):
 @pytest.mark.slow
 @needs_chromium
 def test_quick_report_opens_in_browser(quick_report, tmp_path):
-    out, _ = quick_report
-    assert browser_image_check(out / "report.html", tmp_path) == {"n": len(NAMES), "bad": []}
+    out, data = quick_report
+    images = len(NAMES) + sum(len(e["probes"]) for e in data["experiments"])
+    assert browser_image_check(out / "report.html", tmp_path) == {"n": images, "bad": []}
+
+
+@pytest.mark.slow
+def test_vanishing_gradients_report_shows_its_training_probes(quick_report):
+    out, data = quick_report
+    entry = next(e for e in data["experiments"] if e["name"] == "vanishing-gradients")
+    assert [p["figure"] for p in entry["probes"]] == [
+        f"figures/vanishing-gradients-{net}-probes_{kind}.png"
+        for net in ("sigmoid", "relu") for kind in ("gradients", "saturation")]
+    for p in entry["probes"]:
+        assert (out / p["figure"]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert p["title"].split(":")[0] in ("sigmoid", "relu")
+    nets = entry["numbers"]["nets"]
+    for net in nets.values():  # the probes and the experiment's own monitor agree
+        probes, norms = net["probes"], net["grad_norms"]
+        assert probes["steps"][0] == 0
+        weights = [k for k in probes["parameters"] if k.endswith("weight")]
+        assert len(weights) == len(norms["0"])
+        for key, norm in zip(weights, norms["0"]):
+            assert probes["parameters"][key]["grad_norm"][0] == pytest.approx(norm, rel=1e-6)
+    # the sigmoid net's gradient dL/dy fades towards the input; the ReLU net's does not
+    def fade(net):
+        grads = nets[net]["probes"]["layers"]
+        return grads["0"]["gradient"][0]["std"] / grads["18"]["gradient"][0]["std"]
+    assert fade("sigmoid") < 1e-3 < 0.1 < fade("relu")
 
 
 # Each entry: experiment -> {what: function(numbers) making that part of the claim false}.

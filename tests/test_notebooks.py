@@ -58,9 +58,12 @@ def test_gd_vs_sgd_notebook(tmp_path):
 
 @pytest.mark.slow
 def test_tour_notebook(tmp_path):
-    autograd, by_hand, fit, graph, lab = _execute("03_tour.ipynb", tmp_path)
+    autograd, by_hand, fit, graph, probes, lab = _execute("03_tour.ipynb", tmp_path)
     assert "tensor([2., 4., 6.])" in _text(autograd)
     assert len(_text(by_hand).splitlines()) == 3
     assert "image/png" in _kinds(fit)  # the live curves
     assert "image/svg+xml" in _kinds(graph)
+    ratio = float(_text(probes).split("top layer:")[1])
+    assert ratio < 0.1  # the vanishing gradient, seen by the probes
+    assert "image/png" in _kinds(probes)
     assert "image/png" in _kinds(lab)

@@ -332,6 +332,39 @@ def test_tensorboard_scalars_and_histograms_when_a_writer_is_importable(tmp_path
     assert "gradients/2" in hists
 
 
+def test_tensorboard_reads_the_real_event_files(tmp_path):
+    """The real writer (tensorboardX, in the tensorboard extra), read back by
+    TensorBoard's own loader: what ``tensorboard --logdir`` shows."""
+    pytest.importorskip("tensorboardX")
+    accumulator = pytest.importorskip("tensorboard.backend.event_processing.event_accumulator")
+    writer, reason = tensorboard.find_writer()
+    assert writer is not None, reason
+    backend.manual_seed(3)
+    model = nn.Sequential(nn.Linear(6, 4), nn.Sigmoid(), nn.Linear(4, 3))
+    probes = Probes(every=2, out_dir=tmp_path, bins=12)
+    _fit(model, _batches(5), probes)
+    events = accumulator.EventAccumulator(str(tmp_path / "tensorboard"),
+                                          size_guidance={"scalars": 0, "histograms": 0})
+    events.Reload()
+    tags = events.Tags()
+    assert {"loss", "update_ratio/0.weight", "saturated/1", "grad_norm/2.bias"} <= set(
+        tags["scalars"])
+    assert {"activations/0", "activations/1", "gradients/2"} <= set(tags["histograms"])
+    rec = probes.records
+    loss = events.Scalars("loss")
+    assert [e.step for e in loss] == rec["steps"] == [0, 2, 4]
+    assert [e.value for e in loss] == pytest.approx(rec["loss"], rel=1e-6)
+    saturated = [e.value for e in events.Scalars("saturated/1")]
+    assert saturated == pytest.approx(rec["layers"]["1"]["saturated"], abs=1e-7)
+    for step, hist in zip(rec["steps"], rec["layers"]["1"]["activation"]):
+        (shown,) = [h for h in events.Histograms("activations/1") if h.step == step]
+        value = shown.histogram_value
+        assert value.num == hist["count"] == 8 * 4  # samples x units
+        assert list(value.bucket) == hist["hist"]["counts"]
+        assert value.min == pytest.approx(hist["min"]) and value.max == pytest.approx(hist["max"])
+        assert value.sum == pytest.approx(hist["mean"] * 32, rel=1e-5)
+
+
 def test_without_a_writer_tensorboard_is_skipped_with_one_line(tmp_path, monkeypatch,
                                                               capsys):
     monkeypatch.setattr(tensorboard, "find_writer", lambda: (None, "none installed"))

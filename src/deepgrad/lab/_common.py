@@ -7,6 +7,7 @@ measurements sit under keys that end in ``seconds`` (they are the only numbers t
 differ between two runs with the same seed; everything else is reproduced bit for bit).
 """
 import math
+import os
 import time
 
 import numpy as np
@@ -98,3 +99,19 @@ def save(fig, path, title):
                              f"series but has no legend")
     fig.tight_layout()
     return plotting.save(fig, path)
+
+
+def probe_figures(name, probes, which, figures_dir):
+    """The training probes' figures ``which`` (file names of
+    :func:`deepgrad.train.probe_figures.figures`) for each labelled run of ``probes``
+    (``{label: Probes.to_dict()}``), written to ``figures_dir``; returns the report's
+    ``[{"title", "path"}]``."""
+    from deepgrad.train.probe_figures import figures
+    out = []
+    for label, records in probes.items():
+        for file_name, fig in figures(records, only=which).items():
+            title = f"{label}: {fig.get_suptitle()}"
+            fig.suptitle(title)
+            path = os.path.join(figures_dir, f"{name}-{label}-{file_name}")
+            out.append({"title": title, "path": plotting.save(fig, path, dpi=80)})
+    return out

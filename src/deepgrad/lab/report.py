@@ -3,8 +3,8 @@ HTML page (figures embedded as base64 PNG, so it can be mailed or opened offline
 
 Both take the runner's data: ``{"settings": {...}, "experiments": [entry, ...]}`` where
 an entry has name, title, claim, criterion, passed, explanation, figure (a path relative
-to the report), seconds, numbers, and table (rows of strings, the first the header; or
-None).
+to the report), probes (the training probes' figures: a list of title and figure), seconds,
+numbers, and table (rows of strings, the first the header; or None).
 """
 import base64
 import html
@@ -43,8 +43,33 @@ def write_markdown(data):
                   f"**Verdict: {_verdict_word(e['passed'])}.** {e['explanation']}", "",
                   f"![{e['title']}]({e['figure']})", "",
                   *_markdown_table(e.get("table")),
+                  *_markdown_probes(e.get("probes")),
                   f"`deepgrad lab {e['name']}` ({e['total_seconds']:.1f} s)"]
     return "\n".join(lines) + "\n"
+
+
+_PROBES_INTRO = ("What each layer did over the training steps, recorded by "
+                 "deepgrad.train.Probes (deepgrad train --probes records the same).")
+
+
+def _markdown_probes(probes):
+    if not probes:
+        return []
+    return ["**Training probes.** " + _PROBES_INTRO, "",
+            *[f"![{p['title']}]({p['figure']})" for p in probes], ""]
+
+
+def _html_probes(probes, out_dir):
+    if not probes:
+        return ""
+    esc = html.escape
+    images = "\n".join(
+        f"<figure><img src=\"{_png_data_uri(os.path.join(out_dir, p['figure']))}\" "
+        f"alt=\"{esc(p['title'])}\"><figcaption>{esc(p['title'])}</figcaption></figure>"
+        for p in probes)
+    return (f"<details class=\"probes\" open><summary><b>Training probes</b> "
+            f"({len(probes)} figures)</summary>\n<p>{esc(_PROBES_INTRO)}</p>\n{images}\n"
+            f"</details>")
 
 
 def _markdown_table(rows):
@@ -107,6 +132,7 @@ def write_html(data, out_dir):
 {esc(e['explanation'])}</p>
 <figure><img src="{uri}" alt="{esc(e['title'])}"></figure>
 {_html_table(e.get("table"))}
+{_html_probes(e.get("probes"), out_dir)}
 <p class="meta"><code>deepgrad lab {esc(e['name'])}</code> ({e['total_seconds']:.1f} s)</p>
 </section>""")
     return f"""<!DOCTYPE html>

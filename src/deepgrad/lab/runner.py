@@ -3,7 +3,8 @@
 ``run_experiments(names, quick, seed, out)`` leaves in ``out``:
 
 * ``results.json``: per experiment its numbers, verdict and time, plus the settings;
-* ``figures/<name>.png``; ``report.md`` (links them) and ``report.html`` (embeds them).
+* ``figures/<name>.png`` (and, for an experiment that probes its training,
+  ``figures/<name>-<run>-probes_*.png``); ``report.md`` (links them) and ``report.html`` (embeds them).
 """
 import json
 import os
@@ -37,9 +38,12 @@ def run_one(name, quick=True, seed=0, out="lab-report"):
     passed, explanation = module.verdict(numbers)
     figure = os.path.join(out, "figures", f"{name}.png")
     module.figure(numbers, figure)
+    probes = module.probes(numbers, os.path.dirname(figure)) if hasattr(module, "probes") else []
     return {"name": name, "title": module.TITLE, "claim": module.CLAIM,
             "criterion": module.CRITERION, "passed": bool(passed),
             "explanation": explanation, "figure": os.path.relpath(figure, out),
+            "probes": [{"title": p["title"], "figure": os.path.relpath(p["path"], out)}
+                       for p in probes],
             "seconds": run_seconds, "total_seconds": time.perf_counter() - start,
             "table": module.table(numbers) if hasattr(module, "table") else None,
             "numbers": numbers}

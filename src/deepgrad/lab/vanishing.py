@@ -9,6 +9,8 @@ Measured with ``deepgrad.diagnostics.GradientFlowMonitor``: the gradient norm
 ||dL/dW_l|| of every layer, at initialisation and every k steps. With forward hooks on
 the Sigmoid modules: the slope sigma'(z) = s (1 - s) of every unit, the factor by which
 the backward signal is scaled when it crosses the nonlinearity (at most 1/4, at z = 0).
+``deepgrad.train.Probes`` records the same training: the report shows the distribution of
+every layer's output gradient over the steps, and the saturated units.
 """
 import numpy as np
 
@@ -17,6 +19,7 @@ from deepgrad import nn
 from deepgrad.data import DataLoader, TensorDataset
 from deepgrad.diagnostics import GradientFlowMonitor
 from deepgrad.nn import init
+from deepgrad.train import Callback, Probes, Trainer
 
 from . import _common as common
 
@@ -48,6 +51,29 @@ def _net(activation):
     return nn.Sequential(*layers, out)
 
 
+class _Record(Callback):
+    """The experiment's own measurements, taken while ``Trainer`` trains: the gradient
+    flow (after each step; the optimizer leaves ``.grad`` as backward left it) and the
+    training loss over the whole set after every epoch."""
+
+    def __init__(self, every, x, y):
+        self.every, self.x, self.y = every, x, y
+        self.monitor, self.losses = None, []
+
+    def on_train_begin(self, trainer):
+        self.monitor = GradientFlowMonitor(trainer.model, every=self.every)
+        self.losses.append(common.loss_of(trainer.model, common.cross_entropy, self.x, self.y))
+
+    def on_batch_end(self, trainer, logs):
+        self.monitor.step()
+
+    def on_epoch_end(self, trainer, epoch, logs):
+        self.losses.append(common.loss_of(trainer.model, common.cross_entropy, self.x, self.y))
+
+    def on_train_end(self, trainer):
+        self.monitor.remove()
+
+
 def _train(activation, x, y, epochs, every, seed):
     common.seed_all(seed)
     model = _net(activation)
@@ -61,28 +87,21 @@ def _train(activation, x, y, epochs, every, seed):
 
     handles = [m.register_forward_hook(slope_hook) for m in model.modules()
                if isinstance(m, nn.Sigmoid)]
-    monitor = GradientFlowMonitor(model, every=every)
     opt = dg.optim.SGD(model.parameters(), lr=0.02, momentum=0.9)
     loader = DataLoader(TensorDataset(x, y), batch_size=64, shuffle=True, seed=seed)
     xt, yt = common.tensors(x, y)
-    losses = [common.loss_of(model, common.cross_entropy, xt, yt)]
-    for _ in range(epochs):
-        for xb, yb in loader:
-            loss = common.cross_entropy(model(xb), yb)
-            opt.zero_grad()
-            loss.backward()
-            monitor.step()
-            opt.step()
-        losses.append(common.loss_of(model, common.cross_entropy, xt, yt))
+    record, probes = _Record(every, xt, yt), Probes(every=every)
+    Trainer(model, common.cross_entropy, opt, loader, metrics=(),
+            callbacks=[record, probes]).fit(epochs)
     for h in handles:
         h.remove()
-    monitor.remove()
-    steps = sorted({r["step"] for r in monitor.records})
-    norms = {str(s): [r["grad_norm"] for r in monitor.records if r["step"] == s]
-             for s in steps}
-    return {"grad_norms": norms, "loss": common.floats(losses),
+    records = record.monitor.records
+    steps = sorted({r["step"] for r in records})
+    norms = {str(s): [r["grad_norm"] for r in records if r["step"] == s] for s in steps}
+    return {"grad_norms": norms, "loss": common.floats(record.losses),
             "accuracy": common.accuracy_of(model, xt, yt),
-            "slope_mean": [m for m, _ in slopes], "slope_max": [m for _, m in slopes]}
+            "slope_mean": [m for m, _ in slopes], "slope_max": [m for _, m in slopes],
+            "probes": probes.to_dict()}
 
 
 def run(quick=True, seed=0, out_dir=None):
@@ -168,3 +187,11 @@ def figure(numbers, path):
     ax.set_title("training")
     ax.legend(fontsize=8)
     return common.save(fig, path, TITLE + f" (width {numbers['width']}, He init, 8x8 digits)")
+
+
+def probes(numbers, figures_dir):
+    """The training probes of both nets: the gradient dL/dy of every layer's output over
+    training (the sigmoid net's fades towards the input) and its saturated units."""
+    return common.probe_figures(
+        NAME, {a: net["probes"] for a, net in numbers["nets"].items()},
+        ("probes_gradients.png", "probes_saturation.png"), figures_dir)

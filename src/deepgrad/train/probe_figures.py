@@ -29,24 +29,29 @@ def _label(name, layer):
     return f"{name} ({layer['type']})"
 
 
-def figures(records):
+def figures(records, only=None):
     """``{file name: matplotlib Figure}`` for the records (Probes.records, or a loaded
-    probes.json); the batch-norm figure only when the model has BatchNorm layers."""
+    probes.json); the batch-norm figure only when the model has BatchNorm layers.
+    ``only``: the file names to draw (default all of them)."""
     steps = records["steps"]
     layers = records["layers"]
-    out = {
-        "probes_activations.png": _distributions_figure(
+    draw = {
+        "probes_activations.png": lambda: _distributions_figure(
             steps, layers, "activation", "activation value",
             "Activations per layer over training (each layer's output)"),
-        "probes_gradients.png": _distributions_figure(
+        "probes_gradients.png": lambda: _distributions_figure(
             steps, layers, "gradient", "gradient dL/dy",
             "Gradients of each layer's output over training"),
-        "probes_saturation.png": _saturation_figure(steps, layers),
-        "probes_update_ratio.png": _update_figure(steps, records["parameters"]),
+        "probes_saturation.png": lambda: _saturation_figure(steps, layers),
+        "probes_update_ratio.png": lambda: _update_figure(steps, records["parameters"]),
     }
     if records["batchnorm"]:
-        out["probes_batchnorm.png"] = _batchnorm_figure(steps, records["batchnorm"])
-    return out
+        draw["probes_batchnorm.png"] = lambda: _batchnorm_figure(steps, records["batchnorm"])
+    unknown = set(only or ()) - set(draw)
+    if unknown:
+        raise ValueError(f"probe figures: no figure named {sorted(unknown)} for these "
+                         f"records; they have {sorted(draw)}")
+    return {name: make() for name, make in draw.items() if only is None or name in only}
 
 
 def _grid(count, width=4.4, height=3.1):

@@ -290,9 +290,10 @@ class Probes(Callback):
         """The records as a new dict of plain lists and numbers (``json.dumps`` ready)."""
         return json.loads(json.dumps(self.records)) if self.records is not None else None
 
-    def figures(self):
-        """The figures :func:`figures` draws from these records."""
-        return figures(self.records)
+    def figures(self, only=None):
+        """The figures :func:`figures` draws from these records (``only``: their file
+        names, default all)."""
+        return figures(self.records, only)
 
 
 def _unit_fractions(y, kind):
