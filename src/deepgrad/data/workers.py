@@ -13,7 +13,8 @@ Failures reach the main process instead of hanging it:
   raised again there, of the same type where possible, with the sample indices and the
   worker's traceback in its message;
 * a worker that dies (killed, out of memory, ``os._exit``) is noticed within about
-  ``2 * LIVENESS_CHECK`` seconds and raises ``RuntimeError`` naming its pid and exit code;
+  ``2 * LIVENESS_CHECK`` seconds and raises ``RuntimeError`` naming its worker id, pid,
+  exit code and the signal that killed it;
 * ``timeout > 0`` bounds the wait for each batch.
 
 Workers exit when told to, and on their own when the main process is gone. Inside a
@@ -23,6 +24,7 @@ import os
 import pickle
 import queue
 import random
+import signal
 import time
 import traceback
 import weakref
@@ -267,17 +269,29 @@ class WorkerPool:
     def _check_alive(self):
         """Raise if a worker has died. A worker that died is given one more wait for a
         message it may have sent first (its worker_init_fn's error)."""
-        dead = [p for p in self.processes if not p.is_alive()]
+        dead = [(i, p) for i, p in enumerate(self.processes) if not p.is_alive()]
         if not dead:
             return
         if not self._dead_seen:
             self._dead_seen = True
             return
         self.shutdown()
-        who = ", ".join(f"pid {p.pid}, exit code {p.exitcode}" for p in dead)
-        raise RuntimeError(f"DataLoader worker ({who}) exited unexpectedly; a negative exit "
-                           f"code is the signal that killed it (-9: SIGKILL, often the "
-                           f"out-of-memory killer)")
+        who = ", ".join(f"pid {p.pid}, exit code {p.exitcode}" for _, p in dead)
+        how = "; ".join(f"worker {i} of {self.num_workers} {_death(p.exitcode)}"
+                        for i, p in dead)
+        raise RuntimeError(f"DataLoader worker ({who}) exited unexpectedly: {how} (SIGKILL "
+                           f"is often the out-of-memory killer)")
+
+
+def _death(code):
+    """How a worker process ended, in words: its signal's name, or its exit code."""
+    if code is not None and code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = "an unknown signal"
+        return f"was killed by signal {-code} ({name})"
+    return f"exited with code {code} without sending its batch"
 
 
 def _shutdown(processes, tasks, results):
