@@ -273,7 +273,7 @@ def test_primitives_are_made_once_per_geometry():
 
 @needs_onednn
 def test_the_cache_keeps_the_most_recent_geometries(monkeypatch):
-    monkeypatch.setattr(conv_plans, "PLAN_CACHE_SIZE", 2)
+    monkeypatch.setattr(_onednn, "PLAN_CACHE_SIZE", 2)
     w = np.ones((2, 1, 3, 3), np.float32)
     plans = [op_for(np.ones((1, 1, s, s), np.float32), w, None, (1, 1), ((0, 0), (0, 0)),
                     (1, 1), 1).plan for s in (5, 6, 7)]

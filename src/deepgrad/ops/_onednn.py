@@ -1,4 +1,5 @@
-"""oneDNN's convolution primitives through ctypes (optional: the ``onednn`` extra).
+"""oneDNN's primitives through ctypes (optional: the ``onednn`` extra): convolutions and
+matrix products.
 
 The wheel ``onednn-cpu-gomp`` ships ``libdnnl.so.3`` (oneDNN 3.2, OpenMP threads) with
 its plain C API and no headers and no Python bindings: the few functions and constants
@@ -8,7 +9,8 @@ used here are declared below, as the C header declares them. Loaded on first use
 a missing or broken library leaves :func:`library` None and :func:`unavailable_reason`
 saying why.
 
-The convolution's plans are in ``_onednn_conv.py``: a ConvPlan holds the primitives of
+The matrix products' plans are in ``_onednn_matmul.py``; the convolution's in
+``_onednn_conv.py``: a ConvPlan holds the primitives of
 one convolution geometry, made once and kept in an LRU cache (``conv_plan``): forward, backward data and backward weights
 (the last two made with the forward one as hint, and created on the first backward),
 plus the reorders between the user's plain arrays and the layouts oneDNN asks for.
@@ -93,6 +95,7 @@ _SIGNATURES = {  # name: (restype, argtypes)
         ctypes.c_int, [_PP, P, ctypes.c_int, P, P, P, Dims, Dims, Dims, Dims, P, P]),
     "dnnl_convolution_backward_weights_primitive_desc_create": (
         ctypes.c_int, [_PP, P, ctypes.c_int, P, P, P, P, Dims, Dims, Dims, Dims, P, P]),
+    "dnnl_matmul_primitive_desc_create": (ctypes.c_int, [_PP, P, P, P, P, P, P]),
     "dnnl_reorder_primitive_desc_create": (ctypes.c_int, [_PP, P, P, P, P, P]),
     "dnnl_primitive_desc_query_md": (P, [P, ctypes.c_int, ctypes.c_int]),
     "dnnl_primitive_desc_query": (ctypes.c_int, [P, ctypes.c_int, ctypes.c_int, P]),
@@ -190,7 +193,33 @@ def unavailable_reason():
     return None if library() else _state["reason"]
 
 
-_plans = OrderedDict()  # the convolution plans (_onednn_conv.py), an LRU cache
+_plans = OrderedDict()  # the plans of _onednn_conv.py and _onednn_matmul.py, an LRU cache
+PLAN_CACHE_SIZE = 96
+"""How many geometries (convolutions, matrix products) keep their primitives (the least
+recently used go)."""
+
+
+class Unsupported(Exception):
+    """oneDNN has no usable implementation for a geometry (only its reference kernel)."""
+
+
+def cached_plan(key, make):
+    """The plan cached under ``key``, made by ``make()`` on first use; None where
+    ``make`` raised :class:`Unsupported` (remembered too, so it is asked once)."""
+    with _state["lock"]:
+        if key in _plans:
+            _plans.move_to_end(key)
+            return _plans[key]
+    try:
+        plan = make()
+    except Unsupported:
+        plan = None
+    with _state["lock"]:
+        plan = _plans.setdefault(key, plan)
+        _plans.move_to_end(key)
+        while len(_plans) > PLAN_CACHE_SIZE:
+            _plans.popitem(last=False)
+    return plan
 
 
 def reset():

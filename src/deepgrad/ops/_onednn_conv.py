@@ -9,10 +9,11 @@ import numpy as np
 
 from ._onednn import (_aligned_empty, ARG_BIAS, ARG_DIFF_BIAS, ARG_DIFF_DST, ARG_DIFF_SRC,
                       ARG_DIFF_WEIGHTS, ARG_DST, ARG_FROM, ARG_SRC, ARG_TO, ARG_WEIGHTS,
-                      CONVOLUTION_DIRECT, Dims, FORWARD_TRAINING, implementation, library,
-                      MemoryDesc, _pd_or_none, _plans, Primitive, _ptr, QUERY_DIFF_DST_MD,
+                      cached_plan, CONVOLUTION_DIRECT, Dims, FORWARD_TRAINING,
+                      implementation, library, MemoryDesc, _pd_or_none, Primitive, _ptr,
+                      QUERY_DIFF_DST_MD,
                       QUERY_DIFF_SRC_MD, QUERY_DIFF_WEIGHTS_MD, QUERY_DST_MD, QUERY_SRC_MD,
-                      QUERY_WEIGHTS_MD, _reorder, _state)
+                      QUERY_WEIGHTS_MD, _reorder, Unsupported)
 
 
 # -- convolution ------------------------------------------------------------------------
@@ -43,10 +44,6 @@ CANDIDATES = (("user", "user"), ("user", "any"), ("any", "any"))
 """Formats tried for a primitive's two activations (source side, destination side), in
 order: the user's plain layouts, then the output (or both) in a layout oneDNN picks,
 with reorders from and to the user's arrays. Weights are always "any"."""
-
-
-class Unsupported(Exception):
-    """oneDNN has no usable implementation for a geometry (only its reference kernel)."""
 
 
 def _choose(lib, make_pd, x_query, x_bytes):
@@ -292,27 +289,9 @@ def _handle(md):
     return md.handle if isinstance(md, MemoryDesc) else md
 
 
-PLAN_CACHE_SIZE = 64
-"""How many convolution geometries keep their primitives (the least recently used go)."""
-
-
-
 def conv_plan(x_shape, x_layout, w_shape, has_bias, stride, pads, dilation, groups):
     """The cached :class:`ConvPlan` of a geometry, made on first use; None where oneDNN
     cannot run it well (remembered too)."""
-    key = (tuple(x_shape), x_layout, tuple(w_shape), bool(has_bias), tuple(stride),
+    key = ("conv", tuple(x_shape), x_layout, tuple(w_shape), bool(has_bias), tuple(stride),
            tuple(map(tuple, pads)), tuple(dilation), groups, "float32")
-    with _state["lock"]:
-        if key in _plans:
-            _plans.move_to_end(key)
-            return _plans[key]
-    try:
-        plan = ConvPlan(library(), *key[:-1])
-    except Unsupported:
-        plan = None
-    with _state["lock"]:
-        plan = _plans.setdefault(key, plan)
-        _plans.move_to_end(key)
-        while len(_plans) > PLAN_CACHE_SIZE:
-            _plans.popitem(last=False)
-    return plan
+    return cached_plan(key, lambda: ConvPlan(library(), *key[1:-1]))

@@ -1,6 +1,7 @@
 """Elementwise arithmetic and matmul, with PyTorch's type promotion."""
 from .. import backend
 from ..autograd import Function, Tensor, sum_to
+from .products import mm
 from .promotion import result_type
 
 
@@ -117,7 +118,7 @@ class MatMul(Function):
             raise ValueError(f"matmul: operands must have at least 1 dimension, got shapes "
                              f"{tuple(a.shape)} and {tuple(b.shape)}; use * for scalars")
         try:
-            y = a @ b
+            y = mm(a, b)
         except ValueError:
             raise ValueError(f"matmul: shapes {tuple(a.shape)} and {tuple(b.shape)} do not "
                              f"match (the last axis of the first must equal the "
@@ -142,10 +143,10 @@ class MatMul(Function):
             g_matrix = xp.expand_dims(g_matrix, -2)
         ga = gb = None
         if na:
-            ga = g_matrix @ xp.swapaxes(b2, -1, -2)
+            ga = mm(g_matrix, xp.swapaxes(b2, -1, -2))
             ga = sum_to(ga, a2.shape).reshape(a.shape)
         if nb:
-            gb = xp.swapaxes(a2, -1, -2) @ g_matrix
+            gb = mm(xp.swapaxes(a2, -1, -2), g_matrix)
             gb = sum_to(gb, b2.shape).reshape(b.shape)
         return ga, gb
 

@@ -2,6 +2,7 @@
 PyTorch's layout (weight is (out_features, in_features))."""
 from ..autograd import Function
 from ..checks import InputError, check_floating, check_same_dtype, check_tensor
+from .products import mm
 
 
 class Linear(Function):
@@ -13,27 +14,27 @@ class Linear(Function):
     def forward(self, x, weight, bias=None):
         self.x, self.weight = x, weight
         self.has_bias = bias is not None
-        y = x @ weight.T
-        if bias is not None:
-            y += bias  # y is a fresh array: adding in place saves one allocation
-        return y
+        if x.ndim <= 2:
+            return mm(x, weight.T, bias)
+        # (..., in): the leading axes as one batch axis
+        y = mm(x.reshape(-1, x.shape[-1]), weight.T, bias)
+        return y.reshape(*x.shape[:-1], weight.shape[0])
 
     def backward(self, g):
         needs = self.needs_input_grad
         x, w = self.x, self.weight
-        gx = g @ w if needs[0] else None
+        g2 = g.reshape(-1, g.shape[-1])  # (..., out) as one batch axis
+        gx = mm(g2, w).reshape(x.shape) if needs[0] else None
         gw = gb = None
         if needs[1]:
             if x.ndim == 2 and x.shape[0] == 1:
                 # one sample (the slides' SGD): an outer product, the same numbers as
                 # the product below, which OpenBLAS runs ~4x slower for an inner size 1
                 gw = g.T * x
-            elif x.ndim == 2:
-                gw = g.T @ x
-            else:  # (..., in): fold the leading axes into one batch axis
-                gw = g.reshape(-1, g.shape[-1]).T @ x.reshape(-1, x.shape[-1])
+            else:
+                gw = mm(g2.T, x.reshape(-1, x.shape[-1]))
         if self.has_bias and needs[2]:
-            gb = g.reshape(-1, g.shape[-1]).sum(axis=0)
+            gb = g2.sum(axis=0)
         return gx, gw, gb
 
 

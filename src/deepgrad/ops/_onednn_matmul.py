@@ -1,0 +1,100 @@
+"""oneDNN's matrix product for float32 2-D operands, ``a @ b (+ bias)``: a MatmulPlan per
+geometry (the shapes and the operands' memory orders), made once and kept in the LRU
+cache of ``_onednn.py`` (:func:`product`).
+
+oneDNN's matmul reads plain arrays described by their strides, so a transposed view
+(``weight.T`` in a linear layer, ``g.T`` in its weight gradient) is read where it lies,
+without a copy; the result is a new C-ordered array. Only operands whose rows or
+columns are contiguous go to it (a broadcast or strided view goes to NumPy), and only
+geometries for which it has a real kernel ("brg:avx512_core", "gemm:jit"), never its
+reference one. It runs on oneDNN's OpenMP threads, the pool its convolutions use, so a
+network whose products and convolutions both go to oneDNN has one pool of threads, not
+OpenBLAS's and OpenMP's spinning against each other (BENCHMARKS.md, issue 18).
+"""
+import numpy as np
+
+from ._onednn import (ARG_BIAS, ARG_DST, ARG_SRC, ARG_WEIGHTS, cached_plan, library,
+                      MemoryDesc, _pd_or_none, Primitive, Unsupported)
+
+MIN_MULTIPLY_ADDS = 1 << 19
+"""Smaller products stay with NumPy: a call through ctypes costs 10-20 us, more than
+oneDNN saves below about half a million multiply-adds (BENCHMARKS.md)."""
+
+
+class MatmulPlan:
+    """The primitive of ``(m, k) @ (k, n) [+ bias (n,)]`` for operands with the element
+    strides ``a_strides`` and ``b_strides``; the result is C-ordered."""
+
+    def __init__(self, lib, m, k, n, a_strides, b_strides, has_bias):
+        self.a = MemoryDesc.plain(lib, (m, k), a_strides)
+        self.b = MemoryDesc.plain(lib, (k, n), b_strides)
+        self.bias = MemoryDesc.plain(lib, (1, n), (n, 1)) if has_bias else None
+        self.y = MemoryDesc.plain(lib, (m, n), (n, 1))
+        pd = _pd_or_none(lib, lib.matmul_primitive_desc_create, lib.engine, self.a.handle,
+                         self.b.handle, self.bias.handle if has_bias else None,
+                         self.y.handle, None)
+        if pd is None:
+            raise Unsupported("no oneDNN matmul for these operands")
+        self.primitive = Primitive(lib, pd, "matmul")
+        if self.primitive.impl.startswith("ref"):
+            raise Unsupported("no oneDNN matmul kernel but the reference one")
+        self.shape = (m, n)
+
+    def __call__(self, a, b, bias=None):
+        y = np.empty(self.shape, np.float32)
+        args = {ARG_SRC: (self.a.handle, a.ctypes.data),
+                ARG_WEIGHTS: (self.b.handle, b.ctypes.data),
+                ARG_DST: (self.y.handle, y.ctypes.data)}
+        if bias is not None:
+            args[ARG_BIAS] = (self.bias.handle, bias.ctypes.data)
+        self.primitive.execute(args)
+        return y
+
+
+def _strides(x):
+    """Element strides of a float32 matrix whose rows or columns are contiguous (and
+    do not overlap), else None."""
+    if not x.flags.aligned:
+        return None
+    rows, cols = x.shape
+    if x.flags.c_contiguous:
+        return (cols, 1)
+    if x.flags.f_contiguous:
+        return (1, rows)
+    s0, s1 = x.strides
+    if s0 % 4 or s1 % 4:
+        return None
+    s0, s1 = s0 // 4, s1 // 4
+    if s1 == 1 and s0 >= cols:
+        return (s0, 1)
+    if s0 == 1 and s1 >= rows:
+        return (1, s1)
+    return None
+
+
+def _is_float32_array(x, ndim):
+    return type(x) is np.ndarray and x.dtype == np.float32 and x.ndim == ndim
+
+
+def product(a, b, bias=None):
+    """``a @ b (+ bias)`` computed by oneDNN, or None where it does not run it: not two
+    float32 NumPy matrices of matching shapes, too small a product, operands in another
+    memory order, oneDNN not loaded or without a kernel for them."""
+    if not (_is_float32_array(a, 2) and _is_float32_array(b, 2)):
+        return None
+    (m, k), n = a.shape, b.shape[1]
+    if b.shape[0] != k or m * k * n < MIN_MULTIPLY_ADDS:
+        return None
+    if bias is not None and not (_is_float32_array(bias, 1) and bias.shape == (n,)
+                                 and bias.flags.c_contiguous and bias.flags.aligned):
+        return None
+    a_strides, b_strides = _strides(a), _strides(b)
+    if a_strides is None or b_strides is None:
+        return None
+    lib = library()
+    if lib is None:
+        return None
+    has_bias = bias is not None
+    plan = cached_plan(("matmul", m, k, n, a_strides, b_strides, has_bias),
+                       lambda: MatmulPlan(lib, m, k, n, a_strides, b_strides, has_bias))
+    return None if plan is None else plan(a, b, bias)

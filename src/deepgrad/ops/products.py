@@ -1,0 +1,17 @@
+"""The matrix product of the layers' ops, chosen in one place: NumPy's ``a @ b`` (the
+reference; OpenBLAS, or cuBLAS through CuPy), or oneDNN's for float32 matrices large
+enough to pay for the call (``_onednn_matmul.py``; the tests hold it to NumPy's to
+float32 round-off). oneDNN's kernels for AVX-512 ran the MLPs' products 1.5-3x faster
+than OpenBLAS on the machines measured, and they share one thread pool with its
+convolutions (BENCHMARKS.md)."""
+
+
+def mm(a, b, bias=None):
+    """``a @ b``, plus ``bias`` (broadcast over the rows) when given."""
+    from . import _onednn_matmul  # the bindings load with the first product, not deepgrad
+    y = _onednn_matmul.product(a, b, bias)
+    if y is None:
+        y = a @ b
+        if bias is not None:
+            y += bias  # y is a fresh array: adding in place saves one allocation
+    return y
