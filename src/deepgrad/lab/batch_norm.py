@@ -26,6 +26,7 @@ from deepgrad.nn import init
 from deepgrad.train import train_step
 
 from . import _common as common
+from .verdicts import Check, ratio, verdict as judged
 
 NAME = "batch-norm"
 TITLE = "Batch normalization: whiten as you go"
@@ -132,25 +133,28 @@ def _highest(net, threshold):
     return max(ok) if ok else None
 
 
+def checks(numbers):
+    plain, bn = numbers["nets"]["plain"], numbers["nets"]["bn"]
+    h_plain, h_bn = (_highest(plain, numbers["trains_at"]), _highest(bn, numbers["trains_at"]))
+    return [Check("steps to 90% test accuracy, with BN / without",
+                  ratio(bn["steps_to_90"], plain["steps_to_90"]), "<", 1),
+            Check("highest learning rate that trains, with BN / without",
+                  ratio(h_bn or 0.0, h_plain or 0.0), ">", 1),
+            Check("shift of the last hidden layer's inputs, with BN / without",
+                  ratio(bn["shift"], plain["shift"]), "<", 1)]
+
+
 def verdict(numbers):
     plain, bn = numbers["nets"]["plain"], numbers["nets"]["bn"]
     s_plain, s_bn = plain["steps_to_90"], bn["steps_to_90"]
     h_plain, h_bn = (_highest(plain, numbers["trains_at"]), _highest(bn, numbers["trains_at"]))
-    faster = s_bn is not None and (s_plain is None or s_bn < s_plain)
-    higher = h_bn is not None and (h_plain is None or h_bn > h_plain)
-    steadier = bn["shift"] < plain["shift"]
     text = (f"steps to 90% test accuracy at lr {numbers['lr']:g}: {s_plain} without BN, "
             f"{s_bn} with (final: {plain['accuracy_curve'][-1][1]:.3f} and "
             f"{bn['accuracy_curve'][-1][1]:.3f}); highest learning rate that trains "
             f"(accuracy >= {numbers['trains_at']:g} in {numbers['sweep_steps']} steps): "
             f"{h_plain} without, {h_bn} with; shift of the last hidden layer's inputs: "
             f"{plain['shift']:.2f} without, {bn['shift']:.2f} with.")
-    for ok, why in ((faster, "BN did not reach 90% sooner"),
-                    (higher, "BN did not train at a higher rate"),
-                    (steadier, "BN did not reduce the shift")):
-        if not ok:
-            text += f" Failed: {why}."
-    return faster and higher and steadier, text
+    return judged(checks(numbers), text)
 
 
 def figure(numbers, path):

@@ -23,6 +23,7 @@ from deepgrad.nn import count_parameters
 from deepgrad.train import train_step
 
 from . import _common as common
+from .verdicts import Check, ratio, verdict as judged
 
 NAME = "connectivity"
 TITLE = "Fully connected vs locally connected vs convolutional"
@@ -109,30 +110,30 @@ def table(numbers):
     return rows
 
 
+def checks(numbers):
+    c, nets = numbers["course"], numbers["nets"]
+    conv, fc = nets["convolutional"], nets["fully_connected"]
+    return [Check("course example, fully connected parameters", c["fully_connected"], ">=", 1e9),
+            Check("course example, fully connected parameters (at most)", c["fully_connected"],
+                  "<=", 2.5e9),
+            Check("course example, locally connected parameters / 4M, off by",
+                  abs(c["locally_connected"] / 4e6 - 1), "<=", 0.05),
+            Check("course example, convolution parameters off 100 by",
+                  abs(c["convolutional"] - 100), "<=", 0),
+            Check("hidden parameters, convolution / fully connected",
+                  ratio(conv["hidden_parameters"], fc["hidden_parameters"]), "<", 0.01),
+            Check("test accuracy, convolution - fully connected",
+                  conv["test_accuracy"] - fc["test_accuracy"], ">=", -0.02)]
+
+
 def verdict(numbers):
     c, nets = numbers["course"], numbers["nets"]
-    fc_ok = 1e9 <= c["fully_connected"] <= 2.5e9
-    lc_ok = abs(c["locally_connected"] - 4e6) <= 0.05 * 4e6
-    conv_ok = c["convolutional"] == 100
-    fewest = (nets["convolutional"]["hidden_parameters"]
-              < 0.01 * nets["fully_connected"]["hidden_parameters"])
-    acc_ok = (nets["convolutional"]["test_accuracy"]
-              >= nets["fully_connected"]["test_accuracy"] - 0.02)
     text = (f"course example: fully connected {c['fully_connected']:.3g}, locally connected "
             f"{c['locally_connected']:.3g}, convolutional {c['convolutional']} parameters. "
             f"On {numbers['n_train']} digit images: " + "; ".join(
                 f"{k.replace('_', ' ')} {nets[k]['hidden_parameters']:,} hidden parameters, "
                 f"test accuracy {nets[k]['test_accuracy']:.3f}" for k in KINDS) + ".")
-    for ok, why in ((fc_ok, "the fully connected count is not ~2B"),
-                    (lc_ok, "the locally connected count is not ~4M"),
-                    (conv_ok, "the convolution does not have 100 parameters"),
-                    (fewest, "the convolution has 1% or more of the fully connected "
-                             "layer's parameters"),
-                    (acc_ok, "the convolution is more than 2 points less accurate than "
-                             "the fully connected layer")):
-        if not ok:
-            text += f" Failed: {why}."
-    return fc_ok and lc_ok and conv_ok and fewest and acc_ok, text
+    return judged(checks(numbers), text)
 
 
 def figure(numbers, path):

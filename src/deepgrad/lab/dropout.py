@@ -22,6 +22,7 @@ from deepgrad.data import two_moons
 from deepgrad.train import train_step
 
 from . import _common as common
+from .verdicts import Check, ratio, verdict as judged
 
 NAME = "dropout"
 TITLE = "Dropout: decimated nets, and their deterministic approximation"
@@ -100,28 +101,30 @@ def run(quick=True, seed=0, out_dir=None):
                         "average": np.round(total[keep] / done, 5).tolist()}}
 
 
+def checks(numbers):
+    plain, drop = numbers["nets"]["0.0"], numbers["nets"][str(numbers["p"])]
+    single, most = numbers["approximation"][0], numbers["approximation"][-1]
+    return [Check("test error with dropout - without", drop["test_error"] - plain["test_error"],
+                  "<", 0),
+            Check("test loss with dropout / without", ratio(drop["test_loss"], plain["test_loss"]),
+                  "<", 1),
+            Check(f"same class, deterministic net and the average of {most['samples']} "
+                  f"decimated nets", most["same_class"], ">=", 0.95),
+            Check("distance to the deterministic net, averaged nets / one decimated net",
+                  ratio(most["mean_abs_diff"], single["mean_abs_diff"]), "<=", 0.5)]
+
+
 def verdict(numbers):
     plain, drop = numbers["nets"]["0.0"], numbers["nets"][str(numbers["p"])]
     approx = numbers["approximation"]
     single, most = approx[0], approx[-1]
-    better_error = drop["test_error"] < plain["test_error"]
-    better_loss = (drop["test_loss"] is not None and plain["test_loss"] is not None
-                   and drop["test_loss"] < plain["test_loss"])
-    agrees = most["same_class"] >= 0.95
-    closer = most["mean_abs_diff"] <= 0.5 * single["mean_abs_diff"]
     text = (f"test error {plain['test_error']:.3f} without dropout, {drop['test_error']:.3f} "
             f"with p = {numbers['p']:g}; test loss {plain['test_loss']:.3g} vs "
             f"{drop['test_loss']:.3g}. Deterministic net vs the average of "
             f"{most['samples']} decimated nets: same class on {most['same_class']:.1%} of "
             f"the test points, mean |difference| of the log-odds "
             f"{most['mean_abs_diff']:.4f} (one decimated net: {single['mean_abs_diff']:.4f}).")
-    for ok, why in ((better_error, "dropout did not lower the test error"),
-                    (better_loss, "dropout did not lower the test loss"),
-                    (agrees, "the predictions agree on fewer than 95% of the points"),
-                    (closer, "averaging did not halve the distance")):
-        if not ok:
-            text += f" Failed: {why}."
-    return better_error and better_loss and agrees and closer, text
+    return judged(checks(numbers), text)
 
 
 def figure(numbers, path):

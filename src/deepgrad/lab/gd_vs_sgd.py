@@ -15,6 +15,7 @@ from deepgrad.data import two_moons
 from deepgrad.examples import gd_vs_sgd as gd_vs_sgd_example
 
 from . import _common as common
+from .verdicts import Check, ratio, verdict as judged
 
 NAME = "gd-vs-sgd"
 TITLE = "Gradient descent vs stochastic gradient descent"
@@ -58,15 +59,28 @@ def run(quick=True, seed=0, out_dir=None):
     return {"n_samples": n, "epochs": epochs, "lr": lr, "runs": runs}
 
 
-def verdict(numbers):
-    runs, epochs = numbers["runs"], numbers["epochs"]
+def _worse_and_fastest(numbers):
+    runs = numbers["runs"]
     gd = runs["GD"]["loss"][-1]
     sgd = {k: r for k, r in runs.items() if k != "GD"}
     worse = [k for k, r in sgd.items() if r["loss"][-1] is None or r["loss"][-1] >= gd]
     reach = [r["epochs_to_gd_final"] for r in sgd.values()
              if r["epochs_to_gd_final"] is not None]
-    fastest = min(reach) if reach else None
-    quick_enough = fastest is not None and fastest <= epochs / 4
+    return worse, (min(reach) if reach else None)
+
+
+def checks(numbers):
+    worse, fastest = _worse_and_fastest(numbers)
+    return [Check("minibatch runs not below GD's loss at equal budget", len(worse), "<=", 0),
+            Check("epochs for the best minibatch run to reach GD's final loss, as a "
+                  "fraction of the budget", ratio(fastest, numbers["epochs"]), "<=", 0.25)]
+
+
+def verdict(numbers):
+    runs, epochs = numbers["runs"], numbers["epochs"]
+    gd = runs["GD"]["loss"][-1]
+    sgd = {k: r for k, r in runs.items() if k != "GD"}
+    worse, fastest = _worse_and_fastest(numbers)
     finals = ", ".join(f"{k}: {r['loss'][-1]:.4f}" if r["loss"][-1] is not None
                        else f"{k}: diverged" for k, r in sgd.items())
     text = (f"after {epochs} epochs (N = {numbers['n_samples']}), GD's loss is {gd:.4f}; "
@@ -80,9 +94,7 @@ def verdict(numbers):
                  f"GD's final loss after {min(times):.2f} s.")
     if worse:
         text += f" Not below GD at equal budget: {', '.join(worse)}."
-    if not quick_enough:
-        text += " No minibatch run reached GD's final loss within a quarter of the budget."
-    return not worse and quick_enough, text
+    return judged(checks(numbers), text)
 
 
 def figure(numbers, path):

@@ -12,6 +12,8 @@ non-finite or exceeded 1e3 times the initial loss (it then stops). Three runs ar
 the smallest learning rate (too small), the one with the lowest final loss (good), and
 the first that diverged (too large).
 """
+import math
+
 import numpy as np
 
 import deepgrad as dg
@@ -19,6 +21,7 @@ from deepgrad import nn
 from deepgrad.train import train_step
 
 from . import _common as common
+from .verdicts import Check, ratio, verdict as judged
 
 NAME = "learning-rate"
 TITLE = "Learning rate: too small, good, too large"
@@ -84,17 +87,33 @@ def _picks(numbers):
     return 0, good, large
 
 
+def _wrong_sides(numbers):
+    """The rates that diverged below 0.95 x 2/lambda_max, and converged above 1.05 x."""
+    runs, crit = numbers["runs"], numbers["critical_lr"]
+    return ([r["lr"] for r in runs if r["lr"] < 0.95 * crit and r["diverged"]],
+            [r["lr"] for r in runs if r["lr"] > 1.05 * crit and not r["diverged"]])
+
+
+def checks(numbers):
+    runs = numbers["runs"]
+    small, good, large = _picks(numbers)
+    slowdown = math.nan
+    if good is not None and not runs[small]["diverged"]:
+        slowdown = ratio(runs[small]["final_loss"], runs[good]["final_loss"])
+    wrong_below, wrong_above = _wrong_sides(numbers)
+    return [Check("final loss of the smallest rate / the best rate's", slowdown, ">=", 10),
+            Check("rates of the grid that diverged", sum(r["diverged"] for r in runs), ">=", 1),
+            Check("rates below 0.95 x 2/lambda_max that diverged", len(wrong_below), "<=", 0),
+            Check("rates above 1.05 x 2/lambda_max that converged", len(wrong_above), "<=", 0)]
+
+
 def verdict(numbers):
     runs, crit = numbers["runs"], numbers["critical_lr"]
     small, good, large = _picks(numbers)
     if good is None:
-        return False, "no learning rate of the grid converged"
+        return judged(checks(numbers), "no learning rate of the grid converged")
     s_loss, g_loss = runs[small]["final_loss"], runs[good]["final_loss"]
-    slow = runs[small]["diverged"] is False and s_loss >= 10 * g_loss
-    below = [r for r in runs if r["lr"] < 0.95 * crit]
-    above = [r for r in runs if r["lr"] > 1.05 * crit]
-    wrong_below = [r["lr"] for r in below if r["diverged"]]
-    wrong_above = [r["lr"] for r in above if not r["diverged"]]
+    wrong_below, wrong_above = _wrong_sides(numbers)
     detected = large is not None
     text = (f"2/lambda_max = {crit:.4g}. Final loss after {numbers['steps']} steps: too small "
             f"(lr {runs[small]['lr']:.3g}) {s_loss:.4g}; best (lr {runs[good]['lr']:.3g}) "
@@ -102,13 +121,11 @@ def verdict(numbers):
     text += (f"first divergence at lr {runs[large]['lr']:.4g} "
              f"= {runs[large]['lr'] / crit:.2f} x 2/lambda_max." if detected
              else "no divergence detected.")
-    if not slow:
-        text += " The smallest rate was not 10 times worse than the best."
     if wrong_below:
         text += f" Diverged below the limit: {wrong_below}."
     if wrong_above:
         text += f" Converged above the limit: {wrong_above}."
-    return slow and detected and not wrong_below and not wrong_above, text
+    return judged(checks(numbers), text)
 
 
 def figure(numbers, path):

@@ -22,6 +22,7 @@ from deepgrad import plotting
 from deepgrad.train import train_step
 
 from . import _common as common
+from .verdicts import Check, verdict as judged
 
 NAME = "linearization"
 TITLE = "Linearization: may need higher dimensions"
@@ -69,16 +70,18 @@ def run(quick=True, seed=0, out_dir=None):
             "y": y.tolist(), "grid": g.tolist(), "nets": nets}
 
 
+def checks(numbers):
+    nets = numbers["nets"]
+    return [Check("best training accuracy, 2 hidden units", nets["2"]["best_accuracy"], "<", 0.95),
+            Check("best training accuracy, 3 hidden units", nets["3"]["best_accuracy"], ">=",
+                  0.99)]
+
+
 def verdict(numbers):
     two, three = numbers["nets"]["2"]["best_accuracy"], numbers["nets"]["3"]["best_accuracy"]
-    fails, works = two < 0.95, three >= 0.99
     text = (f"best training accuracy over {numbers['restarts']} initialisations: "
             f"{two:.3f} with 2 hidden units, {three:.3f} with 3.")
-    if not fails:
-        text += " Failed: 2 hidden units separated the classes."
-    if not works:
-        text += " Failed: 3 hidden units did not separate the classes."
-    return fails and works, text
+    return judged(checks(numbers), text)
 
 
 def figure(numbers, path):

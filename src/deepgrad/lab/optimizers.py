@@ -22,6 +22,7 @@ from deepgrad.nn import Parameter
 from deepgrad.train import train_step
 
 from . import _common as common
+from .verdicts import Check, verdict as judged
 
 NAME = "optimizers"
 TITLE = "Optimizers: SGD, momentum, NAG, Rprop, AdaGrad, RMSProp, AdaDelta, Adam"
@@ -181,7 +182,7 @@ def table(numbers):
     return rows
 
 
-def verdict(numbers):
+def _stuck_and_winners(numbers):
     scores = _scores(numbers)
     starts = {"rosenbrock": numbers["rosenbrock"]["start_value"],
               "beale": numbers["beale"]["start_value"],
@@ -194,13 +195,25 @@ def verdict(numbers):
                 stuck.append(f"{k} on {p}")
     winners = {p: min((k for k in s if s[k] is not None), key=lambda k: s[k], default=None)
                for p, s in scores.items()}
+    return stuck, winners
+
+
+def checks(numbers):
+    stuck, winners = _stuck_and_winners(numbers)
+    return [Check("optimizer-problem pairs without progress", len(stuck), "<=", 0),
+            Check("different winners over the three problems", len(set(winners.values())),
+                  ">=", 2)]
+
+
+def verdict(numbers):
+    stuck, winners = _stuck_and_winners(numbers)
     one_best = len(set(winners.values())) == 1
     text = ("Best: " + ", ".join(f"{p}: {w}" for p, w in winners.items()) + ". "
             + ("One optimizer won everywhere." if one_best else
                "No optimizer won on all three problems."))
     if stuck:
         text += f" No progress: {', '.join(stuck)}."
-    return not stuck and not one_best, text
+    return judged(checks(numbers), text)
 
 
 def figure(numbers, path):

@@ -22,6 +22,7 @@ from deepgrad.nn import init
 from deepgrad.train import Callback, Probes, Trainer
 
 from . import _common as common
+from .verdicts import Check, ratio, verdict as judged
 
 NAME = "vanishing-gradients"
 TITLE = "Vanishing gradients: sigmoid vs ReLU, 10 layers"
@@ -115,17 +116,30 @@ def _ratio(norms):
     return norms[0] / norms[-1] if norms[-1] > 0 else float("inf")
 
 
+def checks(numbers):
+    sig, relu = numbers["nets"]["sigmoid"], numbers["nets"]["relu"]
+    last = max(sig["grad_norms"], key=int)
+    s_loss, r_loss = sig["loss"][-1], relu["loss"][-1]
+    return [Check("largest sigmoid slope s(1 - s)",
+                  max(sig["slope_max"]) if sig["slope_max"] else None, "<=", 0.25),
+            Check("first/last layer gradient norm at init, sigmoid",
+                  _ratio(sig["grad_norms"]["0"]), "<", 1e-3),
+            Check("first/last layer gradient norm at init, ReLU",
+                  _ratio(relu["grad_norms"]["0"]), ">", 0.1),
+            Check("first/last layer gradient norm after training, sigmoid",
+                  _ratio(sig["grad_norms"][last]), "<", 1e-3),
+            Check("final training loss, ReLU / sigmoid",
+                  ratio(r_loss, float("inf") if s_loss is None else s_loss), "<", 1)]
+
+
 def verdict(numbers):
     sig, relu = numbers["nets"]["sigmoid"], numbers["nets"]["relu"]
     last = max(sig["grad_norms"], key=int)
     max_slope = max(sig["slope_max"]) if sig["slope_max"] else None
-    slope_ok = max_slope is not None and max_slope <= 0.25
     sig0, relu0 = _ratio(sig["grad_norms"]["0"]), _ratio(relu["grad_norms"]["0"])
     sig_end = _ratio(sig["grad_norms"][last])
     per_layer = sig0 ** (1 / (len(sig["grad_norms"]["0"]) - 1))
-    vanishes, relu_ok, stays = sig0 < 1e-3, relu0 > 0.1, sig_end < 1e-3
     s_loss, r_loss = sig["loss"][-1], relu["loss"][-1]
-    trains = r_loss is not None and (s_loss is None or r_loss < s_loss)
     text = (f"sigmoid slopes: mean {np.mean(sig['slope_mean']):.3f}, max "
             f"{max_slope if max_slope is None else round(max_slope, 4)} (bound 0.25). "
             f"First/last layer gradient norm at init: sigmoid {sig0:.2e} (x{per_layer:.2f} "
@@ -133,14 +147,7 @@ def verdict(numbers):
             f"Training loss after {numbers['epochs']} epochs: sigmoid {s_loss:.3f} "
             f"(accuracy {sig['accuracy']:.2f}), ReLU {r_loss:.3f} (accuracy "
             f"{relu['accuracy']:.2f}).")
-    for ok, why in ((slope_ok, "a sigmoid slope above 0.25"),
-                    (vanishes, "the sigmoid gradient did not vanish at init"),
-                    (relu_ok, "the ReLU gradient vanished at init"),
-                    (stays, "the sigmoid net's first layers recovered"),
-                    (trains, "ReLU did not reach the lower loss")):
-        if not ok:
-            text += f" Failed: {why}."
-    return slope_ok and vanishes and relu_ok and stays and trains, text
+    return judged(checks(numbers), text)
 
 
 def figure(numbers, path):

@@ -20,6 +20,7 @@ import deepgrad as dg
 from deepgrad.train import train_step
 
 from . import _common as common
+from .verdicts import Check, ratio, verdict as judged
 
 NAME = "weight-decay"
 TITLE = "Overfitting and weight decay"
@@ -97,35 +98,47 @@ def run(quick=True, seed=0, out_dir=None):
             "classifier": _classifier(decays, 1500, 30, seed)}
 
 
-def _judge(problem, train_key, what):
+PROBLEMS = (("regression", "train", "regression (MSE)"),
+            ("classifier", "train_loss", "classifier (error)"))
+
+
+def _runs(problem):
+    """The run without decay, the decayed runs that did not diverge, the largest decay."""
     runs = problem["runs"]
     base = next(r for r in runs if r["decay"] == 0.0)
     decayed = [r for r in runs if r["decay"] > 0 and r["gap"] is not None]
+    return base, decayed, max(runs, key=lambda r: r["decay"])
+
+
+def checks(numbers):
+    out = []
+    for key, train_key, what in PROBLEMS:
+        base, decayed, largest = _runs(numbers[key])
+        best_gap = min((r["gap"] for r in decayed), default=None)
+        best_test = min((r["test"] for r in decayed), default=None)
+        out += [Check(f"{what}: smallest generalisation gap with decay / without",
+                      ratio(best_gap, base["gap"]), "<=", 2 / 3),
+                Check(f"{what}: best test value with decay / without",
+                      ratio(best_test, base["test"]), "<", 1),
+                Check(f"{what}: training value at the largest decay / without",
+                      ratio(largest[train_key], base[train_key]), ">", 1)]
+    return out
+
+
+def _summary(problem, what):
+    base, decayed, _ = _runs(problem)
     if not decayed or base["gap"] is None:
-        return False, f"{what}: a run diverged"
+        return f"{what}: a run diverged"
     best_gap = min(decayed, key=lambda r: r["gap"])
     best_test = min(decayed, key=lambda r: r["test"])
-    largest = max(runs, key=lambda r: r["decay"])
-    narrows = best_gap["gap"] <= 2 / 3 * base["gap"]
-    helps = best_test["test"] < base["test"]
-    trades = (largest[train_key] is not None and base[train_key] is not None
-              and largest[train_key] > base[train_key])
-    text = (f"{what}: gap {base['gap']:.3g} without decay, {best_gap['gap']:.3g} at lambda "
+    return (f"{what}: gap {base['gap']:.3g} without decay, {best_gap['gap']:.3g} at lambda "
             f"{best_gap['decay']:g}; test {base['test']:.3g} without decay, best "
             f"{best_test['test']:.3g} at lambda {best_test['decay']:g}")
-    if not narrows:
-        text += " (gap not cut by a third)"
-    if not helps:
-        text += " (decay never lowered the test value)"
-    if not trades:
-        text += " (the largest decay did not raise the training loss)"
-    return narrows and helps and trades, text
 
 
 def verdict(numbers):
-    ok1, t1 = _judge(numbers["regression"], "train", "regression (MSE)")
-    ok2, t2 = _judge(numbers["classifier"], "train_loss", "classifier (error)")
-    return ok1 and ok2, t1 + "; " + t2 + "."
+    text = "; ".join(_summary(numbers[key], what) for key, _, what in PROBLEMS) + "."
+    return judged(checks(numbers), text)
 
 
 def figure(numbers, path):
