@@ -1,4 +1,4 @@
-"""The command line: ``deepgrad train | eval | example | info``.
+"""The command line: ``deepgrad train | eval | example | lab | bench | playground | info``.
 
 ``deepgrad train`` with no arguments trains an MLP on the 8x8 digits (80/20 train/test
 split, a tenth of the training part held out for validation, all seeded), prints one line
@@ -100,6 +100,14 @@ def build_parser():
     bench.add_argument("--breakdown", nargs="+", metavar="NET", help="time each layer kind "
                        "of these network cases (e.g. lenet-256) in both frameworks")
     bench.set_defaults(run=cmd_bench)
+
+    playground = sub.add_parser("playground", help="train live in the browser: a local "
+                                "page of networks and optimizers", allow_abbrev=False,
+                                description="Serve the playground on 127.0.0.1 (a free "
+                                "port unless --port) and print its URL; Ctrl+C stops it.")
+    playground.add_argument("--port", type=int, default=0, help="port (default: a free one)")
+    playground.add_argument("--open", action="store_true", help="open it in the browser")
+    playground.set_defaults(run=cmd_playground)
 
     info = sub.add_parser("info", help="versions, backend, BLAS and threads")
     info.set_defaults(run=cmd_info)
@@ -210,6 +218,15 @@ def cmd_bench(args):
         return 0
     names = list(run.NETWORKS) + (args.case or []) if args.networks else args.case
     run.main(names, args.repeats, args.json, device=args.device)
+    return 0
+
+
+def cmd_playground(args):
+    from . import playground
+    try:
+        playground.serve(port=args.port, open_browser=args.open)
+    except KeyboardInterrupt:
+        pass
     return 0
 
 

@@ -1,0 +1,383 @@
+"""The playground's server over real HTTP: runs start, stream, pause, step, reconfigure and
+stop; bad input is refused with a message naming the parameter; runs are independent; a
+closed stream stops its run; a diverging run says so."""
+import http.client
+import json
+import math
+import pathlib
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+pytest.importorskip("starlette", reason="the playground extra is not installed")
+pytest.importorskip("uvicorn", reason="the playground extra is not installed")
+
+from deepgrad.playground import config, runs, server  # noqa: E402
+
+FAST = {"speed": 1000, "dataset": "moons", "optimizer": "adam", "lr": 0.03}
+
+
+@pytest.fixture(scope="module")
+def registry():
+    return runs.Registry()
+
+
+@pytest.fixture(scope="module")
+def url(registry):
+    with server.background(registry=registry) as address:
+        yield address
+
+
+def call(url, path, body=None, method=None):
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(url + path.lstrip("/"), data, method=method,
+                                 headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return resp.status, json.load(resp)
+    except urllib.error.HTTPError as err:
+        return err.code, json.load(err)
+
+
+def start(url, kind="network", **cfg):
+    status, body = call(url, "/api/runs", {"kind": kind, "config": cfg})
+    assert status == 201, body
+    return body["id"]
+
+
+class Stream:
+    """A run's Server-Sent Events, read line by line."""
+
+    def __init__(self, url, run_id):
+        host, port = url.split("//")[1].rstrip("/").split(":")
+        self.conn = http.client.HTTPConnection(host, int(port), timeout=10)
+        self.conn.request("GET", f"/api/runs/{run_id}/events")
+        self.resp = self.conn.getresponse()
+        assert self.resp.status == 200
+        assert self.resp.getheader("Content-Type").startswith("text/event-stream")
+
+    def next(self, kind=None, timeout=10):
+        """The next event (of type ``kind``, skipping others)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            line = self.resp.readline()
+            assert line, "the stream ended"
+            if line.startswith(b"data: "):
+                event = json.loads(line[6:])  # strict JSON: a NaN would not parse in JS
+                if kind is None or event["type"] == kind:
+                    return event
+        raise AssertionError(f"no {kind or 'event'} within {timeout} s")
+
+    def close(self):
+        self.resp.close()
+        self.conn.close()
+
+
+def live(url):
+    return {r["id"]: r for r in call(url, "/api/runs")[1]["runs"]}
+
+
+def wait_until(predicate, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_the_page_and_the_schema_are_served(url):
+    with urllib.request.urlopen(url, timeout=10) as resp:
+        page = resp.read().decode()
+    assert "<script" in page and "/static/app.js" in page
+    status, schema = call(url, "/api/schema")
+    assert status == 200
+    assert schema["network"]["optimizer"]["choices"] == list(config.OPTIMIZERS)
+    assert len(config.OPTIMIZERS) == 9
+    assert set(schema["network"]["dataset"]["choices"]) == {"spirals", "moons", "circles",
+                                                           "xor", "blobs"}
+    assert set(schema["surfaces"]) == {"quadratic", "rosenbrock", "beale", "saddle"}
+
+
+def test_every_asset_ships_in_the_package_and_none_is_fetched_from_elsewhere():
+    files = sorted(p.name for p in server.STATIC.iterdir())
+    assert {"index.html", "app.js", "style.css"} <= set(files)
+    for path in server.STATIC.iterdir():
+        text = path.read_text()
+        assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", text), path.name
+        assert "import(" not in text and "@import" not in text, path.name
+
+
+@pytest.mark.parametrize("kind, cfg, message", [
+    ("network", {"lr": -1}, "lr must be in (0, 10], got -1"),
+    ("network", {"lr": "fast"}, "lr must be a number, got 'fast'"),
+    ("network", {"layers": 1000}, "layers must be in [0, 8], got 1000"),
+    ("network", {"neurons": 2.5}, "neurons must be a whole number, got 2.5"),
+    ("network", {"optimizer": "adamax"}, "unknown optimizer 'adamax'; choose one of sgd"),
+    ("network", {"activation": "gelu"}, "unknown activation 'gelu'"),
+    ("network", {"learning_rate": 0.1}, "unknown parameter 'learning_rate'"),
+    ("network", {"batch": 300}, "batch must be at most the number of training samples "
+     "(280), got 300"),
+    ("network", {"optimizer": "rmsprop", "weight_decay": 0.01, "decay": "decoupled"},
+     "decoupled weight decay is offered by"),
+    ("network", {"speed": 10**6}, "speed must be in [1, 1000]"),
+    ("surface", {"surface": "himmelblau"}, "unknown surface 'himmelblau'"),
+    ("surface", {"surface": "rosenbrock", "x0": 9}, "x0 must be within the rosenbrock "
+     "surface's range [-2.0, 2.0], got 9"),
+    ("surface", {"optimizers": "sgd,lbfgs"}, "unknown optimizer 'lbfgs' in optimizers"),
+    ("surface", {"lr_adam": 0}, "lr_adam must be in (0, 10], got 0"),
+    ("molecule", {}, "unknown kind 'molecule'"),
+])
+def test_bad_input_is_refused_with_a_message_naming_it(url, kind, cfg, message):
+    before = set(live(url))
+    status, body = call(url, "/api/runs", {"kind": kind, "config": cfg})
+    assert status == 400
+    assert message in body["error"]
+    assert set(live(url)) == before  # nothing was started
+
+
+def test_a_body_that_is_not_json_is_refused(url):
+    req = urllib.request.Request(url + "api/runs", b"lr=-1", method="POST")
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(req, timeout=10)
+    assert err.value.code == 400
+    assert "JSON object" in json.load(err.value)["error"]
+
+
+def test_a_run_streams_its_setup_then_frames_and_its_loss_falls(url):
+    run_id = start(url, **FAST)
+    stream = Stream(url, run_id)
+    try:
+        setup = stream.next("setup")
+        assert setup["layers"] == [2, 8, 8, 2] and setup["classes"] == 2
+        assert len(setup["train"]["x"]) == 280 and len(setup["test"]["y"]) == 120
+        first = stream.next("frame")
+        assert first["step"] == 0
+        assert len(first["neurons"]) == 2 and len(first["grad_norms"]) == 3
+        import base64
+        assert len(base64.b64decode(first["boundary"])) == 48 * 48 * 2
+        assert len(base64.b64decode(first["neurons"][0])) == 8 * 24 * 24
+        frame = first
+        while frame["step"] < 400:
+            frame = stream.next("frame")
+        assert frame["train_loss"] < 0.8 * first["train_loss"]
+        assert frame["boundary"] != first["boundary"]
+        assert all(g > 0 and math.isfinite(g) for g in frame["grad_norms"])
+    finally:
+        stream.close()
+
+
+def test_pause_step_play_and_reset(url):
+    run_id = start(url, **FAST)
+    stream = Stream(url, run_id)
+    try:
+        stream.next("frame")
+        assert call(url, f"/api/runs/{run_id}/control", {"action": "pause"})[0] == 200
+        paused = stream.next("paused")["step"]
+        assert not live(url)[run_id]["playing"]
+        time.sleep(0.3)
+        assert live(url)[run_id]["step"] == paused  # no step while paused
+        call(url, f"/api/runs/{run_id}/control", {"action": "step"})
+        assert stream.next("frame")["step"] == paused + 1
+        call(url, f"/api/runs/{run_id}/control", {"action": "play"})
+        assert stream.next("frame")["step"] > paused + 1
+        call(url, f"/api/runs/{run_id}/control", {"action": "reset"})
+        stream.next("setup")
+        assert stream.next("frame")["step"] == 0
+        status, body = call(url, f"/api/runs/{run_id}/control", {"action": "rewind"})
+        assert status == 400 and "unknown action 'rewind'" in body["error"]
+    finally:
+        stream.close()
+
+
+def test_changes_apply_at_once_and_bad_changes_leave_the_run_as_it_was(url):
+    run_id = start(url, **FAST)
+    stream = Stream(url, run_id)
+    try:
+        before = stream.next("frame")["step"]
+        while before < 50:
+            before = stream.next("frame")["step"]
+        status, body = call(url, f"/api/runs/{run_id}/config", {"config": {**FAST, "lr": 0.2}})
+        assert status == 200 and body["config"]["lr"] == 0.2
+        frame = stream.next()
+        while frame["lr"] != 0.2:
+            frame = stream.next()
+            assert frame["type"] == "frame"  # a train-group change keeps the network
+        assert frame["step"] >= before
+        status, body = call(url, f"/api/runs/{run_id}/config", {"config": {"lr": -0.5}})
+        assert status == 400 and "lr must be in (0, 10], got -0.5" in body["error"]
+        assert stream.next("frame")["lr"] == 0.2
+        call(url, f"/api/runs/{run_id}/config", {"config": {**FAST, "layers": 3}})
+        setup = stream.next("setup")  # a model-group change rebuilds the network
+        assert setup["layers"] == [2, 8, 8, 8, 2]
+        assert stream.next("frame")["step"] == 0
+    finally:
+        stream.close()
+
+
+def test_two_runs_at_once_are_independent(url):
+    a = start(url, **FAST, activation="relu", seed=1)
+    b = start(url, **FAST, activation="sigmoid", seed=2)
+    sa, sb = Stream(url, a), Stream(url, b)
+    try:
+        assert sa.next("setup")["train"] != sb.next("setup")["train"]
+        call(url, f"/api/runs/{a}/control", {"action": "pause"})
+        sa.next("paused")
+        step_a = live(url)[a]["step"]
+        first_b = sb.next("frame")["step"]
+        frame_b = sb.next("frame")
+        while frame_b["step"] < first_b + 50:
+            frame_b = sb.next("frame")
+        assert live(url)[a]["step"] == step_a  # b trains on while a is paused
+        call(url, f"/api/runs/{a}/control", {"action": "play"})
+        assert sa.next("frame")["step"] > step_a
+    finally:
+        sa.close()
+        sb.close()
+
+
+def test_a_closed_stream_stops_its_run(url, registry):
+    run_id = start(url, **FAST)
+    stream = Stream(url, run_id)
+    stream.next("frame")
+    thread = registry.get(run_id).thread
+    assert thread.is_alive()
+    stream.close()
+    assert wait_until(lambda: run_id not in live(url)), "the run outlived its page"
+    thread.join(5)
+    assert not thread.is_alive()
+    assert call(url, f"/api/runs/{run_id}/control", {"action": "play"})[0] == 404
+
+
+def test_one_page_per_stream(url):
+    run_id = start(url, **FAST)
+    stream = Stream(url, run_id)
+    try:
+        stream.next("frame")
+        host, port = url.split("//")[1].rstrip("/").split(":")
+        conn = http.client.HTTPConnection(host, int(port), timeout=10)
+        conn.request("GET", f"/api/runs/{run_id}/events")
+        resp = conn.getresponse()
+        assert resp.status == 409 and "already streams" in json.load(resp)["error"]
+        conn.close()
+    finally:
+        stream.close()
+
+
+def test_a_diverging_run_says_so_instead_of_drawing_nan(url):
+    run_id = start(url, speed=1000, activation="relu", layers=4, neurons=32, lr=10)
+    stream = Stream(url, run_id)
+    try:
+        event = stream.next()
+        while event["type"] in ("setup", "frame"):
+            assert event["type"] == "setup" or math.isfinite(event["train_loss"])
+            event = stream.next()
+        assert event["type"] == "diverged"
+        assert "diverged at step" in event["message"] and "lower the learning rate" \
+            in event["message"]
+        assert not live(url)[run_id]["playing"]
+    finally:
+        stream.close()
+
+
+def test_the_optimizer_view_races_optimizers_from_one_start(url):
+    run_id = start(url, "surface", surface="quadratic", optimizers="sgd,momentum,adam",
+                   steps=60, speed=1000, x0=-2.0, y0=1.0)
+    stream = Stream(url, run_id)
+    try:
+        setup = stream.next("setup")
+        assert [lane["name"] for lane in setup["lanes"]] == ["sgd", "momentum", "adam"]
+        assert setup["start"] == [-2.0, 1.0] and len(setup["grid"]) == 96
+        paths = [[] for _ in setup["lanes"]]
+        event = stream.next()
+        while event["type"] != "done":
+            if event["type"] == "frame":
+                for path, lane in zip(paths, event["lanes"]):
+                    path.extend(lane["points"])
+            event = stream.next()
+        assert event["step"] == 60
+        assert all(len(path) == 60 for path in paths)
+        for path in paths:
+            assert path[-1][2] < 0.1 * setup["loss0"]
+        sgd_y = [p[1] for p in paths[0]]  # lr 0.09 on curvature 20: the y coordinate
+        assert sum(a * b < 0 for a, b in zip(sgd_y, sgd_y[1:])) > 20  # zig-zags
+    finally:
+        stream.close()
+
+
+def test_an_optimizer_that_diverges_on_a_surface_is_marked(url):
+    run_id = start(url, "surface", surface="quadratic", optimizers="sgd,adam", lr_sgd=0.5,
+                   steps=100, speed=1000)
+    stream = Stream(url, run_id)
+    try:
+        event = stream.next()
+        while event["type"] != "done":
+            if event["type"] == "frame":
+                last = event
+                for lane in event["lanes"]:
+                    assert all(math.isfinite(v) for point in lane["points"] for v in point)
+                    assert all(abs(v) < 1e6 for point in lane["points"] for v in point[:2])
+            event = stream.next()
+        sgd, adam = last["lanes"]
+        assert re.fullmatch(r"diverged at step \d+", sgd["status"])  # 1 - 0.5 * 20 = -9
+        assert adam["status"] is None
+    finally:
+        stream.close()
+
+
+def test_runs_whose_page_never_comes_stop(monkeypatch):
+    monkeypatch.setattr(runs, "ATTACH_TIMEOUT", 0.3)
+    with server.background() as address:
+        run_id = start(address, **FAST)
+        assert wait_until(lambda: run_id not in live(address), timeout=5)
+
+
+def test_too_many_runs_are_refused():
+    with server.background(registry=runs.Registry(max_runs=2)) as address:
+        start(address, **FAST)
+        start(address, **FAST)
+        status, body = call(address, "/api/runs", {"kind": "network", "config": FAST})
+        assert status == 400 and "too many runs at once (2)" in body["error"]
+
+
+def test_the_command_prints_its_url_and_serves_127_0_0_1_only():
+    proc = subprocess.Popen([sys.executable, "-m", "deepgrad.cli", "playground"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        found = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
+        assert found, line + proc.stderr.read()
+        port = int(found.group(1))
+        assert wait_until(lambda: call(f"http://127.0.0.1:{port}/", "/api/schema")[0] == 200)
+        others = [a for a in {i[4][0] for i in socket.getaddrinfo(socket.gethostname(), None,
+                                                                  socket.AF_INET)}
+                  if not a.startswith("127.")]
+        for address in others:  # not reachable from the network
+            with pytest.raises(OSError):
+                socket.create_connection((address, port), timeout=2).close()
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_the_command_refuses_a_port_in_use():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run([sys.executable, "-m", "deepgrad.cli", "playground",
+                                 "--port", str(port)], capture_output=True, text=True,
+                                timeout=60)
+    assert result.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+
+
+def test_static_files_are_package_data():
+    text = (pathlib.Path(__file__).parents[1] / "pyproject.toml").read_text()
+    assert '"deepgrad.playground" = ["static/*"]' in text
