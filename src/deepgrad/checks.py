@@ -10,6 +10,7 @@ in the layer that calls it.
 """
 import math
 import numbers
+import os
 
 from .autograd import Tensor
 
@@ -230,3 +231,94 @@ def check_fits(who, shape, pads, kernel, dilation):
             raise InputError(f"{who}: the kernel {tuple(kernel)} (dilation {tuple(dilation)}, "
                              f"extent {extent} on axis {axis + 2}) is larger than the padded "
                              f"input {padded} (input shape {tuple(shape)})")
+
+
+# -- sizes and allocations (factories, layers' parameters) --
+
+def check_sizes(who, sizes, name="size"):
+    """Sizes as PyTorch takes them (``f(2, 3)``, ``f((2, 3))``, ``f([2, 3])``): a tuple
+    of non-negative ints. TypeError for a non-integer, ValueError for a negative one."""
+    if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
+        sizes = tuple(sizes[0])
+    for n in sizes:
+        if isinstance(n, bool) or not isinstance(n, numbers.Integral):
+            raise TypeError(f"{who}: {name} must be non-negative integers, got "
+                            f"{tuple(sizes)!r}")
+        if n < 0:
+            raise ValueError(f"{who}: {name} must be non-negative integers, got "
+                             f"{tuple(sizes)!r}")
+    return tuple(int(n) for n in sizes)
+
+
+def _physical_memory():
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def check_allocation(who, shape, itemsize, name="the tensor"):
+    """An array of ``shape`` must be possible (fewer than 2**63 bytes: ValueError) and
+    fit in this machine's memory (MemoryError), said before NumPy tries."""
+    count = 1
+    for n in shape:
+        count *= int(n)
+    nbytes = count * itemsize
+    if nbytes >= 2 ** 63 or any(int(n) >= 2 ** 63 for n in shape):
+        raise ValueError(f"{who}: {name} of shape {tuple(shape)} would need {count} "
+                         f"elements of {itemsize} bytes, more than any array can hold")
+    memory = _physical_memory()
+    if memory and nbytes > memory:
+        raise MemoryError(f"{who}: {name} of shape {tuple(shape)} needs "
+                          f"{nbytes / 2 ** 30:.4g} GiB, more than this machine's "
+                          f"{memory / 2 ** 30:.4g} GiB of memory")
+
+
+def check_value(who, name, value, allow_tensor=True):
+    """A number (bool, int, float) or, with ``allow_tensor``, a one-element Tensor: the
+    value a tensor is filled or compared with."""
+    if isinstance(value, Tensor) and allow_tensor and value.numel() == 1:
+        return value
+    if not isinstance(value, numbers.Number) or isinstance(value, complex):
+        raise TypeError(f"{who}: {name} must be a number, got {type(value).__name__} "
+                        f"{value!r}")
+    return value
+
+
+# -- operands and indices --
+
+def check_operand(who, value, name="other"):
+    """The other side of an elementwise op: a Tensor, an array, or a number."""
+    if isinstance(value, Tensor) or hasattr(value, "__array_interface__") or (
+            hasattr(value, "__cuda_array_interface__")):
+        return value
+    if not isinstance(value, numbers.Number):
+        raise TypeError(f"{who}: {name} must be a Tensor or a number, got "
+                        f"{type(value).__name__} {value!r:.60}")
+    return value
+
+
+def check_broadcast(who, *shapes):
+    """The shapes must broadcast together (NumPy's rule, which is PyTorch's)."""
+    import numpy as np
+    try:
+        return np.broadcast_shapes(*shapes)
+    except ValueError:
+        raise InputError(f"{who}: shapes {', '.join(str(tuple(s)) for s in shapes)} do "
+                         f"not broadcast together") from None
+
+
+def check_index(who, index, size, dim, name="index"):
+    """An integer index Tensor (or array) with every entry in [0, size): its array."""
+    data = index._data if isinstance(index, Tensor) else index
+    if not hasattr(data, "dtype"):
+        raise InputTypeError(f"{who}: {name} must be a Tensor of int64 indices, got "
+                             f"{type(index).__name__}")
+    if data.dtype.kind not in "iu":
+        raise InputTypeError(f"{who}: {name} must hold integers (int64), got dtype "
+                             f"{data.dtype}")
+    if data.size and (int(data.min()) < 0 or int(data.max()) >= size):
+        bad = int(data.min()) if int(data.min()) < 0 else int(data.max())
+        raise IndexError(f"{who}: {name} {bad} is out of range for dim {dim} of size "
+                         f"{size}")
+    return data

@@ -134,6 +134,8 @@ def fill_(self, value):
     if _in_graph(self, (value,)) or isinstance(value, Tensor):
         return _fill_in_graph(self, value)
     _check_leaf(self, "fill_")
+    from .checks import check_value
+    check_value("fill_", "value", value)
     self._data.fill(value)
     self._version_box[0] += 1
     return self

@@ -4,11 +4,12 @@ Python floats and lists of floats become float32 (the default dtype), Python int
 bools bool; NumPy arrays keep their dtype unless ``dtype`` is given. Random factories
 draw from the one seeded generator (``dg.manual_seed``).
 """
+import math
 import numbers
 
 import numpy as np
 
-from . import backend, dtypes
+from . import backend, checks, dtypes
 from .autograd import Tensor
 
 
@@ -20,14 +21,24 @@ def tensor(data, requires_grad=False, dtype=None, device=None, pin_memory=False)
     elif isinstance(data, (list, tuple)) and _holds_tensors(data):
         data = [tensor(item)._data for item in data]
     xp = backend.array_module_for(device if device is not None else _device_of(data))
-    dtype = dtypes.resolve(dtype)
-    if dtype is None and not hasattr(data, "dtype"):
-        probe = np.asarray(data)
-        if probe.dtype.kind == "f":
+    dtype = _dtype("tensor()", dtype)
+    if not hasattr(data, "dtype"):
+        try:
+            probe = np.asarray(data)
+        except ValueError:  # NumPy's "inhomogeneous shape"
+            raise ValueError(f"tensor(): data is ragged (nested lists of different "
+                             f"lengths), got {data!r}") from None
+        if dtype is None and probe.dtype.kind == "f":
             dtype = backend.default_dtype
-        elif probe.dtype.kind == "O":
-            raise TypeError(f"tensor(): cannot make a tensor from {type(data).__name__} "
-                            f"with ragged or non-numeric content")
+        elif dtype is None and probe.dtype.kind == "c":  # the default's complex type
+            dtype = np.complex64 if backend.default_dtype == np.float32 else np.complex128
+        kind = probe.dtype.kind
+    else:
+        kind = data.dtype.kind
+    if kind not in "biufc":
+        raise TypeError(f"tensor(): data must be numbers (nested lists, arrays or "
+                        f"Tensors of them), got {type(data).__name__} of dtype kind "
+                        f"{kind!r}: {data!r:.80}")
     array = xp.array(data, dtype=dtype, copy=True)
     if requires_grad and array.dtype.kind != "f":
         raise RuntimeError(f"tensor(): only floating-point tensors can require grad, got "
@@ -63,33 +74,40 @@ def _device_of(data):
     return backend.device_of(data) if hasattr(data, "dtype") else "cpu"
 
 
-def _made(array, requires_grad):
+def _made(array, requires_grad, who="tensor"):
     if requires_grad and array.dtype.kind != "f":
-        raise RuntimeError(f"only floating-point tensors can require grad, got dtype "
-                           f"{array.dtype}")
+        raise RuntimeError(f"{who}: only floating-point tensors can require grad, got "
+                           f"dtype {array.dtype}")
     return Tensor(array, requires_grad)
 
 
-def _float_dtype(dtype):
-    dtype = dtypes.resolve(dtype)
+def _dtype(who, dtype):
+    """A dtype argument resolved, its error naming the factory."""
+    try:
+        return dtypes.resolve(dtype)
+    except TypeError as err:
+        raise TypeError(f"{who}: dtype: {err}") from None
+
+
+def _float_dtype(dtype, who="tensor"):
+    dtype = _dtype(who, dtype)
     return backend.default_dtype if dtype is None else dtype
 
 
 def _size(size, who):
     """``f(2, 3)``, ``f((2, 3))``, ``f([2, 3])`` or ``f(size=(2, 3))``: one tuple."""
-    if len(size) == 1 and isinstance(size[0], (tuple, list)):
-        size = tuple(size[0])
-    for n in size:
-        if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0:
-            raise ValueError(f"{who}: sizes must be non-negative integers, got "
-                             f"{tuple(size)!r}")
-    return tuple(int(n) for n in size)
+    return checks.check_sizes(who, size)
 
 
 def _filled(who, value, size, dtype, device, requires_grad, size_keyword=None):
     size = _size(size if size_keyword is None else (size_keyword,), who)
+    dtype = _float_dtype(dtype, who)
+    checks.check_allocation(who, size, np.dtype(dtype).itemsize)
     xp = backend.array_module_for(device)
-    return _made(xp.full(size, value, dtype=_float_dtype(dtype)), requires_grad)
+    if not isinstance(value, Tensor) and np.dtype(dtype).kind in "iu" and not (
+            np.iinfo(dtype).min <= value <= np.iinfo(dtype).max):
+        raise ValueError(f"{who}: fill_value {value!r} does not fit in {np.dtype(dtype)}")
+    return _made(xp.full(size, value, dtype=dtype), requires_grad, who)
 
 
 def zeros(*sizes, dtype=None, device=None, requires_grad=False, out=None, size=None):
@@ -108,39 +126,52 @@ def empty(*sizes, dtype=None, device=None, requires_grad=False, out=None, size=N
 def full(size, fill_value, dtype=None, device=None, requires_grad=False):
     """A tensor of ``size`` filled with ``fill_value``; the dtype follows the value (a
     bool gives bool, an int int64, a float the default dtype), as in PyTorch."""
+    checks.check_value("full", "fill_value", fill_value)
+    if isinstance(fill_value, Tensor):
+        dtype = fill_value.dtype if dtype is None else dtype
+        fill_value = fill_value.item()
     if dtype is None and not isinstance(fill_value, float):
         dtype = np.bool_ if isinstance(fill_value, bool) else np.int64
+    if not isinstance(size, (tuple, list)):
+        size = (size,)
     return _filled("full", fill_value, (size,), dtype, device, requires_grad)
 
 
-def _like(t, dtype, device):
-    return (dtypes.resolve(dtype) or t.dtype), (device if device is not None else t.device)
+def _like(t, dtype, device, who):
+    checks.check_tensor(who, t)
+    return (_dtype(who, dtype) or t.dtype), (device if device is not None else t.device)
 
 
 def zeros_like(input, dtype=None, device=None, requires_grad=False):  # noqa: A002
-    dtype, device = _like(input, dtype, device)
+    dtype, device = _like(input, dtype, device, "zeros_like")
     return _filled("zeros_like", 0, (input.shape,), dtype, device, requires_grad)
 
 
 def ones_like(input, dtype=None, device=None, requires_grad=False):  # noqa: A002
-    dtype, device = _like(input, dtype, device)
+    dtype, device = _like(input, dtype, device, "ones_like")
     return _filled("ones_like", 1, (input.shape,), dtype, device, requires_grad)
 
 
 def empty_like(input, dtype=None, device=None, requires_grad=False):  # noqa: A002
-    return zeros_like(input, dtype, device, requires_grad)
+    dtype, device = _like(input, dtype, device, "empty_like")
+    return _filled("empty_like", 0, (input.shape,), dtype, device, requires_grad)
 
 
 def full_like(input, fill_value, dtype=None, device=None, requires_grad=False):  # noqa: A002
-    dtype, device = _like(input, dtype, device)
+    dtype, device = _like(input, dtype, device, "full_like")
+    checks.check_value("full_like", "fill_value", fill_value, allow_tensor=False)
     return _filled("full_like", fill_value, (input.shape,), dtype, device, requires_grad)
 
 
 def _random(who, draw, size, dtype, device, requires_grad):
     size = _size(size, who)
-    dtype = _float_dtype(dtype)
+    dtype = _float_dtype(dtype, who)
+    if np.dtype(dtype).kind not in "fc":
+        raise TypeError(f"{who}: dtype must be floating point (the samples are real "
+                        f"numbers), got {np.dtype(dtype)}")
+    checks.check_allocation(who, size, 8)
     data = draw(backend.generator(device), size).astype(dtype)
-    return _made(backend.array_module_for(device).asarray(data), requires_grad)
+    return _made(backend.array_module_for(device).asarray(data), requires_grad, who)
 
 
 def randn(*sizes, size=None, generator=None, dtype=None, device=None, requires_grad=False):
@@ -177,12 +208,12 @@ def _uniform(generator):
 
 
 def randn_like(input, dtype=None, device=None, requires_grad=False):  # noqa: A002
-    dtype, device = _like(input, dtype, device)
+    dtype, device = _like(input, dtype, device, "randn_like")
     return randn(input.shape, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
 def rand_like(input, dtype=None, device=None, requires_grad=False):  # noqa: A002
-    dtype, device = _like(input, dtype, device)
+    dtype, device = _like(input, dtype, device, "rand_like")
     return rand(input.shape, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
@@ -194,18 +225,28 @@ def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=N
         low, high, size = 0, low, high
     if high is None or size is None:
         raise TypeError("randint: expected randint(high, size) or randint(low, high, size)")
+    if not isinstance(size, (tuple, list)):
+        raise TypeError(f"randint: size must be a tuple of ints, got {size!r}")
+    for name, value in (("low", low), ("high", high)):
+        checks.check_int_arg("randint", name, value)
+        if not -2 ** 63 <= value < 2 ** 63:
+            raise ValueError(f"randint: {name} {value} is out of the int64 range")
     if high <= low:
         raise RuntimeError(f"randint: expected low < high, got low={low}, high={high}")
     size = _size((size,), "randint")
+    checks.check_allocation("randint", size, 8)
     gen = _source(generator) or backend.generator(device)
-    data = np.asarray(gen.integers(low, high, size=size)).astype(dtypes.resolve(dtype) or np.int64)
+    data = np.asarray(gen.integers(low, high, size=size)).astype(
+        _dtype("randint", dtype) or np.int64)
     return _made(backend.array_module_for(device).asarray(data), requires_grad)
 
 
 def randperm(n, *, generator=None, dtype=None, device=None):
     """A random permutation of 0, ..., n-1 (int64)."""
+    n = checks.check_sizes("randperm", (n,), "n")[0]
+    checks.check_allocation("randperm", (n,), 8)
     gen = _source(generator) or backend.generator(device)
-    data = gen.permutation(int(n)).astype(dtypes.resolve(dtype) or np.int64)
+    data = gen.permutation(n).astype(_dtype("randperm", dtype) or np.int64)
     return Tensor(backend.array_module_for(device).asarray(data))
 
 
@@ -225,12 +266,20 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
     if end is None:
         start, end = 0, start
     bounds = [getattr(v, "item", lambda v=v: v)() for v in (start, end, step)]
+    for name, value in zip(("start", "end", "step"), bounds):
+        checks.check_real_arg("arange", name, value)
+    start, end, step = bounds
     if step == 0:
         raise RuntimeError("arange: step must be nonzero")
+    if (end - start) * step < 0:
+        raise RuntimeError(f"arange: upper bound and lower bound inconsistent with step "
+                           f"sign (start={start}, end={end}, step={step})")
+    checks.check_allocation("arange", (math.ceil((end - start) / step),), 8)
     if dtype is None:
         integral = all(isinstance(v, numbers.Integral) for v in bounds)
         dtype = np.int64 if integral else backend.default_dtype
-    data = np.arange(*bounds, dtype=np.float64 if dtypes.resolve(dtype).kind == "f" else None)
+    dtype = _dtype("arange", dtype)
+    data = np.arange(*bounds, dtype=np.float64 if dtype.kind == "f" else None)
     xp = backend.array_module_for(device)
     return _made(xp.asarray(data.astype(dtypes.resolve(dtype))), requires_grad)
 
@@ -239,13 +288,29 @@ def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False)
     """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
     if not isinstance(steps, numbers.Integral) or steps < 0:
         raise RuntimeError(f"linspace: steps must be a non-negative integer, got {steps!r}")
-    data = np.linspace(float(start), float(end), int(steps)).astype(_float_dtype(dtype))
+    start, end = (getattr(v, "item", lambda v=v: v)() for v in (start, end))
+    checks.check_number("linspace", "start", start)
+    checks.check_number("linspace", "end", end)
+    dtype = _float_dtype(dtype, "linspace")
+    checks.check_allocation("linspace", (steps,), 8)
+    if math.isfinite(start) and math.isfinite(end):
+        data = np.linspace(float(start), float(end), int(steps))
+    else:  # PyTorch's formula (start + i * step, then end - ... from halfway): NaN
+        i = np.arange(steps, dtype=np.float64)
+        with np.errstate(invalid="ignore"):
+            step = (end - start) / (steps - 1) if steps > 1 else 0.0
+            data = np.where(i < steps // 2, start + i * step, end - (steps - 1 - i) * step)
+    data = data.astype(dtype)
     return _made(backend.array_module_for(device).asarray(data), requires_grad)
 
 
 def eye(n, m=None, *, dtype=None, device=None, requires_grad=False):
+    n = checks.check_sizes("eye", (n,), "n")[0]
+    m = n if m is None else checks.check_sizes("eye", (m,), "m")[0]
+    dtype = _float_dtype(dtype, "eye")
+    checks.check_allocation("eye", (n, m), np.dtype(dtype).itemsize)
     xp = backend.array_module_for(device)
-    return _made(xp.eye(n, m, dtype=_float_dtype(dtype)), requires_grad)
+    return _made(xp.eye(n, m, dtype=dtype), requires_grad, "eye")
 
 
 def get_default_dtype():

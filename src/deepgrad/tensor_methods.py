@@ -8,7 +8,7 @@ import numbers
 
 import numpy as np
 
-from . import backend, dtypes, ops
+from . import backend, checks, dtypes, ops
 from .autograd import Tensor
 from .inplace import (_arithmetic_in_place, _copied, _in_place, _normal, _setitem,
                       _uniform, fill_)
@@ -36,10 +36,15 @@ def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False):
         else:
             dtype = a
     out = self
+    try:
+        device = None if device is None else backend.normalize_device(device)
+        dtype = None if dtype is None else dtypes.resolve(dtype)
+    except (TypeError, ValueError) as err:
+        raise type(err)(f"to(): {err}") from None
     if device is not None:
-        out = ops.to_device(out, backend.normalize_device(device))
+        out = ops.to_device(out, device)
     if dtype is not None:
-        out = ops.to_dtype(out, dtypes.resolve(dtype))
+        out = ops.to_dtype(out, dtype)
     if copy and out is self:
         out = clone(self)
     return out
@@ -124,13 +129,25 @@ def _invert(self):
     return Tensor(xp.logical_not(self._data) if self.dtype == np.bool_ else ~self._data)
 
 
-def _floor_divide(self, other):
+def _integer_division(who, self, other):
+    """The divisor's array; an integer division by zero is refused, as in PyTorch
+    (NumPy would give 0 with a warning)."""
+    checks.check_operand(who, other)
     other = other._data if isinstance(other, Tensor) else other
+    if self.dtype.kind in "biu" and np.asarray(other).dtype.kind in "biu" and not np.all(
+            np.asarray(other)):
+        raise RuntimeError(f"{who}: integer division by zero (ZeroDivisionError)")
+    checks.check_broadcast(who, self.shape, np.shape(other))
+    return other
+
+
+def _floor_divide(self, other):
+    other = _integer_division("floor_divide", self, other)
     return Tensor(np.asarray(self._data // other))
 
 
 def _remainder(self, other):
-    other = other._data if isinstance(other, Tensor) else other
+    other = _integer_division("remainder", self, other)
     return Tensor(np.asarray(self._data % other))
 
 
@@ -138,25 +155,35 @@ def mm(self, other):
     if self.ndim != 2 or other.ndim != 2:
         raise RuntimeError(f"mm: expects two matrices, got shapes {tuple(self.shape)} and "
                            f"{tuple(other.shape)}; use matmul for other shapes")
-    return ops.matmul(self, other)
+    if self.shape[1] != other.shape[0]:
+        raise RuntimeError(f"mm: shapes {tuple(self.shape)} and {tuple(other.shape)} cannot "
+                           f"be multiplied ({self.shape[1]} != {other.shape[0]})")
+    return ops.matmul(self, other, who="mm")
 
 
 def bmm(self, other):
     if self.ndim != 3 or other.ndim != 3 or self.shape[0] != other.shape[0]:
         raise RuntimeError(f"bmm: expects two batches of matrices (b, n, m) and (b, m, p), "
                            f"got shapes {tuple(self.shape)} and {tuple(other.shape)}")
-    return ops.matmul(self, other)
+    return ops.matmul(self, other, who="bmm")
 
 
 def dot(self, other):
     if self.ndim != 1 or other.ndim != 1:
         raise RuntimeError(f"dot: expects two 1-D tensors, got shapes {tuple(self.shape)} "
                            f"and {tuple(other.shape)}")
-    return ops.matmul(self, other)
+    if self.shape[0] != other.shape[0]:
+        raise RuntimeError(f"dot: the tensors have {self.shape[0]} and {other.shape[0]} "
+                           f"elements")
+    return ops.matmul(self, other, who="dot")
 
 
 def norm(self, p="fro", dim=None, keepdim=False):
     """The 2-norm (``p='fro'`` or 2), 1-norm or max-norm (``p=inf``) over ``dim``."""
+    if self.dtype.kind not in "fc":
+        raise RuntimeError(f"norm(): expected a floating point tensor, got {self.dtype}")
+    reduction._dims("norm", self, dim, None)  # the checks, named for norm
+    reduction._keep(keepdim, None, "norm")
     if p in ("fro", 2):
         return ops.sqrt(reduction.sum(self * self, dim, keepdim))
     if p == 1:
@@ -167,15 +194,29 @@ def norm(self, p="fro", dim=None, keepdim=False):
 
 
 def masked_fill(self, mask, value):
-    mask = mask._data if isinstance(mask, Tensor) else mask
+    checks.check_tensor("masked_fill", mask, "mask")
+    mask = mask._data
     if mask.dtype != np.bool_:
         raise RuntimeError(f"masked_fill: the mask must be a bool tensor, got {mask.dtype}")
+    if checks.check_broadcast("masked_fill", self.shape, mask.shape) != tuple(self.shape):
+        raise RuntimeError(f"masked_fill: the mask of shape {tuple(mask.shape)} must "
+                           f"broadcast to the tensor's shape {tuple(self.shape)}")
+    checks.check_value("masked_fill", "value", value)
+    if isinstance(value, Tensor) and value.ndim:
+        raise RuntimeError(f"masked_fill: value must be a number or a 0-d tensor, got "
+                           f"shape {tuple(value.shape)}")
     return ops.where(mask, value, self)
 
 
 def index_select(self, dim, index):
     d = shape._dim(dim, self.ndim, "index_select")
-    index = index._data if isinstance(index, Tensor) else np.asarray(index)
+    if not isinstance(index, Tensor) and not backend.is_array(index):
+        raise TypeError(f"index_select: index must be a Tensor, got {type(index).__name__}")
+    index = checks.check_index("index_select", index, self.shape[d] if self.ndim else 1, d)
+    if index.ndim > 1:
+        raise IndexError(f"index_select: index must be 1-D (a vector), got shape "
+                         f"{tuple(index.shape)}")
+    index = index.reshape(-1)
     return shape.getitem(self, (slice(None),) * d + (index,))
 
 
@@ -184,6 +225,12 @@ def expand_as(self, other):
 
 
 def logsumexp(self, dim, keepdim=False):
+    if self.dtype.kind not in "fc":
+        self = self.to(backend.default_dtype)  # noqa: PLW0642 - PyTorch's promotion
+    reduction._dims("logsumexp", self, dim, None)
+    if self.numel() == 0:  # nothing to shift by: the sum of no terms is 0, its log -inf
+        with np.errstate(divide="ignore"):
+            return ops.log(reduction.sum(ops.exp(self), dim, keepdim))
     peak = reduction.amax(self, dim, keepdim=True).detach()
     out = ops.log(reduction.sum(ops.exp(self - peak), dim, keepdim=True)) + peak
     return out if keepdim else shape.squeeze(out, dim)
@@ -216,6 +263,8 @@ isfinite, isnan, isinf = _test("isfinite"), _test("isnan"), _test("isinf")
 
 def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     xp = backend.get_array_module(self._data)
+    checks.check_tensor("allclose", other, "other")
+    checks.check_broadcast("allclose", self.shape, other.shape)
     return bool(xp.allclose(self._data, other._data, rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 
@@ -236,7 +285,9 @@ def scatter(self, dim, index, src=None, value=None, reduce=None):
                                   "have no gradient) or use gather")
     fill = value if src is None else src
     fill = fill._data if isinstance(fill, Tensor) else fill
-    index = index._data if isinstance(index, Tensor) else backend.np.asarray(index)
+    d = shape._dim(dim, self.ndim, "scatter")
+    index = checks.check_index("scatter", index if isinstance(index, Tensor) else
+                               backend.np.asarray(index), self.shape[d] if self.ndim else 1, d)
     if index.ndim == 0 and self.ndim == 1:  # scatter_(0, tensor(3), value=1): one index
         index = index.reshape(1)
     out = self._data.copy()

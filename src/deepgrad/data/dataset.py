@@ -64,6 +64,10 @@ class TensorDataset(Dataset):
                      for a in self.arrays)
 
     def get_batch(self, indices):
+        n = len(self)
+        if len(indices) and (int(min(indices)) < -n or int(max(indices)) >= n):
+            bad = int(max(indices)) if int(max(indices)) >= n else int(min(indices))
+            raise IndexError(f"TensorDataset: index {bad} is out of range for {n} samples")
         return tuple(a[indices] for a in self.arrays)
 
 

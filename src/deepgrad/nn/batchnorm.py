@@ -20,6 +20,7 @@ import numbers
 
 from .. import backend
 from ..autograd import Tensor
+from ..checks import check_allocation
 from ..ops.batch_norm import batch_norm
 from .module import Module
 from .parameter import Parameter
@@ -39,6 +40,7 @@ class _BatchNorm(Module):
         self._set_options(eps, momentum, affine, track_running_stats)
         self.num_features = n = int(num_features)
         dtype = dtype or backend.default_dtype
+        check_allocation(name, (n,), backend.np.dtype(dtype).itemsize, "weight")
         xp = backend.np
         if self.affine:
             self.weight = Parameter(xp.ones(n, dtype=dtype))

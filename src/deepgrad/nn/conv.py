@@ -8,7 +8,7 @@ the weights.
 import math
 
 from .. import backend
-from ..checks import check_count, pair, parse_padding
+from ..checks import check_allocation, check_count, pair, parse_padding
 from ..ops.conv import conv2d
 from . import init
 from .module import Module
@@ -43,6 +43,7 @@ class Conv2d(Module):
         self._set_in_channels("Conv2d", in_channels)
         dtype = dtype or backend.default_dtype
         shape = (out_channels, in_channels // groups) + self.kernel_size
+        check_allocation("Conv2d", shape, backend.np.dtype(dtype).itemsize, "weight")
         self.weight = Parameter(backend.np.empty(shape, dtype=dtype))
         if bias:
             self.bias = Parameter(backend.np.empty(out_channels, dtype=dtype))

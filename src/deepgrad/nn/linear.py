@@ -2,7 +2,7 @@
 import math
 
 from .. import backend
-from ..checks import check_count
+from ..checks import check_allocation, check_count
 from ..ops import linear
 from . import init
 from .module import Module
@@ -23,6 +23,8 @@ class Linear(Module):
             check_count("Linear", arg, value)
         self.in_features, self.out_features = in_features, out_features
         dtype = dtype or backend.default_dtype
+        check_allocation("Linear", (out_features, in_features), backend.np.dtype(dtype).itemsize,
+                         "weight")
         xp = backend.np
         self.weight = Parameter(xp.empty((out_features, in_features), dtype=dtype))
         self.bias = Parameter(xp.empty(out_features, dtype=dtype)) if bias else None

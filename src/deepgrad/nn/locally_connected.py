@@ -7,7 +7,8 @@ from its arguments alone, without allocating the weights.
 """
 from .. import backend
 from ..autograd import Tensor
-from ..checks import InputError, check_count, check_fits, pair, parse_padding
+from ..checks import (InputError, check_allocation, check_bool_arg, check_count, check_fits,
+                      pair, parse_padding)
 from ..ops.conv import output_size
 from ..ops.locally_connected import locally_connected2d
 from .conv import _init_like_conv
@@ -48,8 +49,10 @@ class LocallyConnected2d(Module):
                    (1, 1))
         self.output_size = self._output_size(self.input_size, self.kernel_size, self.stride,
                                              self._pads)
+        check_bool_arg(who, "bias", bias)
         dtype = dtype or backend.default_dtype
         shape = self.output_size + (out_channels, in_channels) + self.kernel_size
+        check_allocation(who, shape, backend.np.dtype(dtype).itemsize, "weight")
         self.weight = Parameter(backend.np.empty(shape, dtype=dtype))
         if bias:
             self.bias = Parameter(backend.np.empty((out_channels,) + self.output_size,

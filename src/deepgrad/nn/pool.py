@@ -1,4 +1,5 @@
 """Pooling layers: MaxPool2d, AvgPool2d, AdaptiveAvgPool2d (PyTorch's arguments)."""
+from ..checks import check_bool_arg
 from ..ops.pool import _pool_args, adaptive_avg_pool2d, avg_pool2d, max_pool2d
 from .module import Module
 
@@ -12,6 +13,8 @@ class MaxPool2d(Module):
         super().__init__()
         self.kernel_size, self.stride, self.padding, self.dilation = _pool_args(
             "MaxPool2d", kernel_size, stride, padding, dilation)
+        for name, flag in (("return_indices", return_indices), ("ceil_mode", ceil_mode)):
+            check_bool_arg("MaxPool2d", name, flag)
         self.return_indices, self.ceil_mode = bool(return_indices), bool(ceil_mode)
         # the arguments as given, for a repr equal to PyTorch's ("kernel_size=2")
         self._given = (kernel_size, kernel_size if stride is None else stride, padding,
@@ -36,6 +39,8 @@ class AvgPool2d(Module):
         self.kernel_size, self.stride, self.padding, _ = _pool_args(
             "AvgPool2d", kernel_size, stride, padding, 1)
         self._given = (kernel_size, kernel_size if stride is None else stride, padding)
+        for name, flag in (("ceil_mode", ceil_mode), ("count_include_pad", count_include_pad)):
+            check_bool_arg("AvgPool2d", name, flag)
         self.ceil_mode, self.count_include_pad = bool(ceil_mode), bool(count_include_pad)
         self.divisor_override = divisor_override
         if divisor_override is not None and (isinstance(divisor_override, bool) or not

@@ -82,9 +82,17 @@ class Tanh(Function):
         return (g * (1 - y * y),)
 
 
+def _peak(a, axis):
+    """The max along ``axis`` that softmax subtracts (0 for an empty input: nothing to
+    subtract from, and NumPy's max has no identity)."""
+    if a.size == 0:
+        return backend.get_array_module(a).zeros((1,) * a.ndim, a.dtype)
+    return a.max(axis=axis, keepdims=True)
+
+
 def _log_softmax(a, axis):
     xp = backend.get_array_module(a)
-    shifted = a - a.max(axis=axis, keepdims=True)
+    shifted = a - _peak(a, axis)
     return shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
 
 
@@ -97,7 +105,7 @@ class Softmax(Function):
 
     def forward(self, a):
         xp = backend.get_array_module(a)
-        e = xp.exp(a - a.max(axis=self.axis, keepdims=True))
+        e = xp.exp(a - _peak(a, self.axis))
         e /= e.sum(axis=self.axis, keepdims=True)
         self.y = e
         return e

@@ -1,6 +1,7 @@
 """Elementwise arithmetic and matmul, with PyTorch's type promotion."""
 from .. import backend
 from ..autograd import Function, Tensor, sum_to
+from ..checks import InputTypeError, check_broadcast, check_operand
 from .products import mm
 from .promotion import result_type
 
@@ -187,13 +188,15 @@ def _shape(a):
 
 # -- thin wrappers: Python scalars take the dtype of the tensor they meet --------------
 
-def _pair(a, b):
+def _pair(a, b, who="elementwise op"):
     """Turn the non-tensor side of a binary op into an array, and bring both sides to
     the dtype PyTorch gives the result (a Python number counts as a 0-d operand)."""
     swapped = not isinstance(a, Tensor)
     t, other = (b, a) if swapped else (a, b)
     if not isinstance(other, Tensor):
-        other = _constant(other, t)
+        other = _constant(check_operand(who, other), t)
+    if other.shape != t._data.shape and who != "matmul":
+        check_broadcast(who, t._data.shape, other.shape)
     if other.dtype != t._data.dtype:
         dtype = result_type(t, other)
         t, other = to_dtype(t, dtype), to_dtype(other, dtype)
@@ -230,20 +233,20 @@ def _into(out, result):
 
 
 def add(a, b, *, alpha=None, out=None):
-    return _into(out, Add()(*_pair(a, b if alpha is None else b * alpha)))
+    return _into(out, Add()(*_pair(a, b if alpha is None else b * alpha, "add")))
 
 
 def sub(a, b, *, alpha=None, out=None):
-    return _into(out, Sub()(*_pair(a, b if alpha is None else b * alpha)))
+    return _into(out, Sub()(*_pair(a, b if alpha is None else b * alpha, "sub")))
 
 
 def mul(a, b, *, out=None):
-    return _into(out, Mul()(*_pair(a, b)))
+    return _into(out, Mul()(*_pair(a, b, "mul")))
 
 
 def div(a, b, *, out=None):
     """True division: integer operands give a float tensor (the default dtype)."""
-    a, b = _pair(a, b)
+    a, b = _pair(a, b, "div")
     if a.dtype.kind in "biu" and _kind(b) in "biu":
         a, b = to_dtype(a, backend.default_dtype), to_dtype(b, backend.default_dtype)
     return _into(out, Div()(a, b))
@@ -258,8 +261,13 @@ def neg(a):
 
 
 def pow(a, b, *, out=None):  # noqa: A001 - the name users expect
-    return _into(out, Pow()(*_pair(a, b)))
+    return _into(out, Pow()(*_pair(a, b, "pow")))
 
 
-def matmul(a, b, *, out=None):
-    return _into(out, MatMul()(*_pair(a, b)))
+def matmul(a, b, *, out=None, who="matmul"):
+    """The matrix product; both operands of one dtype, as PyTorch requires (no silent
+    promotion of a float32 model's product to float64)."""
+    if isinstance(a, Tensor) and isinstance(b, Tensor) and a.dtype != b.dtype:
+        raise InputTypeError(f"{who}: expected both operands to have the same dtype, got "
+                             f"{a.dtype} and {b.dtype}; convert one with .to(dtype)")
+    return _into(out, MatMul()(*_pair(a, b, "matmul")))

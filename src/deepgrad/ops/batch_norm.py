@@ -25,6 +25,7 @@ Backward, with ``gw = g * weight`` (per channel sums over the same M values)::
 """
 from .. import backend
 from ..autograd import Function, Tensor
+from ..checks import InputTypeError
 from ._layout import is_channels_last
 
 
@@ -181,7 +182,8 @@ def batch_norm(x, running_mean=None, running_var=None, weight=None, bias=None,
         raise ValueError(f"batch_norm: expected input of shape (N, C, ...), got "
                          f"{tuple(x.shape)}")
     if x.dtype.kind != "f":
-        raise TypeError(f"batch_norm: input must be floating point, got dtype {x.dtype}")
+        raise InputTypeError(f"batch_norm: input must be floating point, got dtype "
+                             f"{x.dtype}")
     running_mean = running_mean._data if isinstance(running_mean, Tensor) else running_mean
     running_var = running_var._data if isinstance(running_var, Tensor) else running_var
     channels = x.shape[1]
@@ -192,6 +194,9 @@ def batch_norm(x, running_mean=None, running_var=None, weight=None, bias=None,
         if value is not None and tuple(value.shape) != (channels,):
             raise ValueError(f"batch_norm: {name} must have shape ({channels},) for an "
                              f"input with {channels} channels, got {tuple(value.shape)}")
+    if weight is not None and weight.dtype != x.dtype:  # no silent promotion
+        raise InputTypeError(f"batch_norm: input has dtype {x.dtype} but weight has "
+                             f"{weight.dtype}; convert one with .to(dtype)")
     if (running_mean is None) != (running_var is None):
         raise ValueError("batch_norm: give both running_mean and running_var, or neither")
     if not training and running_mean is None:

@@ -19,6 +19,8 @@ def _sizes(sizes, who):
 
 def _dim(d, ndim, who):
     """One dim index (negatives count from the end) checked against ``ndim``."""
+    if isinstance(d, bool) or not hasattr(d, "__index__"):
+        raise TypeError(f"{who}: dim must be an int, got {d!r}")
     d = operator.index(d)
     if not -max(ndim, 1) <= d < max(ndim, 1):
         raise IndexError(f"{who}: dim {d} is out of range for a tensor with {ndim} "

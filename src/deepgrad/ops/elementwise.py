@@ -2,6 +2,7 @@
 the rounding functions (which have no gradient)."""
 from .. import backend
 from ..autograd import Function, Tensor, sum_to
+from ..checks import InputTypeError, check_broadcast, check_operand
 from .arithmetic import _constant, _pair
 
 
@@ -154,19 +155,30 @@ class Maximum(Function):
                 sum_to(g * (1 - share), b.shape) if nb else None)
 
 
+def _real(a):
+    """An integer or bool input of a real function becomes the default float dtype, as
+    in PyTorch (NumPy would give float64)."""
+    if isinstance(a, Tensor) and a.dtype.kind in "biu":
+        from .arithmetic import to_dtype
+        return to_dtype(a, backend.default_dtype)
+    return a
+
+
 def exp(a):
-    return Exp()(a)
+    return Exp()(_real(a))
 
 
 def log(a):
-    return Log()(a)
+    return Log()(_real(a))
 
 
 def sqrt(a):
-    return Sqrt()(a)
+    return Sqrt()(_real(a))
 
 
 def abs(a):  # noqa: A001
+    if isinstance(a, Tensor) and a.dtype.kind == "b":
+        raise InputTypeError("abs: not defined for bool tensors (as in PyTorch)")
     return Abs()(a)
 
 
@@ -174,6 +186,9 @@ def clip(a, min=None, max=None):  # noqa: A002 - PyTorch's argument names
     """Clamp into [min, max] (numbers, or tensors that broadcast against ``a``)."""
     if min is None and max is None:
         raise ValueError("clamp: at least one of min and max must be given")
+    for name, bound in (("min", min), ("max", max)):
+        if bound is not None:
+            check_operand("clamp", bound, name)
     if isinstance(min, Tensor) or isinstance(max, Tensor):
         out = a if min is None else maximum(a, min)
         return out if max is None else minimum(out, max)
@@ -184,15 +199,15 @@ clamp = clip
 
 
 def sin(a):
-    return Sin()(a)
+    return Sin()(_real(a))
 
 
 def cos(a):
-    return Cos()(a)
+    return Cos()(_real(a))
 
 
 def log1p(a):
-    return Log1p()(a)
+    return Log1p()(_real(a))
 
 
 def square(a):
@@ -223,11 +238,11 @@ def _no_grad(a, name):
 
 
 def maximum(a, b):
-    return Maximum()(*_pair(a, b))
+    return Maximum()(*_pair(a, b, "maximum"))
 
 
 def minimum(a, b):
-    return Maximum(smallest=True)(*_pair(a, b))
+    return Maximum(smallest=True)(*_pair(a, b, "minimum"))
 
 
 def where(condition, a, b):
@@ -237,9 +252,20 @@ def where(condition, a, b):
     if not isinstance(like, Tensor):
         raise TypeError("where: at least one of a and b must be a Tensor")
     xp = backend.get_array_module(like._data)
+    if getattr(cond, "dtype", None) is not None and cond.dtype.kind != "b":
+        raise InputTypeError(f"where: condition must be a bool tensor, got dtype "
+                             f"{cond.dtype}; compare first (x > 0)")
     cond = xp.asarray(cond, dtype=bool)
+    for name, side in (("input", a), ("other", b)):
+        if not isinstance(side, Tensor):
+            check_operand("where", side, name)
+    check_broadcast("where", cond.shape, _shape_of(a), _shape_of(b))
     if not isinstance(a, Tensor):
         a = _constant(a, like)
     if not isinstance(b, Tensor):
         b = _constant(b, like)
     return Where(cond)(a, b)
+
+
+def _shape_of(x):
+    return tuple(x.shape) if hasattr(x, "shape") else ()

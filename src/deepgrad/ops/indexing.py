@@ -6,6 +6,7 @@ into arrays. ``shape.py`` re-exports these names (its ``split`` slices with ``Ge
 """
 from .. import backend
 from ..autograd import Function, Tensor, sum_to
+from ..checks import check_index
 from .dims import _dim
 
 
@@ -90,7 +91,12 @@ class Gather(Function):
 
     def forward(self, a):
         self.shape = a.shape
-        return backend.get_array_module(a).take_along_axis(a, self.index, axis=self.dim)
+        # PyTorch reads only the part of the input the index covers in the other dims
+        # (NumPy would broadcast the index over all of it)
+        part = tuple(slice(None) if k == self.dim else slice(0, n)
+                     for k, n in enumerate(self.index.shape))
+        return backend.get_array_module(a).take_along_axis(a[part], self.index,
+                                                           axis=self.dim)
 
     def backward(self, g):
         xp = backend.get_array_module(g)
@@ -103,9 +109,14 @@ class Gather(Function):
 
 def gather(a, dim, index):
     d = _dim(dim, a.ndim, "gather")
-    index = index._data if isinstance(index, Tensor) else index
-    if index.dtype.kind not in "iu":
-        raise RuntimeError(f"gather: index must be an integer tensor, got {index.dtype}")
+    index = check_index("gather", index, a.shape[d] if a.ndim else 1, d)
+    if index.ndim != a.ndim:
+        raise RuntimeError(f"gather: index has {index.ndim} dims and the input {a.ndim}; "
+                           f"they must have the same number of dimensions")
+    for k, (n, m) in enumerate(zip(index.shape, a.shape)):
+        if k != d and n > m:
+            raise RuntimeError(f"gather: index of shape {tuple(index.shape)} is larger than "
+                               f"the input {tuple(a.shape)} in dim {k}")
     return Gather(d, index)(a)
 
 

@@ -3,7 +3,7 @@ PyTorch: sum, mean, var, std, max, min (with their indices along one dim), argma
 argmin, all, any. NumPy's ``axis``/``keepdims`` are accepted as aliases."""
 import builtins  # this module's max/min/sum are the ops; the builtins are needed too
 import collections
-import operator
+import numbers
 
 from .. import backend
 from ..autograd import Function, Tensor
@@ -16,11 +16,16 @@ def _axes(axis, ndim, name):
     axes = tuple(axis) if isinstance(axis, (tuple, list)) else (axis,)
     out = []
     for a in axes:
-        a = operator.index(a)  # ints and NumPy integers; a float axis is a TypeError
+        if isinstance(a, bool) or not isinstance(a, numbers.Integral):
+            raise TypeError(f"{name}: dim must be an int or a tuple of ints, got {axis!r}")
         if not -ndim <= a < builtins.max(ndim, 1):
-            raise ValueError(f"{name}: axis {a} is out of range for a tensor with {ndim} dimensions")
-        out.append(a % ndim if ndim else 0)
-    return tuple(sorted(set(out)))
+            raise ValueError(f"{name}: axis {a} is out of range for a tensor with {ndim} "
+                             f"dimensions")
+        a = a % ndim if ndim else 0
+        if a in out:
+            raise ValueError(f"{name}: dim {a} appears more than once in dim={axis!r}")
+        out.append(a)
+    return tuple(sorted(out))
 
 
 def _expand(g, in_shape, axes, keepdims):
@@ -84,11 +89,14 @@ class Max(Function):
 
     def forward(self, a):
         xp = backend.get_array_module(a)
-        if a.size == 0:
-            raise ValueError(f"max/min of an empty tensor of shape {tuple(a.shape)}")
         self.axes = _axes(self.axis, a.ndim, "min" if self.smallest else "max")
+        if a.size == 0 and (not a.ndim or builtins.any(a.shape[i] == 0 for i in self.axes)):
+            raise ValueError(f"max/min of an empty tensor of shape {tuple(a.shape)}")
         reduce = a.min if self.smallest else a.max
-        y = xp.asarray(reduce(axis=self.axes, keepdims=True))
+        if a.size == 0:  # over non-empty dims of an empty tensor: an empty result
+            y = xp.zeros([1 if i in self.axes else n for i, n in enumerate(a.shape)], a.dtype)
+        else:
+            y = xp.asarray(reduce(axis=self.axes, keepdims=True))
         self.a, self.y_kept = a, y
         return y if self.keepdims else y.reshape([n for i, n in enumerate(a.shape) if i not in self.axes])
 
@@ -159,8 +167,11 @@ def _dims(name, a, dim, axis):
     return _axes(dim, a.ndim, name)
 
 
-def _keep(keepdim, keepdims):
-    return bool(keepdims) if keepdims is not None else bool(keepdim)
+def _keep(keepdim, keepdims, name="reduction"):
+    keep = keepdims if keepdims is not None else keepdim
+    if not isinstance(keep, (bool, backend.np.bool_)):
+        raise TypeError(f"{name}: keepdim must be True or False, got {keep!r}")
+    return bool(keep)
 
 
 def _as(a, dtype):
@@ -175,29 +186,32 @@ def sum(a, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):  #
     PyTorch."""
     if dtype is None and a.dtype.kind in "biu":
         dtype = backend.np.int64
-    return Sum(_dims("sum", a, dim, axis), _keep(keepdim, keepdims))(_as(a, dtype))
+    return Sum(_dims("sum", a, dim, axis), _keep(keepdim, keepdims, "sum"))(_as(a, dtype))
 
 
 def mean(a, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
     if dtype is None and a.dtype.kind not in "fc":
         raise RuntimeError(f"mean(): input dtype should be floating point, got {a.dtype}; "
                            f"use .float().mean()")
-    return Mean(_dims("mean", a, dim, axis), _keep(keepdim, keepdims))(_as(a, dtype))
+    return Mean(_dims("mean", a, dim, axis), _keep(keepdim, keepdims, "mean"))(_as(a, dtype))
 
 
 def var(a, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None,
-        keepdims=None):
+        keepdims=None, _name="var"):
     """Variance; ``correction=1`` (or ``unbiased=True``, the default) divides by N - 1."""
+    if a.dtype.kind not in "fc":
+        raise RuntimeError(f"{_name}(): std and var only support floating point dtypes, "
+                           f"got {a.dtype}; use .float()")
     if correction is None:
         correction = 0 if unbiased is False else 1
-    return Var(_dims("var", a, dim, axis), correction, _keep(keepdim, keepdims))(a)
+    return Var(_dims(_name, a, dim, axis), correction, _keep(keepdim, keepdims, _name))(a)
 
 
 def std(a, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None,
         keepdims=None):
     from .elementwise import sqrt
     return sqrt(var(a, dim, unbiased, keepdim, correction=correction, axis=axis,
-                    keepdims=keepdims))
+                    keepdims=keepdims, _name="std"))
 
 
 MaxResult = collections.namedtuple("max", ["values", "indices"])
@@ -208,14 +222,17 @@ def _extreme(name, a, dim, keepdim, other, axis, keepdims, smallest):
     if isinstance(dim, Tensor) or other is not None:  # dg.max(a, b): elementwise
         from .elementwise import maximum, minimum
         return (minimum if smallest else maximum)(a, other if other is not None else dim)
-    keep = _keep(keepdim, keepdims)
+    keep = _keep(keepdim, keepdims, name)
     if dim is None and axis is None:
+        if a._data.size == 0:
+            raise RuntimeError(f"{name}(): the {name} of an empty tensor (shape "
+                               f"{tuple(a.shape)}) is undefined; give a dim")
         return Max(None, keep, smallest)(a)
     if isinstance(dim if axis is None else axis, (tuple, list)):
         raise TypeError(f"{name}(): dim must be one int (the pair (values, indices) comes "
                         f"back); use amax/amin to reduce over several dims")
     d = _dims(name, a, dim, axis)
-    if a._data.size == 0:
+    if a.ndim and a.shape[d[0]] == 0:
         raise IndexError(f"{name}(): cannot reduce over a zero-size dim of a tensor of "
                          f"shape {tuple(a.shape)}")
     if a.ndim == 0:
@@ -241,20 +258,39 @@ def min(a, dim=None, keepdim=False, *, other=None, axis=None, keepdims=None):  #
 def amax(a, dim=None, keepdim=False, *, axis=None, keepdims=None):
     """The largest values over ``dim`` (an int, a tuple, or None for all); ties share
     the gradient."""
-    return Max(_dims("amax", a, dim, axis), _keep(keepdim, keepdims))(a)
+    return Max(_extent("amax", a, dim, axis), _keep(keepdim, keepdims, "amax"))(a)
 
 
 def amin(a, dim=None, keepdim=False, *, axis=None, keepdims=None):
-    return Max(_dims("amin", a, dim, axis), _keep(keepdim, keepdims), smallest=True)(a)
+    return Max(_extent("amin", a, dim, axis), _keep(keepdim, keepdims, "amin"),
+               smallest=True)(a)
+
+
+def _extent(name, a, dim, axis):
+    """The dims of a max or min, none of them empty (there is nothing to pick)."""
+    dims = _dims(name, a, dim, axis)
+    if a.ndim and builtins.any(a.shape[d] == 0 for d in dims) or a._data.size == 0 and not dims:
+        raise IndexError(f"{name}(): cannot reduce over a zero-size dim of a tensor of "
+                         f"shape {tuple(a.shape)} (dim={dim!r})")
+    return dims
 
 
 def _arg(name, a, dim, keepdim, axis, keepdims):
     xp = backend.get_array_module(a._data)
     pick = xp.argmin if name == "argmin" else xp.argmax
+    keep = _keep(keepdim, keepdims, name)
     if dim is None and axis is None:
+        if a._data.size == 0:
+            raise RuntimeError(f"{name}(): the {name} of an empty tensor (shape "
+                               f"{tuple(a.shape)}) is undefined")
         return Tensor(xp.asarray(pick(a._data)).astype(xp.int64))
+    if isinstance(dim if axis is None else axis, (tuple, list)):
+        raise TypeError(f"{name}(): dim must be one int, got {dim!r}")
     d = _dims(name, a, dim, axis)[0]
-    return Tensor(pick(a._data, axis=d, keepdims=_keep(keepdim, keepdims)).astype(xp.int64))
+    if a.ndim and a.shape[d] == 0:
+        raise IndexError(f"{name}(): cannot reduce over a zero-size dim of a tensor of "
+                         f"shape {tuple(a.shape)} (dim={d})")
+    return Tensor(pick(a._data, axis=d, keepdims=keep).astype(xp.int64))
 
 
 def argmax(a, dim=None, keepdim=False, *, axis=None, keepdims=None):

@@ -18,8 +18,8 @@ class Reshape(Function):
     saves_inputs, is_view = False, True
     saves = ("in_shape",)
 
-    def __init__(self, shape):
-        self.shape = shape
+    def __init__(self, shape, who="reshape"):
+        self.shape, self.who = shape, who
 
     def forward(self, a):
         self.in_shape = a.shape
@@ -27,7 +27,7 @@ class Reshape(Function):
             return a.reshape(self.shape)
         except ValueError:
             raise ValueError(
-                f"reshape: cannot reshape a tensor of shape {tuple(a.shape)} ({a.size} elements) "
+                f"{self.who}: cannot reshape a tensor of shape {tuple(a.shape)} ({a.size} elements) "
                 f"into {tuple(self.shape)}"
             ) from None
 
@@ -133,15 +133,24 @@ class Tile(Function):
         return (summed.reshape(self.in_shape),)
 
 
+def _new_shape(shape, who):
+    """A target shape: ints, at most one of them -1 (inferred), none below -1."""
+    shape = _sizes(shape, who)
+    if any(n < -1 for n in shape) or shape.count(-1) > 1:
+        raise ValueError(f"{who}: shape {shape} is invalid: sizes must be >= 0, with at "
+                         f"most one -1 (inferred)")
+    return shape
+
+
 def reshape(a, *shape):
-    return Reshape(_sizes(shape, "reshape"))(a)
+    return Reshape(_new_shape(shape, "reshape"), "reshape")(a)
 
 
 def view(a, *shape):
     """``reshape`` that never copies: a strided view is refused (PyTorch's ``view`` needs
     compatible strides). Layers may keep their outputs in another memory order (a
     convolution's is channels-last); those are contiguous tensors to the user."""
-    shape = _sizes(shape, "view")
+    shape = _new_shape(shape, "view")
     data = a._data
     if not (data.flags.c_contiguous or data.ndim <= 1):
         if a._base is not None:
@@ -151,7 +160,7 @@ def view(a, *shape):
         # A layer's output in its own memory order: move it to row-major once, in
         # place, so that the view shares its memory as PyTorch's does.
         a._data = backend.get_array_module(data).ascontiguousarray(data)
-    return Reshape(shape)(a)
+    return Reshape(shape, "view")(a)
 
 
 def permute(a, *dims):
@@ -159,7 +168,11 @@ def permute(a, *dims):
     if len(dims) != a.ndim:
         raise RuntimeError(f"permute: got {len(dims)} dims for a tensor with {a.ndim} "
                            f"dimensions")
-    return Transpose(tuple(_dim(d, a.ndim, "permute") for d in dims))(a)
+    dims = tuple(_dim(d, a.ndim, "permute") for d in dims)
+    if len(set(dims)) != len(dims):
+        raise ValueError(f"permute: dims must be a permutation of the {a.ndim} dims (as "
+                         f"transpose takes them), got {dims}")
+    return Transpose(dims)(a)
 
 
 def transpose(a, dim0=None, dim1=None):
@@ -194,7 +207,14 @@ def flatten(a, start_dim=0, end_dim=-1):
 
 def unflatten(a, dim, sizes):
     d = _dim(dim, a.ndim, "unflatten")
-    return Reshape(tuple(a.shape[:d]) + tuple(sizes) + tuple(a.shape[d + 1:]))(a)
+    sizes = _new_shape((tuple(sizes),), "unflatten")
+    known = 1
+    for n in sizes:
+        known *= n if n != -1 else 1
+    if (known != a.shape[d]) if -1 not in sizes else (known == 0 or a.shape[d] % known):
+        raise RuntimeError(f"unflatten: sizes {sizes} do not make up dim {d} of size "
+                           f"{a.shape[d]} (tensor shape {tuple(a.shape)})")
+    return Reshape(tuple(a.shape[:d]) + sizes + tuple(a.shape[d + 1:]), "unflatten")(a)
 
 
 def squeeze(a, dim=None):
@@ -220,6 +240,10 @@ def expand(a, *sizes):
         raise RuntimeError(f"expand: {len(sizes)} sizes for a tensor with {a.ndim} dims")
     shape = tuple(a.shape[i - lead] if (n == -1 and i >= lead) else n
                   for i, n in enumerate(sizes))
+    if any(n < 0 for n in shape):
+        raise RuntimeError(f"expand: sizes {sizes} are invalid for a tensor of shape "
+                           f"{tuple(a.shape)} (-1 keeps a dim; new leading dims need a "
+                           f"size >= 0)")
     for i, n in enumerate(a.shape):
         if n != 1 and n != shape[i + lead]:
             raise RuntimeError(f"expand: the size of dim {i} ({n}) must match the new size "
@@ -234,6 +258,8 @@ def repeat(a, *sizes):
     if len(sizes) < a.ndim:
         raise RuntimeError(f"repeat: {len(sizes)} repeat counts for a tensor with {a.ndim} "
                            f"dims; give at least one per dim")
+    if any(n < 0 for n in sizes):
+        raise RuntimeError(f"repeat: repeat counts must be >= 0, got {sizes}")
     return Tile(sizes)(a)
 
 
@@ -241,6 +267,11 @@ def split(a, split_size_or_sections, dim=0):
     d = _dim(dim, a.ndim, "split")
     n = a.shape[d]
     if isinstance(split_size_or_sections, int):
+        if split_size_or_sections < 0 or split_size_or_sections == 0 and n:
+            raise RuntimeError(f"split: split_size must be positive (0 only for an empty "
+                               f"dim), got {split_size_or_sections}")
+        if split_size_or_sections == 0:
+            return (GetItem((slice(None),) * d + (slice(0, 0),))(a),)
         sizes = [split_size_or_sections] * (n // split_size_or_sections)
         if n % split_size_or_sections:
             sizes.append(n % split_size_or_sections)
@@ -259,6 +290,8 @@ def split(a, split_size_or_sections, dim=0):
 
 def chunk(a, chunks, dim=0):
     n = a.shape[_dim(dim, a.ndim, "chunk")]
+    if isinstance(chunks, bool) or not isinstance(chunks, int) or chunks <= 0:
+        raise RuntimeError(f"chunk: chunks must be a positive int, got {chunks!r}")
     return split(a, max(1, -(-n // chunks)), dim)
 
 
@@ -279,6 +312,13 @@ def _check_same(name, tensors, axis, stacking):
 def _joinable(name, tensors):
     if isinstance(tensors, Tensor):
         raise TypeError(f"{name}: expects a list or tuple of tensors, got one Tensor")
+    if not isinstance(tensors, (list, tuple)):
+        raise TypeError(f"{name}: expects a list or tuple of tensors, got "
+                        f"{type(tensors).__name__}")
+    for i, t in enumerate(tensors):
+        if not isinstance(t, Tensor) and not backend.is_array(t):
+            raise TypeError(f"{name}: expected Tensors, got a {type(t).__name__} as "
+                            f"tensor {i}")
     tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
     if len({t.dtype for t in tensors}) > 1:
         from .arithmetic import to_dtype
@@ -294,6 +334,8 @@ def concatenate(tensors, dim=0, *, axis=None):
     """Join tensors along an existing dim (PyTorch's ``cat``; ``axis`` is an alias)."""
     dim = axis if axis is not None else dim
     tensors = _joinable("cat", tensors)
+    if tensors:
+        dim = _dim(dim, tensors[0].ndim, "cat")
     _check_same("cat", tensors, dim, stacking=False)
     return Concatenate(dim)(*tensors)
 
@@ -305,6 +347,8 @@ def stack(tensors, dim=0, *, axis=None):
     """Join tensors of one shape along a new dim."""
     dim = axis if axis is not None else dim
     tensors = _joinable("stack", tensors)
+    if tensors:
+        dim = _dim(dim, tensors[0].ndim + 1, "stack")
     _check_same("stack", tensors, dim, stacking=True)
     return Stack(dim)(*tensors)
 

@@ -4,6 +4,7 @@ import collections
 
 from .. import backend
 from ..autograd import Function, Tensor
+from ..checks import check_bool_arg, check_int_arg
 from .shape import _dim, gather
 
 SortResult = collections.namedtuple("sort", ["values", "indices"])
@@ -14,8 +15,15 @@ def argsort(a, dim=-1, descending=False, stable=False):
     """Indices that sort ``a`` along ``dim`` (int64); ties keep their order."""
     xp = backend.get_array_module(a._data)
     d = _dim(dim, a.ndim, "argsort")
+    check_bool_arg("sort", "descending", descending)
     keys = -a._data if descending and a.dtype.kind != "b" else a._data
-    order = xp.argsort(keys, axis=d, kind="stable") if a.ndim else xp.zeros((), xp.int64)
+    if not a.ndim:
+        order = xp.zeros((), xp.int64)
+    elif descending and a.dtype.kind == "f" and xp.isnan(a._data).any():
+        # PyTorch counts NaN as the largest value: first when descending
+        order = xp.lexsort((keys, ~xp.isnan(a._data)), axis=d)
+    else:
+        order = xp.argsort(keys, axis=d, kind="stable")
     if descending and a.dtype.kind == "b":
         order = xp.flip(xp.argsort(a._data, axis=d, kind="stable"), axis=d)
     return Tensor(order.astype(xp.int64))
@@ -30,6 +38,9 @@ def sort(a, dim=-1, descending=False, stable=False):
 def topk(a, k, dim=-1, largest=True, sorted=True):  # noqa: A002 - PyTorch's name
     """``(values, indices)`` of the ``k`` largest (or smallest) along ``dim``."""
     d = _dim(dim, a.ndim, "topk")
+    check_int_arg("topk", "k", k)
+    check_bool_arg("topk", "largest", largest)
+    check_bool_arg("topk", "sorted", sorted)
     if not 0 <= k <= (a.shape[d] if a.ndim else 1):
         raise RuntimeError(f"topk: k={k} is out of range for dim {dim} of size "
                            f"{a.shape[d] if a.ndim else 1}")
