@@ -25,3 +25,26 @@ def page_report(page_path, report_id):
     found = re.search(rf'<pre id="{report_id}">(.*?)</pre>', result.stdout)
     assert found, f"Chromium did not run the page's script: {result.stderr[-2000:]}"
     return json.loads(html.unescape(found.group(1)))
+
+
+CHROMEDRIVER = shutil.which("chromedriver")
+
+
+def chrome_driver(width=1400, height=1000):
+    """A headless Chromium driven through Selenium and the system's chromedriver, for
+    pages that are used (clicked, typed into, reloaded), not only opened. Every host but
+    127.0.0.1 fails to resolve, so a page that fetched anything from elsewhere breaks.
+    Skips where Selenium, Chromium or chromedriver is absent (Debian: chromium-driver)."""
+    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
+    if CHROMIUM is None or CHROMEDRIVER is None:
+        pytest.skip("chromium and chromedriver are needed (apt-get install -y chromium "
+                    "chromium-driver)")
+    from selenium.webdriver.chrome.service import Service
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                f"--window-size={width},{height}",
+                "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"):
+        options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)

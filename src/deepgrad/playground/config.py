@@ -155,13 +155,13 @@ def _convert(name, field, value):
         raise ConfigError(f"{name} must be a number, got {value!r}")
     if field.kind == "int":
         if number != int(number):
-            raise ConfigError(f"{name} must be a whole number, got {value!r}")
+            raise ConfigError(f"{name} must be a whole number, got {value}")
         number = int(number)
     low_ok = field.low is None or (number > field.low if field.low_open
                                    else number >= field.low)
     if not low_ok or (field.high is not None and number > field.high):
         low = "" if field.low is None else f"{'(' if field.low_open else '['}{field.low}, "
-        raise ConfigError(f"{name} must be in {low}{field.high}], got {value!r}")
+        raise ConfigError(f"{name} must be in {low}{field.high}], got {value}")
     return number
 
 

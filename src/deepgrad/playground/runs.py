@@ -102,7 +102,8 @@ class Run:
                     break
                 for points, point in zip(self._points, self.trainer.step()):
                     if point is not None:
-                        points.append([round(v, 6) for v in point])
+                        x, y, loss = point  # 6 decimals of position, 4 digits of loss
+                        points.append([round(x, 6), round(y, 6), float(f"{loss:.4g}")])
         self._frame()
         if self.kind == "surface" and self.trainer.done and self.playing:
             self.playing = False

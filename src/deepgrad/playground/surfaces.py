@@ -89,7 +89,8 @@ class SurfaceRace:
                 "minimum": s.minimum, "grid": self.surface.grid().tolist(),
                 "start": [self.cfg["x0"], self.cfg["y0"]], "steps": self.cfg["steps"],
                 "lanes": [{"name": lane["name"], "lr": lane["lr"]} for lane in self.lanes],
-                "loss0": float(s.f(self.cfg["x0"], self.cfg["y0"]))}
+                "loss0": float(s.f(self.cfg["x0"], self.cfg["y0"])),
+                "loss_min": float(s.f(*s.minimum))}
 
     @property
     def done(self):
