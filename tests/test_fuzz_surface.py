@@ -427,6 +427,20 @@ for label, fn, who in [
     method(label, who, fn)
 
 
+# -- devices (this machine: no GPU in PyTorch's CPU build nor, here, for deepgrad) -----------
+
+for label, fn, who in [
+    ("zeros on an unknown device", lambda L: L.zeros(2, device="teleport"), "zeros"),
+    ("tensor on an unknown device", lambda L: L.tensor([1.0], device="teleport"), "tensor"),
+    ("to an unknown device", lambda L: x23(L).to("teleport"), "to"),
+    ("to a device index", lambda L: x23(L).to("cpu:0"), "to"),
+    ("randn on a device number", lambda L: L.randn(2, device=3.5), "randn"),
+    ("Linear on an unknown device", lambda L: L.nn.Linear(2, 2, device="teleport"),
+     "Linear"),
+]:
+    row(label, who, fn, arg="device", random=True)
+
+
 # -- nn layers: constructors and forward ---------------------------------------------------
 
 def layer(name, who, fn, **options):

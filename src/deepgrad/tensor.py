@@ -20,7 +20,7 @@ def tensor(data, requires_grad=False, dtype=None, device=None, pin_memory=False)
         data = data._data
     elif isinstance(data, (list, tuple)) and _holds_tensors(data):
         data = [tensor(item)._data for item in data]
-    xp = backend.array_module_for(device if device is not None else _device_of(data))
+    xp = _module("tensor()", device if device is not None else _device_of(data))
     dtype = _dtype("tensor()", dtype)
     if not hasattr(data, "dtype"):
         try:
@@ -81,6 +81,14 @@ def _made(array, requires_grad, who="tensor"):
     return Tensor(array, requires_grad)
 
 
+def _module(who, device):
+    """The array module of ``device``, its error naming the factory."""
+    try:
+        return backend.array_module_for(device)
+    except ValueError as err:
+        raise ValueError(f"{who}: {err}") from None
+
+
 def _dtype(who, dtype):
     """A dtype argument resolved, its error naming the factory."""
     try:
@@ -103,7 +111,7 @@ def _filled(who, value, size, dtype, device, requires_grad, size_keyword=None):
     size = _size(size if size_keyword is None else (size_keyword,), who)
     dtype = _float_dtype(dtype, who)
     checks.check_allocation(who, size, np.dtype(dtype).itemsize)
-    xp = backend.array_module_for(device)
+    xp = _module(who, device)
     if not isinstance(value, Tensor) and np.dtype(dtype).kind in "iu" and not (
             np.iinfo(dtype).min <= value <= np.iinfo(dtype).max):
         raise ValueError(f"{who}: fill_value {value!r} does not fit in {np.dtype(dtype)}")
@@ -170,8 +178,9 @@ def _random(who, draw, size, dtype, device, requires_grad):
         raise TypeError(f"{who}: dtype must be floating point (the samples are real "
                         f"numbers), got {np.dtype(dtype)}")
     checks.check_allocation(who, size, 8)
+    xp = _module(who, device)
     data = draw(backend.generator(device), size).astype(dtype)
-    return _made(backend.array_module_for(device).asarray(data), requires_grad, who)
+    return _made(xp.asarray(data), requires_grad, who)
 
 
 def randn(*sizes, size=None, generator=None, dtype=None, device=None, requires_grad=False):

@@ -54,4 +54,9 @@ def parse_to(who, args, kwargs):
         if dtype.kind not in "fc":
             raise TypeError(f"{who}.to only accepts floating point or complex dtypes, got "
                             f"{dtype}")
+    if device is not None:
+        try:
+            backend.normalize_device(device)
+        except ValueError as err:
+            raise ValueError(f"{who}.to: {err}") from None
     return device, dtype
