@@ -16,7 +16,7 @@ import pytest
 
 import deepgrad as dg
 from deepgrad import cli, lab, plotting
-from deepgrad.lab import _common, report
+from deepgrad.lab import _common, report, verdicts
 from helpers_browser import needs_chromium, page_report
 
 NAMES = list(lab.NAMES)
@@ -60,19 +60,28 @@ def test_unknown_experiment_is_named(tmp_path, capsys):
 
 
 def test_bad_seed_rejected(tmp_path):
-    with pytest.raises(ValueError, match="seed must be a non-negative integer"):
+    with pytest.raises(ValueError, match="seed must be an integer >= 0, got -1"):
         lab.run_experiments(["momentum"], seed=-1, out=str(tmp_path))
+    with pytest.raises(ValueError, match="seeds must be an integer >= 1, got 0"):
+        lab.run_experiments(["momentum"], seeds=0, out=str(tmp_path))
+    with pytest.raises(ValueError, match="jobs must be an integer >= 1, got 'x'"):
+        lab.run_experiments(["momentum"], jobs="x", out=str(tmp_path))
 
 
 def test_cli_runs_one_experiment(tmp_path, capsys):
     out = tmp_path / "report"
     assert cli.main(["lab", "momentum", "--quick", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert "momentum" in printed and "PASS" in printed
+    assert "momentum" in printed and "PASS" in printed and "[3/3]" in printed
+    assert "SUPPORTED over 3 seed(s)" in printed
     data = json.loads((out / "results.json").read_text())
     assert [e["name"] for e in data["experiments"]] == ["momentum"]
-    assert data["settings"]["mode"] == "quick" and data["settings"]["seed"] == 0
+    assert data["settings"]["mode"] == "quick" and data["settings"]["seeds"] == [0, 1, 2]
+    (entry,) = data["experiments"]
+    assert entry["verdict"] == "supported" and entry["seed_verdicts"] == [True] * 3
+    assert all(len(row["values"]) == 3 for row in entry["checks"])
     assert (out / "figures" / "momentum.png").is_file()
+    assert (out / "figures" / "momentum-seeds.png").is_file()
     assert (out / "report.md").is_file() and (out / "report.html").is_file()
 
 
@@ -84,6 +93,19 @@ def test_same_seed_same_numbers(name):
     first = json.dumps(_strip_times(module.run(quick=True, seed=3)), sort_keys=True)
     second = json.dumps(_strip_times(module.run(quick=True, seed=3)), sort_keys=True)
     assert first == second
+
+
+def test_same_seeds_same_report_whatever_the_number_of_processes(tmp_path):
+    reports = []
+    for jobs, out in ((1, tmp_path / "one"), (2, tmp_path / "two")):
+        lab.run_experiments(["momentum", "learning-rate"], seed=5, seeds=2, jobs=jobs,
+                            out=str(out), log=None)
+        data = json.loads((out / "results.json").read_text())
+        reports.append(_strip_times(data["experiments"]))
+        assert data["settings"]["seeds"] == [5, 6]
+    assert reports[0] == reports[1]
+    first, second = reports[0][1]["numbers"], reports[0][1]["numbers_per_seed"][0]
+    assert first["lambda_max"] != second["lambda_max"]  # two seeds, two runs
 
 
 def test_other_seed_other_numbers():
@@ -136,14 +158,23 @@ def _fake_data(tmp_path, names=("alpha", "beta")):
     entries = []
     for i, name in enumerate(names):
         _png(tmp_path / "figures" / f"{name}.png", i)
+        _png(tmp_path / "figures" / f"{name}-seeds.png", i)
+        verdict = "supported" if i == 0 else "inconclusive"
+        checks = [{"name": f"ratio of {name}", "rule": "<", "bound": 1.0, "values": [0.5, None],
+                   "mean": None, "low": 0.5, "high": None, "verdict": verdict,
+                   "published": "0.4 (a paper)" if i == 0 else None,
+                   "measured": "never [0.5, never]"}]
         entries.append({"name": name, "title": f"Title <{name}> & co", "claim": f"claim {name}",
-                        "criterion": f"rule {name}", "passed": i == 0,
+                        "criterion": f"rule {name}", "passed": i == 0, "verdict": verdict,
+                        "source": "slides", "checks": checks, "seeds": [0, 1],
+                        "seeds_figure": f"figures/{name}-seeds.png",
                         "explanation": f"numbers {name}", "figure": f"figures/{name}.png",
                         "seconds": 1.0, "total_seconds": 1.5, "numbers": {},
                         "table": [["a", "b"], ["1", "x|y"]] if i else None, "probes": []})
     _png(tmp_path / "figures" / "alpha-probes.png", 2)
     entries[0]["probes"] = [{"title": "run: probes <alpha>", "figure": "figures/alpha-probes.png"}]
-    settings = {"mode": "quick", "seed": 0, "seconds": 3.0, "date": "2026-01-01",
+    settings = {"mode": "quick", "seed": 0, "seeds": [0, 1], "jobs": 2, "seconds": 3.0,
+                "date": "2026-01-01",
                 "deepgrad": "0", "numpy": "0", "python": "3", "cpus": 2}
     return {"settings": settings, "experiments": entries}
 
@@ -151,19 +182,24 @@ def _fake_data(tmp_path, names=("alpha", "beta")):
 def test_report_writers(tmp_path):
     data = _fake_data(tmp_path)
     page = report.write_html(data, str(tmp_path))
-    assert page.count('<img src="data:image/png;base64,') == 3  # two figures, one probe
+    assert page.count('<img src="data:image/png;base64,') == 5  # 2 x 2 figures, one probe
     assert page.count("<summary><b>Training probes</b> (1 figures)</summary>") == 1
     assert "<figcaption>run: probes &lt;alpha&gt;</figcaption>" in page
     assert "Title &lt;alpha&gt; &amp; co" in page  # escaped
-    assert "1 of 2 claims supported" in page
-    assert 'class="pass">Verdict: supported.' in page
-    assert 'class="fail">Verdict: NOT supported.' in page
+    assert "2 claims: 1 supported, 0 not supported, 1 inconclusive." in page
+    assert 'class="pass">Verdict over 2 seeds: supported.' in page
+    assert 'class="open">Verdict over 2 seeds: inconclusive.' in page
+    summary = page[page.index('<table id="summary">'):]
+    summary = summary[:summary.index("</table>")]
+    assert summary.count("<tr>") == 3 and "0.4 (a paper)" in summary
+    assert "ratio of alpha: never [0.5, never]" in summary
     for uri in re.findall(r'src="data:image/png;base64,([^"]+)"', page):
         assert base64.b64decode(uri)[:8] == b"\x89PNG\r\n\x1a\n"
     text = report.write_markdown(data)
     assert "![Title <alpha> & co](figures/alpha.png)" in text
     assert "| 1 | x\\|y |" in text
-    assert "**Verdict: NOT supported.** numbers beta" in text
+    assert "**Verdict over 2 seeds: inconclusive.** numbers beta" in text
+    assert "| ratio of beta | < 1 | 0.5, never | never [0.5, never] | - | inconclusive |" in text
     assert "![run: probes <alpha>](figures/alpha-probes.png)" in text
     assert text.count("**Training probes.**") == 1
 
@@ -191,13 +227,13 @@ def test_browser_sees_every_image_and_catches_a_broken_one(tmp_path):
     data = _fake_data(tmp_path)
     good = tmp_path / "report.html"
     good.write_text(report.write_html(data, str(tmp_path)), encoding="utf-8")
-    assert browser_image_check(good, tmp_path) == {"n": 3, "bad": []}
+    assert browser_image_check(good, tmp_path) == {"n": 5, "bad": []}
     broken = tmp_path / "broken.html"
     page = good.read_text(encoding="utf-8")
     start = page.index("base64,") + len("base64,")
     broken.write_text(page[:start] + "AAAA" + page[start + 40:], encoding="utf-8")
     check = browser_image_check(broken, tmp_path)
-    assert check["n"] == 3 and check["bad"] == ["Title <alpha> & co"]
+    assert check["n"] == 5 and check["bad"] == ["Title <alpha> & co"]
 
 
 # -- the full quick run (slow) ------------------------------------------------------------
@@ -222,10 +258,18 @@ def test_quick_mode_runs_every_experiment_and_records_its_time(quick_report):
 
 
 @pytest.mark.slow
-def test_every_claim_supported_in_quick_mode(quick_report):
+def test_no_claim_contradicted_in_quick_mode(quick_report):
+    # Over quick mode's 3 seeds a claim may be inconclusive (an interval that straddles
+    # its bound); none may be contradicted, and every seed-0 run supports its claim.
     _, data = quick_report
-    failed = {e["name"]: e["explanation"] for e in data["experiments"] if not e["passed"]}
+    contradicted = {e["name"]: [r["name"] for r in e["checks"] if r["verdict"] ==
+                                "not supported"]
+                    for e in data["experiments"] if e["verdict"] == "not supported"}
+    assert not contradicted
+    failed = {e["name"]: e["explanation"] for e in data["experiments"]
+              if not e["first_seed_passed"]}
     assert not failed
+    print("quick-mode verdicts:", {e["name"]: e["verdict"] for e in data["experiments"]})
 
 
 @pytest.mark.slow
@@ -233,7 +277,7 @@ def test_report_structure(quick_report):
     out, data = quick_report
     page = (out / "report.html").read_text(encoding="utf-8")
     text = (out / "report.md").read_text(encoding="utf-8")
-    images = len(NAMES) + sum(len(e["probes"]) for e in data["experiments"])
+    images = 2 * len(NAMES) + sum(len(e["probes"]) for e in data["experiments"])
     assert page.count('<img src="data:image/png;base64,') == images
     for e in data["experiments"]:
         module = lab.get(e["name"])
@@ -241,10 +285,15 @@ def test_report_structure(quick_report):
         for field in (module.CLAIM, module.CRITERION):
             assert html.escape(field) in page and field in text
         assert f"![{module.TITLE}](figures/{e['name']}.png)" in text
+        assert f"![{module.TITLE}: the checks over the seeds](figures/{e['name']}-seeds.png)" in text
         png = (out / "figures" / f"{e['name']}.png").read_bytes()
         assert png[:8] == b"\x89PNG\r\n\x1a\n"
         assert e["explanation"] in text
-    assert page.count("Verdict: ") == len(NAMES)
+    assert page.count("Verdict over 3 seeds: ") == len(NAMES)
+    for e in data["experiments"]:  # the spread figure of every experiment
+        assert (out / e["seeds_figure"]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert e["verdict"] == verdicts.over_seeds(
+            [lab.get(e["name"]).checks(n) for n in [e["numbers"], *e["numbers_per_seed"]]])[0]
     # the optimizers' ranking table and the connectivity table are in both reports
     assert "mean rank" in page and "mean rank" in text
     assert "course example" in page
@@ -254,7 +303,7 @@ def test_report_structure(quick_report):
 @needs_chromium
 def test_quick_report_opens_in_browser(quick_report, tmp_path):
     out, data = quick_report
-    images = len(NAMES) + sum(len(e["probes"]) for e in data["experiments"])
+    images = 2 * len(NAMES) + sum(len(e["probes"]) for e in data["experiments"])
     assert browser_image_check(out / "report.html", tmp_path) == {"n": images, "bad": []}
 
 

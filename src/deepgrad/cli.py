@@ -80,7 +80,11 @@ def build_parser():
     lab.add_argument("--out", metavar="DIR", default="lab-report", help="report directory "
                      "(default: lab-report)")
     lab.add_argument("--list", action="store_true", help="list the experiments and exit")
-    lab.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    lab.add_argument("--seed", type=int, default=0, help="first random seed (default: 0)")
+    lab.add_argument("--seeds", type=int, default=None, metavar="K", help="seeds per "
+                     "experiment, --seed to --seed+K-1 (default: 3 with --quick, else 5)")
+    lab.add_argument("--jobs", type=int, default=None, metavar="J", help="worker "
+                     "processes (default: one per core)")
     lab.set_defaults(run=cmd_lab)
 
     bench = sub.add_parser("bench", help="time deepgrad against PyTorch (same data, one "
@@ -198,7 +202,8 @@ def cmd_lab(args):
         for name in lab.NAMES:
             print(f"{name:<20} {lab.get(name).TITLE}")
         return 0
-    lab.run_experiments(args.names, quick=args.quick, seed=args.seed, out=args.out)
+    lab.run_experiments(args.names, quick=args.quick, seed=args.seed, out=args.out,
+                        seeds=args.seeds, jobs=args.jobs)
     return 0
 
 

@@ -137,11 +137,11 @@ def checks(numbers):
     plain, bn = numbers["nets"]["plain"], numbers["nets"]["bn"]
     h_plain, h_bn = (_highest(plain, numbers["trains_at"]), _highest(bn, numbers["trains_at"]))
     return [Check("steps to 90% test accuracy, with BN / without",
-                  ratio(bn["steps_to_90"], plain["steps_to_90"]), "<", 1),
+                  ratio(bn["steps_to_90"], plain["steps_to_90"]), "<", 1, scale="log"),
             Check("highest learning rate that trains, with BN / without",
-                  ratio(h_bn or 0.0, h_plain or 0.0), ">", 1),
+                  ratio(h_bn or 0.0, h_plain or 0.0), ">", 1, scale="log"),
             Check("shift of the last hidden layer's inputs, with BN / without",
-                  ratio(bn["shift"], plain["shift"]), "<", 1)]
+                  ratio(bn["shift"], plain["shift"]), "<", 1, scale="log")]
 
 
 def verdict(numbers):

@@ -107,11 +107,12 @@ def checks(numbers):
     return [Check("test error with dropout - without", drop["test_error"] - plain["test_error"],
                   "<", 0),
             Check("test loss with dropout / without", ratio(drop["test_loss"], plain["test_loss"]),
-                  "<", 1),
+                  "<", 1, scale="log"),
             Check(f"same class, deterministic net and the average of {most['samples']} "
                   f"decimated nets", most["same_class"], ">=", 0.95),
             Check("distance to the deterministic net, averaged nets / one decimated net",
-                  ratio(most["mean_abs_diff"], single["mean_abs_diff"]), "<=", 0.5)]
+                  ratio(most["mean_abs_diff"], single["mean_abs_diff"]), "<=", 0.5,
+                  scale="log")]
 
 
 def verdict(numbers):

@@ -71,9 +71,11 @@ def _worse_and_fastest(numbers):
 
 def checks(numbers):
     worse, fastest = _worse_and_fastest(numbers)
-    return [Check("minibatch runs not below GD's loss at equal budget", len(worse), "<=", 0),
+    return [Check("minibatch runs not below GD's loss at equal budget", len(worse), "<=", 0,
+                  over="every"),
             Check("epochs for the best minibatch run to reach GD's final loss, as a "
-                  "fraction of the budget", ratio(fastest, numbers["epochs"]), "<=", 0.25)]
+                  "fraction of the budget", ratio(fastest, numbers["epochs"]), "<=", 0.25,
+                  scale="log")]
 
 
 def verdict(numbers):

@@ -101,10 +101,14 @@ def checks(numbers):
     if good is not None and not runs[small]["diverged"]:
         slowdown = ratio(runs[small]["final_loss"], runs[good]["final_loss"])
     wrong_below, wrong_above = _wrong_sides(numbers)
-    return [Check("final loss of the smallest rate / the best rate's", slowdown, ">=", 10),
-            Check("rates of the grid that diverged", sum(r["diverged"] for r in runs), ">=", 1),
-            Check("rates below 0.95 x 2/lambda_max that diverged", len(wrong_below), "<=", 0),
-            Check("rates above 1.05 x 2/lambda_max that converged", len(wrong_above), "<=", 0)]
+    return [Check("final loss of the smallest rate / the best rate's", slowdown, ">=", 10,
+                  scale="log"),
+            Check("rates of the grid that diverged", sum(r["diverged"] for r in runs), ">=", 1,
+                  over="every"),
+            Check("rates below 0.95 x 2/lambda_max that diverged", len(wrong_below), "<=", 0,
+                  over="every"),
+            Check("rates above 1.05 x 2/lambda_max that converged", len(wrong_above), "<=", 0,
+                  over="every")]
 
 
 def verdict(numbers):

@@ -84,9 +84,10 @@ def checks(numbers):
     for key, r in runs.items():
         if key != "0.0":
             out += [Check(f"steps to the tolerance with momentum {float(key):g} / without",
-                          ratio(r["steps_to_tol"], plain["steps_to_tol"]), "<=", 0.5),
+                          ratio(r["steps_to_tol"], plain["steps_to_tol"]), "<=", 0.5,
+                          scale="log"),
                     Check(f"zigzag with momentum {float(key):g} / without",
-                          ratio(r["zigzag"], plain["zigzag"]), "<=", 0.5)]
+                          ratio(r["zigzag"], plain["zigzag"]), "<=", 0.5, scale="log")]
     return out
 
 
@@ -94,9 +95,13 @@ def verdict(numbers):
     runs = numbers["runs"]
     plain = runs["0.0"]
     s0, z0 = plain["steps_to_tol"], plain["zigzag"]
-    parts = [f"momentum {float(key):g}: {'never' if r['steps_to_tol'] is None else r['steps_to_tol']}"
-             f" steps, zigzag {r['zigzag']:.1f}" for key, r in runs.items() if key != "0.0"]
-    text = (f"plain SGD: {'never' if s0 is None else s0} steps to the tolerance, zigzag "
+
+    def steps(s):
+        return "never" if s is None else s
+
+    parts = [f"momentum {float(key):g}: {steps(r['steps_to_tol'])} steps, zigzag "
+             f"{r['zigzag']:.1f}" for key, r in runs.items() if key != "0.0"]
+    text = (f"plain SGD: {steps(s0)} steps to the tolerance, zigzag "
             f"{z0:.1f}; " + "; ".join(parts) + f" (kappa = {numbers['kappa']:g}).")
     return judged(checks(numbers), text)
 

@@ -200,9 +200,10 @@ def _stuck_and_winners(numbers):
 
 def checks(numbers):
     stuck, winners = _stuck_and_winners(numbers)
-    return [Check("optimizer-problem pairs without progress", len(stuck), "<=", 0),
+    return [Check("optimizer-problem pairs without progress", len(stuck), "<=", 0,
+                  over="every"),
             Check("different winners over the three problems", len(set(winners.values())),
-                  ">=", 2)]
+                  ">=", 2, over="every")]
 
 
 def verdict(numbers):

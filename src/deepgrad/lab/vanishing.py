@@ -121,15 +121,17 @@ def checks(numbers):
     last = max(sig["grad_norms"], key=int)
     s_loss, r_loss = sig["loss"][-1], relu["loss"][-1]
     return [Check("largest sigmoid slope s(1 - s)",
-                  max(sig["slope_max"]) if sig["slope_max"] else None, "<=", 0.25),
+                  max(sig["slope_max"]) if sig["slope_max"] else None, "<=", 0.25,
+                  over="every"),
             Check("first/last layer gradient norm at init, sigmoid",
-                  _ratio(sig["grad_norms"]["0"]), "<", 1e-3),
+                  _ratio(sig["grad_norms"]["0"]), "<", 1e-3, scale="log"),
             Check("first/last layer gradient norm at init, ReLU",
-                  _ratio(relu["grad_norms"]["0"]), ">", 0.1),
+                  _ratio(relu["grad_norms"]["0"]), ">", 0.1, scale="log"),
             Check("first/last layer gradient norm after training, sigmoid",
-                  _ratio(sig["grad_norms"][last]), "<", 1e-3),
+                  _ratio(sig["grad_norms"][last]), "<", 1e-3, scale="log"),
             Check("final training loss, ReLU / sigmoid",
-                  ratio(r_loss, float("inf") if s_loss is None else s_loss), "<", 1)]
+                  ratio(r_loss, float("inf") if s_loss is None else s_loss), "<", 1,
+                  scale="log")]
 
 
 def verdict(numbers):

@@ -10,6 +10,11 @@ freedom); the check is
 * **not supported** when the whole interval fails it,
 * **inconclusive** when the interval straddles the bound (more seeds may decide it).
 
+A check of a ratio (``scale="log"``) takes the interval of the geometric mean (of the
+logarithms, then back), as ratios spread multiplicatively; a check that must hold on
+every run, not on average (``over="every"``: a bound no run may cross, a count of failed
+runs) takes the range of the seeds' values instead of an interval.
+
 The claim is supported when every check is, not supported when any check is not, and
 inconclusive otherwise. A non-finite value (a run that never reached a target, a
 diverged one) has no mean: the interval is then the range of the seeds' values, and a
@@ -41,11 +46,16 @@ class Check:
     rule: str
     bound: float
     published: object = None
+    scale: str = "linear"
+    over: str = "mean"
 
     def __post_init__(self):
         if self.rule not in _RULES:
             raise ValueError(f"Check {self.name!r}: rule must be one of {sorted(_RULES)}, "
                              f"got {self.rule!r}")
+        if self.scale not in ("linear", "log") or self.over not in ("mean", "every"):
+            raise ValueError(f"Check {self.name!r}: scale must be 'linear' or 'log' and "
+                             f"over 'mean' or 'every', got {self.scale!r}, {self.over!r}")
         self.value = math.nan if self.value is None else float(self.value)
 
     def passes(self, value=None):
@@ -76,16 +86,19 @@ def verdict(checks, summary):
     return not failed, text
 
 
-def interval(values, level=0.95):
-    """(mean, low, high) of ``values``: the mean and its 95% t interval; for a single
-    value or non-finite values, their range (mean NaN where any is NaN)."""
-    if level != 0.95:
-        raise ValueError(f"interval: only the 95% level is tabulated, got {level}")
+def interval(values, scale="linear", over="mean"):
+    """(mean, low, high) of ``values``: the mean and its 95% t interval (``scale="log"``:
+    the geometric mean and its interval, where every value is positive); for a single
+    value, non-finite values or ``over="every"``, their range (mean NaN where any is
+    NaN)."""
     values = np.asarray(values, dtype=np.float64)
     if len(values) == 0:
         raise ValueError("interval: no values")
     finite = values[np.isfinite(values)]
-    if len(finite) < len(values) or len(values) == 1:
+    if scale == "log" and len(finite) == len(values) > 1 and (values > 0).all():
+        mean, low, high = interval(np.log(values))
+        return math.exp(mean), math.exp(low), math.exp(high)
+    if len(finite) < len(values) or len(values) == 1 or over == "every":
         mean = float(values.mean()) if not np.isnan(values).any() else math.nan
         known = values[~np.isnan(values)]
         if len(known) == 0:
@@ -100,7 +113,7 @@ def interval(values, level=0.95):
 
 def judge(check, values):
     """A check's verdict over seeds: (verdict, mean, low, high)."""
-    mean, low, high = interval(values)
+    mean, low, high = interval(values, check.scale, check.over)
     has_nan = any(math.isnan(float(v)) for v in values)
     ends = [check.passes(low), check.passes(high)]
     if all(ends) and not has_nan:
@@ -151,3 +164,13 @@ def describe(row):
     if len(row["values"]) == 1:
         return _fmt(row["mean"])
     return f"{_fmt(row['mean'])} [{_fmt(row['low'])}, {_fmt(row['high'])}]"
+
+
+def jsonable(rows):
+    """Rows of :func:`over_seeds` for results.json: with their ``measured`` text, and
+    None for the non-finite numbers JSON cannot hold (the text keeps "never")."""
+    def clean(x):
+        return x if x is None or not isinstance(x, float) or math.isfinite(x) else None
+    return [{**row, "measured": describe(row), "values": [clean(v) for v in row["values"]],
+             "mean": clean(row["mean"]), "low": clean(row["low"]), "high": clean(row["high"]),
+             "bound": clean(float(row["bound"]))} for row in rows]

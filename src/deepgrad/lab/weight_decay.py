@@ -119,9 +119,10 @@ def checks(numbers):
         out += [Check(f"{what}: smallest generalisation gap with decay / without",
                       ratio(best_gap, base["gap"]), "<=", 2 / 3),
                 Check(f"{what}: best test value with decay / without",
-                      ratio(best_test, base["test"]), "<", 1),
+                      ratio(best_test, base["test"]), "<", 1, scale="log"),
                 Check(f"{what}: training value at the largest decay / without",
-                      ratio(largest[train_key], base[train_key]), ">", 1)]
+                      ratio(largest[train_key], base[train_key]), ">", 1,
+                      scale="log")]
     return out
 
 
