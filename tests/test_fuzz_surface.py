@@ -310,6 +310,8 @@ method("sort dim 3", "sort", lambda L: x23(L).sort(dim=3), arg="dim")
 method("sort descending a string", "sort", lambda L: x23(L).sort(descending="yes"),
        arg="descending")
 method("argsort with NaN", "argsort", lambda L: L.tensor([3.0, NAN, 1.0]).argsort())
+method("sort descending with NaN and inf", "sort", lambda L: tuple(L.tensor(
+    [[1.0, NAN, INF, 2.0, NAN], [NAN, -INF, 0.0, 0.0, 5.0]]).sort(dim=1, descending=True)))
 
 for label, fn in [
     ("transpose dim 5", lambda L: x23(L).transpose(0, 5)),

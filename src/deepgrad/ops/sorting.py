@@ -20,8 +20,11 @@ def argsort(a, dim=-1, descending=False, stable=False):
     if not a.ndim:
         order = xp.zeros((), xp.int64)
     elif descending and a.dtype.kind == "f" and xp.isnan(a._data).any():
-        # PyTorch counts NaN as the largest value: first when descending
-        order = xp.lexsort((keys, ~xp.isnan(a._data)), axis=d)
+        # PyTorch counts NaN as the largest value: first when descending. Sort by value,
+        # then (stably) by "is a number", so the NaNs come first in their order.
+        order = xp.argsort(keys, axis=d, kind="stable")
+        numbers = xp.take_along_axis(~xp.isnan(a._data), order, axis=d).astype(xp.int8)
+        order = xp.take_along_axis(order, xp.argsort(numbers, axis=d, kind="stable"), axis=d)
     else:
         order = xp.argsort(keys, axis=d, kind="stable")
     if descending and a.dtype.kind == "b":
