@@ -169,8 +169,9 @@ def test_a_diverging_run_says_so(url, browser):
     assert "NaN" not in browser.find_element("css selector", "#panel-a .stats").text
 
 
-def test_compare_mode_trains_two_configurations_side_by_side(url, browser):
-    browser.get(url + "?a.activation=sigmoid&a.layers=4&a.speed=300")
+def test_compare_mode_trains_two_configurations_side_by_side(url, browser, tmp_path):
+    browser.get(url + "?a.dataset=circles&a.activation=sigmoid&a.layers=4&a.neurons=6"
+                "&a.speed=1000")
     until(browser, "document.getElementById('panel-a')?.dataset.step >= 0")
     browser.find_element("id", "compare").click()
     until(browser, "document.getElementById('panel-b')?.dataset.step > 0", what="panel B")
@@ -179,11 +180,17 @@ def test_compare_mode_trains_two_configurations_side_by_side(url, browser):
     q = query(browser)
     assert q["compare"] == "1" and q["a.activation"] == "sigmoid"
     assert q["b.activation"] == "relu"
-    until(browser, "document.getElementById('panel-a')?.dataset.step > 200 && "
-          "document.getElementById('panel-b')?.dataset.step > 200", what="both training")
-    grads = browser.execute_script(
+    until(browser, "document.getElementById('panel-a')?.dataset.step > 1200 && "
+          "document.getElementById('panel-b')?.dataset.step > 1200", timeout=30,
+          what="both training")
+    # the course's claim: the deep sigmoid net barely moves, the ReLU net learns
+    assert float(panel(browser, "b")["trainLoss"]) < 0.5 * float(panel(browser)["trainLoss"])
+    stats = browser.execute_script(
         "return [...document.querySelectorAll('.panel .stats')].map(e => e.textContent)")
-    assert len(grads) == 2
+    assert len(stats) == 2 and all("train loss" in text for text in stats)
+    path = shots_dir(tmp_path) / "playground-compare.png"
+    browser.save_screenshot(str(path))
+    check_screenshot(path)
     browser.get(browser.current_url)  # the compare state survives a reload
     until(browser, "document.getElementById('panel-b')?.dataset.step >= 0")
     assert browser.find_element("id", "compare").is_selected()

@@ -151,7 +151,10 @@ function Panel(kind, title, cfg) {
     } catch (err) { showError(err.message); message(err.message); return; }
     self.source = new EventSource(`/api/runs/${self.id}/events`);
     self.source.onmessage = (e) => self.handle(JSON.parse(e.data));
-    self.source.onerror = () => { if (self.source && self.source.readyState === 2) showError("lost the connection to the playground server"); };
+    self.source.onerror = () => {  // the browser retries by itself; say what is going on
+      if (self.source) showError("lost the connection to the playground server; is `deepgrad playground` still running? (reload the page when it is)");
+    };
+    self.source.onopen = () => showError("");
     if (!playing) api(`/api/runs/${self.id}/control`, {action: "pause"}).catch(() => {});
   };
   self.configure = async (config) => {
@@ -168,7 +171,8 @@ function Panel(kind, title, cfg) {
   self.handle = (ev) => {
     if (ev.type === "setup") { delete el.dataset.done; self.setup = ev; self.history = []; message(""); (kind === "network" ? setupNetwork : setupSurface)(self, ev); }
     else if (ev.type === "frame") { message(""); (kind === "network" ? drawNetwork : drawSurface)(self, ev); }
-    else if (ev.type === "diverged" || ev.type === "error") { message(ev.message); if (ev.type === "error") showError(ev.message); }
+    else if (ev.type === "diverged") message(ev.message);
+    else if (ev.type === "error") { message(ev.message); self.close(); showError(ev.message); }  // the run has ended
     else if (ev.type === "done") el.dataset.done = "1";
   };
   return self;
@@ -325,6 +329,7 @@ function openView() {
   for (const p of panels) p.close();
   panels = [];
   $("#panels").textContent = "";
+  $("#panels").classList.toggle("compare", state.compare && state.view === "network");
   buildControls();
   if (state.view === "surface") {
     panels.push(Panel("surface", schema.surfaces[state.s.surface].title, state.s));
