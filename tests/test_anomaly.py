@@ -42,3 +42,36 @@ def test_mode_is_restored_after_the_block():
         with dg.detect_anomaly():
             raise ZeroDivisionError
     assert grad_mode.is_anomaly_enabled() is False
+
+
+def test_grad_and_anomaly_modes_are_per_thread_as_in_pytorch():
+    """A no_grad() or detect_anomaly() in one thread (a server, a data thread) leaves the
+    others as they are; a new thread starts recording, anomaly mode off."""
+    import threading
+    torch = pytest.importorskip("torch")
+    inside, other = threading.Event(), threading.Event()
+    seen = {}
+
+    def worker(lib, key):
+        with lib.no_grad():
+            inside.set()
+            other.wait(5)
+        seen[key] = lib.is_grad_enabled()
+
+    for lib, key in ((dg, "dg"), (torch, "torch")):
+        inside.clear(), other.clear()
+        thread = threading.Thread(target=worker, args=(lib, key))
+        thread.start()
+        inside.wait(5)
+        x = lib.ones(2, requires_grad=True)
+        assert lib.is_grad_enabled() and (x * 2).requires_grad, key  # the main thread records
+        other.set()
+        thread.join()
+        assert seen[key]
+    fresh = {}
+    with dg.no_grad(), dg.autograd.detect_anomaly():
+        thread = threading.Thread(target=lambda: fresh.update(
+            grad=dg.is_grad_enabled(), anomaly=dg.grad_mode.is_anomaly_enabled()))
+        thread.start()
+        thread.join()
+    assert fresh == {"grad": True, "anomaly": False}

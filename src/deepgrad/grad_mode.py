@@ -3,37 +3,44 @@ is checked for NaN and Inf (``no_grad``, ``enable_grad``, ``set_grad_enabled``,
 ``inference_mode``, ``detect_anomaly``)."""
 import contextlib
 import os
+import threading
 import traceback
 
 from . import backend
 
-_grad_enabled = True
+
+class _Modes(threading.local):
+    """Grad mode and anomaly mode, one pair per thread as in PyTorch: a ``no_grad()`` in
+    one thread (a server evaluating, a data thread) leaves the others recording. A new
+    thread starts with recording on and anomaly mode off."""
+    grad = True
+    anomaly = False
+
+
+_modes = _Modes()
 
 
 def is_grad_enabled():
-    return _grad_enabled
+    return _modes.grad
 
 
 @contextlib.contextmanager
+def _grad(mode):
+    previous, _modes.grad = _modes.grad, mode
+    try:
+        yield
+    finally:
+        _modes.grad = previous
+
+
 def no_grad():
     """Run a block without recording the graph (evaluation, parameter updates)."""
-    global _grad_enabled
-    previous, _grad_enabled = _grad_enabled, False
-    try:
-        yield
-    finally:
-        _grad_enabled = previous
+    return _grad(False)
 
 
-@contextlib.contextmanager
 def enable_grad():
     """Record the graph inside a block, even within ``no_grad``."""
-    global _grad_enabled
-    previous, _grad_enabled = _grad_enabled, True
-    try:
-        yield
-    finally:
-        _grad_enabled = previous
+    return _grad(True)
 
 
 class set_grad_enabled:  # noqa: N801 - PyTorch's name
@@ -41,23 +48,18 @@ class set_grad_enabled:  # noqa: N801 - PyTorch's name
     again, or for a ``with`` block, after which the previous mode returns."""
 
     def __init__(self, mode):
-        global _grad_enabled
-        self.previous, _grad_enabled = _grad_enabled, bool(mode)
+        self.previous, _modes.grad = _modes.grad, bool(mode)
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
-        global _grad_enabled
-        _grad_enabled = self.previous
+        _modes.grad = self.previous
 
 
 def inference_mode(mode=True):
     """PyTorch's faster ``no_grad`` for evaluation; here the same as ``no_grad()``."""
     return set_grad_enabled(not mode)
-
-
-_anomaly_mode = False
 
 
 class AnomalyError(FloatingPointError):
@@ -68,12 +70,11 @@ class AnomalyError(FloatingPointError):
 def detect_anomaly():
     """Raise at the first op whose forward or backward produces NaN or Inf, naming the
     op and the line of user code that created it. Slower: every result is checked."""
-    global _anomaly_mode
-    previous, _anomaly_mode = _anomaly_mode, True
+    previous, _modes.anomaly = _modes.anomaly, True
     try:
         yield
     finally:
-        _anomaly_mode = previous
+        _modes.anomaly = previous
 
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -95,4 +96,4 @@ def check_finite(array, what, origin):
 
 
 def is_anomaly_enabled():
-    return _anomaly_mode
+    return _modes.anomaly
