@@ -180,11 +180,12 @@ def test_compare_mode_trains_two_configurations_side_by_side(url, browser, tmp_p
     q = query(browser)
     assert q["compare"] == "1" and q["a.activation"] == "sigmoid"
     assert q["b.activation"] == "relu"
-    until(browser, "document.getElementById('panel-a')?.dataset.step > 1200 && "
-          "document.getElementById('panel-b')?.dataset.step > 1200", timeout=30,
-          what="both training")
-    # the course's claim: the deep sigmoid net barely moves, the ReLU net learns
-    assert float(panel(browser, "b")["trainLoss"]) < 0.5 * float(panel(browser)["trainLoss"])
+    # the course's claim: the ReLU net learns (here within about 1,500 steps) while the
+    # deep sigmoid net, which has taken more steps, is still at the prior's loss
+    until(browser, "document.getElementById('panel-b')?.dataset.trainLoss < 0.2", timeout=30,
+          what="the ReLU net learning")
+    a, b = panel(browser, "a"), panel(browser, "b")
+    assert int(a["step"]) >= int(b["step"]) and float(a["trainLoss"]) > 0.6, (a, b)
     stats = browser.execute_script(
         "return [...document.querySelectorAll('.panel .stats')].map(e => e.textContent)")
     assert len(stats) == 2 and all("train loss" in text for text in stats)
