@@ -397,3 +397,43 @@ def test_the_command_refuses_a_port_in_use():
 def test_static_files_are_package_data():
     text = (pathlib.Path(__file__).parents[1] / "pyproject.toml").read_text()
     assert '"deepgrad.playground" = ["static/*"]' in text
+
+
+@pytest.mark.parametrize("optimizer", config.OPTIMIZERS)
+@pytest.mark.parametrize("decay", ["l2", "decoupled"])
+def test_every_optimizer_trains_in_the_network_view_with_either_decay(optimizer, decay):
+    from deepgrad.playground.network import NetworkTrainer
+    raw = {"dataset": "moons", "optimizer": optimizer, "weight_decay": 0.01, "decay": decay,
+           "lr": 1.0 if optimizer == "adadelta" else 0.05, "batchnorm": True, "dropout": 0.1}
+    if decay == "decoupled" and optimizer not in config.DECOUPLED or \
+            decay == "l2" and optimizer == "adamw":
+        with pytest.raises(config.ConfigError, match="decoupled"):
+            config.check_network(raw)
+        return
+    trainer = NetworkTrainer(config.check_network(raw))
+    first = trainer.frame()["train_loss"]
+    for _ in range(150):
+        trainer.step()
+    assert trainer.frame()["train_loss"] < first, optimizer
+    group = trainer.optimizer.param_groups[0]
+    if optimizer == "rprop":  # no decay of its own: the L2 penalty is in the loss
+        assert trainer.penalty == 0.01
+    else:
+        assert group["weight_decay"] == 0.01
+        assert group.get("decoupled_weight_decay", False) == (decay == "decoupled")
+    assert group.get("nesterov", False) == (optimizer == "nesterov")
+    kinds = {type(m).__name__ for m in trainer.model}
+    assert {"BatchNorm1d", "Dropout", "Tanh"} <= kinds
+
+
+@pytest.mark.parametrize("schedule, options, at_10", [
+    ("none", {}, 0.1), ("step", {"step_size": 10, "step_gamma": 0.5}, 0.05),
+    ("exponential", {"exp_gamma": 0.9}, 0.1 * 0.9 ** 10),
+    ("cosine", {"t_max": 20}, 0.05), ("warmup", {"warmup": 20}, 0.1 * (0.01 + 0.99 / 2)),
+])
+def test_the_schedules_set_the_learning_rate_per_step(schedule, options, at_10):
+    from deepgrad.playground.network import NetworkTrainer
+    trainer = NetworkTrainer(config.check_network({"schedule": schedule, **options}))
+    for _ in range(10):
+        trainer.step()
+    assert trainer.frame()["lr"] == pytest.approx(at_10)

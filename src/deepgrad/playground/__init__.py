@@ -2,7 +2,8 @@
 network trains live in deepgrad (decision boundary, a heatmap per neuron, losses,
 per-layer gradient norms) and optimizers race on 2-D surfaces.
 
-Needs the ``playground`` extra (Starlette and uvicorn): ``pip install deepgrad[playground]``.
+Needs the ``playground`` extra (Starlette and uvicorn): ``pip install
+deepgrad[playground]``.
 ``config`` (the parameters), ``datasets``, ``network`` and ``surfaces`` (the training),
 ``runs`` (a thread per run) and ``server`` (HTTP and Server-Sent Events) are its parts.
 """

@@ -137,8 +137,8 @@ class NetworkTrainer:
         self.batch_losses.append(value)
         if not (math.isfinite(value) and all(map(math.isfinite, self.grad_norms))):
             self.diverged = (f"the training diverged at step {self.step_count} (loss "
-                             f"{value:.3g}, gradients no longer finite); lower the learning "
-                             "rate and reset")
+                             f"{value:.3g}, gradients no longer finite); lower the "
+                             "learning rate and reset")
 
     def _evaluate(self, x, y):
         logits = self.model(dg.tensor(x))

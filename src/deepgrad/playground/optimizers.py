@@ -26,9 +26,9 @@ def build(params, name, lr, cfg=None):
     wd = opt("weight_decay")
     decoupled = opt("decay") == "decoupled"
     if name in ("sgd", "momentum", "nesterov"):
-        return dg.optim.SGD(params, lr=lr, momentum=0.0 if name == "sgd" else opt("momentum"),
-                            nesterov=name == "nesterov", weight_decay=wd,
-                            decoupled_weight_decay=decoupled)
+        momentum = 0.0 if name == "sgd" else opt("momentum")
+        return dg.optim.SGD(params, lr=lr, momentum=momentum, nesterov=name == "nesterov",
+                            weight_decay=wd, decoupled_weight_decay=decoupled)
     if name == "rprop":
         return dg.optim.Rprop(params, lr=lr, etas=(opt("eta_minus"), opt("eta_plus")))
     if name == "adagrad":

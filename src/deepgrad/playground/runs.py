@@ -85,8 +85,8 @@ class Run:
                 return
         else:
             frame = {"type": "frame", "step": self.trainer.step_count,
-                     "lanes": [{"points": lane_points, "status": lane["status"]}
-                               for lane_points, lane in zip(self._points, self.trainer.lanes)]}
+                     "lanes": [{"points": points, "status": lane["status"]}
+                               for points, lane in zip(self._points, self.trainer.lanes)]}
             self._points = [[] for _ in self.trainer.lanes]
         self.step_count = self.trainer.step_count
         self._emit(frame)

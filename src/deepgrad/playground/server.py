@@ -161,8 +161,8 @@ def _bind(port):
 
 
 def _server(sock, registry=None):
-    cfg = uvicorn.Config(create_app(registry), log_level="warning", timeout_graceful_shutdown=1,
-                         access_log=False)
+    cfg = uvicorn.Config(create_app(registry), log_level="warning", access_log=False,
+                         timeout_graceful_shutdown=1)
     return uvicorn.Server(cfg)
 
 

@@ -71,7 +71,7 @@ class SurfaceRace:
     """Several optimizers from one start on one surface, one step of each at a time."""
 
     def __init__(self, cfg):
-        from . import optimizers
+        from . import optimizers  # here: optimizers -> config -> surfaces at import time
         self.cfg = cfg
         self.surface = SURFACES[cfg["surface"]]
         self.lanes = []
