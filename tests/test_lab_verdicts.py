@@ -98,3 +98,13 @@ def test_rows_for_json_keep_the_text_and_drop_infinities():
     (row,) = verdicts.jsonable(rows)
     assert row["values"] == [None, 3.0] and row["high"] is None
     assert row["measured"] == "never [3, never]"
+
+
+def test_a_published_value_reproduced_within_a_tolerance():
+    check = Check("CNN test accuracy", 0.0, "~=", 0.94, tolerance=0.04)
+    assert check.describe_rule() == "within 0.04 of 0.94"
+    assert judge(check, [0.93, 0.935, 0.925])[0] == SUPPORTED
+    assert judge(check, [0.80, 0.81, 0.79])[0] == NOT_SUPPORTED  # below the band
+    assert judge(check, [0.99, 0.995, 0.999])[0] == NOT_SUPPORTED  # above it
+    assert judge(check, [0.85, 0.95, 0.91])[0] == INCONCLUSIVE  # reaches out of it
+    assert judge(check, [0.5, 1.4])[0] == INCONCLUSIVE  # covers it: not outside

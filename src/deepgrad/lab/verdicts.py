@@ -32,14 +32,16 @@ _T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8
 """Student's t quantile t(0.975, df): the half-width of a 95% interval in standard
 errors (for df not listed, the next smaller df's, which is wider: conservative)."""
 
-_RULES = {"<": lambda v, b: v < b, "<=": lambda v, b: v <= b,
-          ">": lambda v, b: v > b, ">=": lambda v, b: v >= b}
+_RULES = {"<": lambda v, b, t: v < b, "<=": lambda v, b, t: v <= b,
+          ">": lambda v, b, t: v > b, ">=": lambda v, b, t: v >= b,
+          "~=": lambda v, b, t: abs(v - b) <= t}
 
 
 @dataclass
 class Check:
     """``value rule bound``, e.g. ``Check("steps with momentum / without", 0.3, "<=",
-    0.5)``; ``published`` is the paper's value where the check reproduces one."""
+    0.5)``; the rule ``"~="`` means within ``tolerance`` of the bound (a published value,
+    reproduced). ``published`` is the paper's value, as text for the report."""
 
     name: str
     value: float
@@ -48,6 +50,7 @@ class Check:
     published: object = None
     scale: str = "linear"
     over: str = "mean"
+    tolerance: float = 0.0
 
     def __post_init__(self):
         if self.rule not in _RULES:
@@ -60,7 +63,12 @@ class Check:
 
     def passes(self, value=None):
         value = self.value if value is None else value
-        return not math.isnan(value) and _RULES[self.rule](value, self.bound)
+        return not math.isnan(value) and _RULES[self.rule](value, self.bound, self.tolerance)
+
+    def describe_rule(self):
+        if self.rule == "~=":
+            return f"within {_fmt(self.tolerance)} of {_fmt(self.bound)}"
+        return f"{self.rule} {_fmt(self.bound)}"
 
 
 def number(value, missing=math.inf):
@@ -82,7 +90,7 @@ def verdict(checks, summary):
     """One run's (passed, explanation): the summary, then each failing check."""
     failed = [c for c in checks if not c.passes()]
     text = summary + "".join(f" Failed: {c.name} is {_fmt(c.value)}, the rule is "
-                             f"{c.rule} {_fmt(c.bound)}." for c in failed)
+                             f"{c.describe_rule()}." for c in failed)
     return not failed, text
 
 
@@ -118,8 +126,8 @@ def judge(check, values):
     ends = [check.passes(low), check.passes(high)]
     if all(ends) and not has_nan:
         word = SUPPORTED
-    elif not any(ends):
-        word = NOT_SUPPORTED
+    elif not any(ends) and not (check.rule == "~=" and low < check.bound < high):
+        word = NOT_SUPPORTED  # (an interval that covers the band is not outside it)
     else:
         word = INCONCLUSIVE
     return word, mean, low, high
@@ -138,7 +146,7 @@ def over_seeds(checks_per_seed):
     for i, check in enumerate(first):
         values = [checks[i].value for checks in checks_per_seed]
         word, mean, low, high = judge(check, values)
-        rows.append({"name": check.name, "rule": check.rule, "bound": check.bound,
+        rows.append({"name": check.name, "rule": check.describe_rule(), "bound": check.bound,
                      "values": values, "mean": mean, "low": low, "high": high,
                      "verdict": word, "published": check.published})
     words = {r["verdict"] for r in rows}
