@@ -52,6 +52,13 @@ def mse(out, y):
     return F.mse_loss(out, y)
 
 
+def mnist_images(split, seed):
+    """The bundled 5,000-image MNIST subset's ``split`` as (flat float32 images, labels)."""
+    x, y = dg.data.load("mnist5k", split=split, seed=seed)
+    x = np.asarray(x, np.float32)
+    return x.reshape(len(x), -1), np.asarray(y)
+
+
 def tensors(*arrays):
     return tuple(dg.tensor(a) for a in arrays)
 

@@ -47,12 +47,6 @@ def _net(bn):
     return nn.Sequential(*layers, nn.Linear(width, 10))
 
 
-def _images(split, seed):
-    x, y = dg.data.load("mnist5k", split=split, seed=seed)
-    x = np.asarray(x, np.float32)
-    return x.reshape(len(x), -1), np.asarray(y)
-
-
 def _train(bn, x, y, x_test, y_test, steps, seed):
     common.seed_all(seed)
     model = _net(bn)
@@ -90,8 +84,8 @@ def _train(bn, x, y, x_test, y_test, steps, seed):
 
 def run(quick=True, seed=0, out_dir=None):
     steps = 1500 if quick else 6000
-    x, y = _images("train", seed)
-    x_test, y_test = _images("test", seed)
+    x, y = common.mnist_images("train", seed)
+    x_test, y_test = common.mnist_images("test", seed)
     nets = {name: _train(name == "bn", x, y, x_test, y_test, steps, seed)
             for name in ("plain", "bn")}
     return {"steps": steps, "lr": LR, "batch": BATCH, "n_train": len(x), "nets": nets}

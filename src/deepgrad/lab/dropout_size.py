@@ -42,12 +42,6 @@ def _net(width, dropout):
                          nn.Linear(width, 10))
 
 
-def _images(split, seed):
-    x, y = dg.data.load("mnist5k", split=split, seed=seed)
-    x = np.asarray(x, np.float32)
-    return x.reshape(len(x), -1), np.asarray(y)
-
-
 def _test_error(width, dropout, data, epochs, seed):
     x, y, x_test, y_test = data
     common.seed_all(seed)
@@ -62,7 +56,7 @@ def _test_error(width, dropout, data, epochs, seed):
 
 def run(quick=True, seed=0, out_dir=None):
     widths, epochs = ((64, 512), 10) if quick else ((64, 256, 1024), 30)
-    data = (*_images("train", seed), *_images("test", seed))
+    data = (*common.mnist_images("train", seed), *common.mnist_images("test", seed))
     errors = {str(w): {"without": _test_error(w, False, data, epochs, seed),
                        "with": _test_error(w, True, data, epochs, seed)} for w in widths}
     return {"widths": list(widths), "epochs": epochs, "n_train": len(data[0]),
