@@ -13,7 +13,6 @@ The direction of the figure, not its numbers, is what reproduces at this scale: 
 larger the network (the more it can overfit 4,000 images), the more dropout lowers its
 test error; the smallest one has too little capacity to gain from it.
 """
-
 import deepgrad as dg
 from deepgrad import nn
 from deepgrad.data import DataLoader, TensorDataset
