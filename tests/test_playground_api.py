@@ -257,6 +257,26 @@ def test_a_run_steps_no_faster_than_its_speed(url):
         stream.close()
 
 
+def test_a_heavy_run_leaves_a_light_one_its_pace(url):
+    heavy = start(url, speed=1000, layers=8, neurons=32, batch=280, activation="relu",
+                  lr=0.01)
+    light = start(url, **{**FAST, "speed": 40})
+    sh, sl = Stream(url, heavy), Stream(url, light)
+    try:
+        sh.next("frame")
+        first = sl.next("frame")
+        began = time.monotonic()
+        frame = sl.next("frame")
+        while time.monotonic() - began < 1.5:
+            frame = sl.next("frame")
+            sh.next("frame")  # read the heavy stream too, as its page would
+        rate = (frame["step"] - first["step"]) / (time.monotonic() - began)
+        assert rate > 25, rate  # of 40 asked for
+    finally:
+        sh.close()
+        sl.close()
+
+
 def test_a_closed_stream_stops_its_run(url, registry):
     run_id = start(url, **FAST)
     stream = Stream(url, run_id)

@@ -8,7 +8,8 @@ queue on the server's loop. It steps at most ``speed`` times a second and sends 
 page never connects within ``ATTACH_TIMEOUT`` seconds, or whose stream closes, stops.
 
 deepgrad's grad mode and random generator are process-wide (PyTorch's grad mode is per
-thread), so the runs take turns: each holds ``TURN`` while it builds, steps or draws.
+thread), so the runs take turns: each holds ``TURN`` for one build, one step or one
+frame at a time, so a heavy run delays the others by one of its steps, not by a frame's.
 """
 import asyncio
 import itertools
@@ -71,13 +72,16 @@ class Run:
             self.stop()
 
     def _new_trainer(self):
-        self.trainer = KINDS[self.kind][1](self.cfg)  # under TURN, as all that follows
-        self._emit(self.trainer.setup())
+        with TURN:
+            self.trainer = KINDS[self.kind][1](self.cfg)
+            setup = self.trainer.setup()
+        self._emit(setup)
         self._frame()
 
     def _frame(self):
         if self.kind == "network":
-            frame = self.trainer.frame()
+            with TURN:
+                frame = self.trainer.frame()
             if frame is None:
                 self.playing = False
                 self._emit({"type": "diverged", "step": self.trainer.step_count,
@@ -91,16 +95,23 @@ class Run:
         self.step_count = self.trainer.step_count
         self._emit(frame)
 
-    def _steps(self, n):
-        for _ in range(n):
+    def _steps(self, n, seconds=None):
+        """Up to ``n`` steps (fewer where they take more than ``seconds``), then a frame."""
+        deadline = None if seconds is None else time.monotonic() + seconds
+        for i in range(n):
+            if deadline is not None and i and time.monotonic() > deadline:
+                break  # the CPU cannot give this speed: draw at the frame rate all the same
             if self.kind == "network":
                 if self.trainer.diverged:
                     break
-                self.trainer.step()
+                with TURN:
+                    self.trainer.step()
             else:
                 if self.trainer.done:
                     break
-                for points, point in zip(self._points, self.trainer.step()):
+                with TURN:
+                    moved = self.trainer.step()
+                for points, point in zip(self._points, moved):
                     if point is not None:
                         x, y, loss = point  # 6 decimals of position, 4 digits of loss
                         points.append([round(x, 6), round(y, 6), float(f"{loss:.4g}")])
@@ -123,8 +134,11 @@ class Run:
             self._new_trainer()
         elif action == "config":
             self.cfg = payload
-            if self.kind == "network" and not self.trainer.diverged \
-                    and not self.trainer.update(payload):
+            if self.kind == "network" and not self.trainer.diverged:
+                with TURN:
+                    rebuilt = self.trainer.update(payload)
+                if rebuilt:
+                    self._emit(self.trainer.setup())
                 self._frame()
             else:
                 self._handle("reset", None)
@@ -132,8 +146,7 @@ class Run:
     def _main(self):
         try:
             self._points = [[] for _ in self.cfg.get("optimizers", ())]
-            with TURN:
-                self._new_trainer()
+            self._new_trainer()
             next_frame = time.monotonic()
             while not self._stopped.is_set():
                 if not self.attached and time.monotonic() - self._created > ATTACH_TIMEOUT:
@@ -143,8 +156,7 @@ class Run:
                     action, payload = self.commands.get(timeout=wait)
                     if action == "stop":
                         break
-                    with TURN:
-                        self._handle(action, payload)
+                    self._handle(action, payload)
                     continue
                 except queue.Empty:
                     pass
@@ -152,8 +164,7 @@ class Run:
                     speed = self.cfg["speed"]
                     period = max(1.0 / FPS, 1.0 / speed)
                     started = time.monotonic()
-                    with TURN:
-                        self._steps(max(1, round(speed * period)))
+                    self._steps(max(1, round(speed * period)), period)
                     # never busier than the budget: wait at least a fifth of the work
                     next_frame = max(started + period,
                                      time.monotonic() + 0.2 * (time.monotonic() - started))
