@@ -33,6 +33,10 @@ KEEP_ALIVE = 15.0  # seconds between comments on an idle stream
 ACTIONS = ("play", "pause", "step", "reset")
 
 
+class UnknownRun(LookupError):
+    """A run id that names no live run (404)."""
+
+
 def _error(message, status=400):
     return JSONResponse({"error": message}, status_code=status)
 
@@ -53,7 +57,7 @@ def create_app(registry=None):
     def run_or_404(request):
         run = registry.get(request.path_params["run_id"])
         if run is None:
-            raise LookupError(f"no run {request.path_params['run_id']!r} (it has stopped, "
+            raise UnknownRun(f"no run {request.path_params['run_id']!r} (it has stopped, "
                               "or never started); reload the page")
         return run
 
@@ -140,7 +144,7 @@ def create_app(registry=None):
         registry.stop_all()
 
     app = Starlette(routes=routes, exception_handlers={config.ConfigError: refused,
-                                                       LookupError: missing},
+                                                       UnknownRun: missing},
                     lifespan=lifespan)
     app.state.registry = registry
     return app
