@@ -1,0 +1,123 @@
+"""The documentation site (mkdocs.yml, docs/): every public name has a docstring; the site
+builds in strict mode (a broken link, a missing reference or a docstring that does not
+render fails the build), needs nothing from the network, and its search works in a real
+headless Chromium opened from the disk."""
+import importlib
+import importlib.util
+import inspect
+import os
+import pathlib
+import re
+import subprocess
+import sys
+
+import pytest
+
+from helpers_browser import chrome_driver
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+_spec = importlib.util.spec_from_file_location("docs_hooks", ROOT / "docs" / "hooks" / "site.py")
+
+
+def _hooks():
+    pytest.importorskip("mkdocs", reason="the docs extra is not installed")
+    hooks = importlib.util.module_from_spec(_spec)
+    _spec.loader.exec_module(hooks)
+    return hooks
+
+
+def _public():
+    # the same list the API reference is generated from, without needing mkdocs installed
+    source = (ROOT / "docs" / "hooks" / "site.py").read_text()
+    modules = re.findall(r'\("[\w.]+", "(deepgrad[\w.]*)", ', source)
+    assert len(modules) >= 15
+    for module_name in modules:
+        module = importlib.import_module(module_name)
+        names = getattr(module, "__all__", None)
+        if names is None:
+            names = [n for n in vars(module) if not n.startswith("_")]
+        for name in names:
+            obj = getattr(module, name)
+            if inspect.ismodule(obj) or not callable(obj):
+                continue
+            if (getattr(obj, "__module__", None) or "").startswith("deepgrad"):
+                yield module_name, name, obj
+
+
+def test_every_public_name_has_a_docstring():
+    missing = sorted({f"{m}.{n}" for m, n, obj in _public() if not (obj.__doc__ or "").strip()})
+    assert not missing, f"{len(missing)} public names without a docstring: {missing}"
+
+
+def test_the_api_pages_list_the_same_names_as_this_test():
+    hooks = _hooks()
+    for _, module_name, _ in hooks.API_MODULES:
+        assert hooks.public_names(module_name) == [n for m, n, _ in _public()
+                                                    if m == module_name]
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    pytest.importorskip("mkdocs", reason="the docs extra is not installed")
+    pytest.importorskip("mkdocstrings")
+    pytest.importorskip("mkdocs_jupyter")
+    out = tmp_path_factory.mktemp("site")
+    env = dict(os.environ, NO_MKDOCS_2_WARNING="1")
+    result = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict",
+                             "--site-dir", str(out)], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-6000:]
+    return out
+
+
+@pytest.mark.slow
+def test_the_site_builds_strict_with_every_page(site):
+    for page in ("index", "getting-started", "reading-guide", "distributed", "lab",
+                 "benchmarks", "notebooks/01_mlp_classification", "notebooks/02_gd_vs_sgd",
+                 "notebooks/03_tour", "api/index", "api/optim"):
+        assert (site / f"{page}.html").is_file(), page
+    # the notebooks were run: their figures are in the page
+    assert "data:image/png;base64" in (site / "notebooks/01_mlp_classification.html").read_text()
+    # every public name has its entry, and a docstring's formula shows
+    hooks = _hooks()
+    for page, module_name, _ in hooks.API_MODULES:
+        text = (site / "api" / f"{page}.html").read_text()
+        for name in hooks.public_names(module_name):
+            assert f'id="{module_name}.{name}"' in text or f'id="{name}"' in text, name
+    assert "p = p - lr / (1 - beta1^t) * m / denom" in (site / "api/optim.html").read_text()
+    lab = (site / "lab.html").read_text()
+    assert lab.count("<strong>Rule.</strong>") >= 10
+
+
+@pytest.mark.slow
+def test_the_site_fetches_nothing_from_the_network(site):
+    remote = re.compile(r'<(?:script|link|img|iframe|source)\b[^>]*\b(?:src|href)='
+                        r'["\'](?:https?:)?//', re.I)
+    css_remote = re.compile(r'(?:url\(\s*["\']?|@import\s+["\']?)(?:https?:)?//', re.I)
+    for path in site.rglob("*"):
+        if path.suffix == ".html":
+            assert not remote.search(path.read_text()), path
+        elif path.suffix in (".css", ".js") and path.stat().st_size:
+            text = path.read_text(errors="replace")
+            assert not css_remote.search(text), path
+
+
+@pytest.mark.slow
+def test_search_finds_adam_in_chromium_from_the_disk(site):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+    driver = chrome_driver()
+    try:
+        driver.get((site / "index.html").as_uri())
+        box = WebDriverWait(driver, 30).until(
+            lambda d: d.find_element(By.CSS_SELECTOR, "input.md-search__input"))
+        box.click()
+        box.send_keys("Adam")
+
+        def results(d):
+            items = d.find_elements(By.CSS_SELECTOR, ".md-search-result__item")
+            return [i.text for i in items if "Adam" in i.text] or None
+        found = WebDriverWait(driver, 60).until(results)
+        assert any("Adam" in text for text in found)
+    finally:
+        driver.quit()
