@@ -132,32 +132,38 @@ class LogSoftmax(Function):
 
 
 def relu(a):
+    """ReLU, elementwise: ``max(a, 0)``; the gradient is 1 where ``a > 0``, else 0."""
     check_floating("relu", a)
     return (CompiledReLU if CompiledReLU.covers(a) else ReLU)()(a)  # the same values
 
 
 def leaky_relu(a, negative_slope=0.01):
+    """Leaky ReLU, elementwise: ``a`` where ``a > 0``, else ``negative_slope * a``."""
     check_real_arg("leaky_relu", "negative_slope", negative_slope)
     return LeakyReLU(negative_slope)(check_floating("leaky_relu", a))
 
 
 def sigmoid(a):
+    """The logistic sigmoid ``1 / (1 + exp(-a))``; its slope ``s (1 - s)`` is at most 0.25."""
     check_floating("sigmoid", a)
     return (CompiledSigmoid if CompiledSigmoid.covers(a) else Sigmoid)()(a)  # the same bits
 
 
 def tanh(a):
+    """The hyperbolic tangent; its slope ``1 - tanh(a)^2`` is at most 1."""
     check_floating("tanh", a)
     return (CompiledTanh if CompiledTanh.covers(a) else Tanh)()(a)  # the same bits
 
 
 def softmax(a, dim=-1):
+    """``exp(a) / sum(exp(a))`` along ``dim`` (computed after subtracting the maximum)."""
     check_floating("softmax", a)
     # a 0-d input is its own single "row" (as in PyTorch)
     return Softmax(check_dim("softmax", dim, a.ndim) if a.ndim else None)(a)
 
 
 def log_softmax(a, dim=-1):
+    """``a - logsumexp(a)`` along ``dim``: the log of :func:`softmax`, computed stably."""
     check_floating("log_softmax", a)
     # a 0-d input is its own single "row" (as in PyTorch)
     return LogSoftmax(check_dim("log_softmax", dim, a.ndim) if a.ndim else None)(a)

@@ -233,14 +233,17 @@ def _into(out, result):
 
 
 def add(a, b, *, alpha=None, out=None):
+    """``a + alpha * b``, broadcasting as PyTorch does; ``out=`` writes into a tensor."""
     return _into(out, Add()(*_pair(a, b if alpha is None else b * alpha, "add")))
 
 
 def sub(a, b, *, alpha=None, out=None):
+    """``a - alpha * b``, broadcasting as PyTorch does; ``out=`` writes into a tensor."""
     return _into(out, Sub()(*_pair(a, b if alpha is None else b * alpha, "sub")))
 
 
 def mul(a, b, *, out=None):
+    """The elementwise product ``a * b``, broadcasting as PyTorch does."""
     return _into(out, Mul()(*_pair(a, b, "mul")))
 
 
@@ -257,10 +260,12 @@ def _kind(x):
 
 
 def neg(a):
+    """``-a``, elementwise."""
     return Neg()(a)
 
 
 def pow(a, b, *, out=None):  # noqa: A001 - the name users expect
+    """``a ** b``, elementwise (either may be a number), broadcasting as PyTorch does."""
     return _into(out, Pow()(*_pair(a, b, "pow")))
 
 

@@ -165,18 +165,22 @@ def _real(a):
 
 
 def exp(a):
+    """``e ** a``, elementwise (integer inputs give the default float dtype)."""
     return Exp()(_real(a))
 
 
 def log(a):
+    """The natural logarithm, elementwise (integer inputs give the default float dtype)."""
     return Log()(_real(a))
 
 
 def sqrt(a):
+    """The square root, elementwise (integer inputs give the default float dtype)."""
     return Sqrt()(_real(a))
 
 
 def abs(a):  # noqa: A001
+    """``|a|``, elementwise; the gradient at 0 is 0, as in PyTorch."""
     if isinstance(a, Tensor) and a.dtype.kind == "b":
         raise InputTypeError("abs: not defined for bool tensors (as in PyTorch)")
     return Abs()(a)
@@ -199,34 +203,42 @@ clamp = clip
 
 
 def sin(a):
+    """The sine, elementwise (radians)."""
     return Sin()(_real(a))
 
 
 def cos(a):
+    """The cosine, elementwise (radians)."""
     return Cos()(_real(a))
 
 
 def log1p(a):
+    """``log(1 + a)``, accurate for small ``a``."""
     return Log1p()(_real(a))
 
 
 def square(a):
+    """``a * a``."""
     return a * a
 
 
 def sign(a):
+    """-1, 0 or 1 by the sign of each element; no gradient flows through it."""
     return _no_grad(a, "sign")
 
 
 def floor(a):
+    """The largest integer not above each element; no gradient flows through it."""
     return _no_grad(a, "floor")
 
 
 def ceil(a):
+    """The smallest integer not below each element; no gradient flows through it."""
     return _no_grad(a, "ceil")
 
 
 def round(a, decimals=0):  # noqa: A001
+    """Round to ``decimals`` decimal places, halves to even (NumPy's and PyTorch's rule)."""
     xp = backend.get_array_module(a._data)
     return Tensor(xp.round(a._data, decimals))
 
@@ -238,10 +250,12 @@ def _no_grad(a, name):
 
 
 def maximum(a, b):
+    """The elementwise maximum of two tensors; a tie sends half the gradient to each."""
     return Maximum()(*_pair(a, b, "maximum"))
 
 
 def minimum(a, b):
+    """The elementwise minimum of two tensors; a tie sends half the gradient to each."""
     return Maximum(smallest=True)(*_pair(a, b, "minimum"))
 
 

@@ -108,6 +108,8 @@ class Gather(Function):
 
 
 def gather(a, dim, index):
+    """Pick along ``dim`` by ``index`` (an int64 tensor of ``a``'s number of dims):
+    ``out[i][j] = a[index[i][j]][j]`` for ``dim=0``, as ``torch.gather``."""
     d = _dim(dim, a.ndim, "gather")
     index = check_index("gather", index, a.shape[d] if a.ndim else 1, d)
     if index.ndim != a.ndim:

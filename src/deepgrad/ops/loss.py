@@ -345,6 +345,10 @@ def _soft_cross_entropy(input, target, weight, reduction, label_smoothing):
 
 
 def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
+    """The negative log-likelihood of class indices ``target`` under log-probabilities
+    ``input`` (N, C, ...): ``-input[n, target[n]]``, weighted by ``weight[target[n]]``,
+    reduced by ``reduction`` (a weighted mean for ``'mean'``); ``ignore_index`` targets
+    count for nothing."""
     _check_input("nll_loss", input, reduction, class_axis=True)
     _check_ignore_index("nll_loss", ignore_index)
     weight = _check_weight("nll_loss", weight, input)
@@ -352,6 +356,7 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
 
 
 def mse_loss(input, target, reduction="mean"):
+    """The mean (or sum, or none, by ``reduction``) of ``(input - target) ** 2``."""
     _check_input("mse_loss", input, reduction, class_axis=False)
     target = _as_target(target, input)
     _check_same_shape("mse_loss", input, target)
@@ -360,6 +365,8 @@ def mse_loss(input, target, reduction="mean"):
 
 
 def binary_cross_entropy_with_logits(input, target, reduction="mean"):
+    """The binary cross-entropy of ``sigmoid(input)`` against ``target`` in [0, 1],
+    computed from the logits stably: ``max(x, 0) - x * t + log(1 + exp(-|x|))``."""
     name = "binary_cross_entropy_with_logits"
     _check_input(name, input, reduction, class_axis=False)
     target = _as_target(target, input)

@@ -190,6 +190,8 @@ def sum(a, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):  #
 
 
 def mean(a, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
+    """The mean over ``dim`` (all elements when None); floating-point inputs only, as in
+    PyTorch."""
     if dtype is None and a.dtype.kind not in "fc":
         raise RuntimeError(f"mean(): input dtype should be floating point, got {a.dtype}; "
                            f"use .float().mean()")
@@ -209,6 +211,8 @@ def var(a, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None
 
 def std(a, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None,
         keepdims=None):
+    """The standard deviation, ``sqrt(var(...))``: ``correction=1`` (the default) divides
+    by N - 1."""
     from .elementwise import sqrt
     return sqrt(var(a, dim, unbiased, keepdim, correction=correction, axis=axis,
                     keepdims=keepdims, _name="std"))
@@ -262,6 +266,7 @@ def amax(a, dim=None, keepdim=False, *, axis=None, keepdims=None):
 
 
 def amin(a, dim=None, keepdim=False, *, axis=None, keepdims=None):
+    """The smallest value over ``dim`` (all when None); ties share the gradient equally."""
     return Max(_extent("amin", a, dim, axis), _keep(keepdim, keepdims, "amin"),
                smallest=True)(a)
 
@@ -299,6 +304,7 @@ def argmax(a, dim=None, keepdim=False, *, axis=None, keepdims=None):
 
 
 def argmin(a, dim=None, keepdim=False, *, axis=None, keepdims=None):
+    """Index of the smallest element (of the flattened tensor when ``dim`` is None)."""
     return _arg("argmin", a, dim, keepdim, axis, keepdims)
 
 
@@ -310,8 +316,10 @@ def _boolean(name, a, dim, keepdim):
 
 
 def all(a, dim=None, keepdim=False):  # noqa: A001
+    """True where every element over ``dim`` (all when None) is nonzero."""
     return _boolean("all", a, dim, keepdim)
 
 
 def any(a, dim=None, keepdim=False):  # noqa: A001
+    """True where some element over ``dim`` (all when None) is nonzero."""
     return _boolean("any", a, dim, keepdim)

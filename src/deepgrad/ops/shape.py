@@ -143,6 +143,7 @@ def _new_shape(shape, who):
 
 
 def reshape(a, *shape):
+    """The same elements in a new shape (one size may be -1); a view when it can be."""
     return Reshape(_new_shape(shape, "reshape"), "reshape")(a)
 
 
@@ -164,6 +165,7 @@ def view(a, *shape):
 
 
 def permute(a, *dims):
+    """Reorder the dimensions: ``permute(a, 1, 0)`` is the transpose of a matrix."""
     dims = _sizes(dims, "permute")
     if len(dims) != a.ndim:
         raise RuntimeError(f"permute: got {len(dims)} dims for a tensor with {a.ndim} "
@@ -195,6 +197,7 @@ swapaxes = transpose
 
 
 def flatten(a, start_dim=0, end_dim=-1):
+    """Merge dims ``start_dim`` to ``end_dim`` into one."""
     if a.ndim == 0:
         return Reshape((1,))(a)
     s, e = _dim(start_dim, a.ndim, "flatten"), _dim(end_dim, a.ndim, "flatten")
@@ -228,6 +231,7 @@ def squeeze(a, dim=None):
 
 
 def unsqueeze(a, dim):
+    """Insert a dimension of size 1 at ``dim``."""
     d = _dim(dim, a.ndim + 1, "unsqueeze")
     return Reshape(tuple(a.shape[:d]) + (1,) + tuple(a.shape[d:]))(a)
 
@@ -264,6 +268,8 @@ def repeat(a, *sizes):
 
 
 def split(a, split_size_or_sections, dim=0):
+    """Split along ``dim`` into pieces of ``split_size_or_sections`` (an int: equal
+    pieces, the last smaller; a list: those sizes)."""
     d = _dim(dim, a.ndim, "split")
     n = a.shape[d]
     if isinstance(split_size_or_sections, int):
@@ -289,6 +295,8 @@ def split(a, split_size_or_sections, dim=0):
 
 
 def chunk(a, chunks, dim=0):
+    """Split along ``dim`` into ``chunks`` pieces of ``ceil(n / chunks)`` (the last smaller;
+    fewer pieces when n is small), as ``torch.chunk``."""
     n = a.shape[_dim(dim, a.ndim, "chunk")]
     if isinstance(chunks, bool) or not isinstance(chunks, int) or chunks <= 0:
         raise RuntimeError(f"chunk: chunks must be a positive int, got {chunks!r}")

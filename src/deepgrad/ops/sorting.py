@@ -68,6 +68,7 @@ class Cumsum(Function):
 
 
 def cumsum(a, dim, dtype=None):
+    """The running sum along ``dim``; integer inputs sum in int64 (as in PyTorch)."""
     if dtype is not None:
         a = a.to(dtype)
     elif a.dtype.kind in "biu":
