@@ -81,10 +81,12 @@ def abort(code=1):
 
 
 def rank():
+    """This process's rank in ``MPI.COMM_WORLD`` (0 without MPI)."""
     return _comm.Get_rank() if _comm is not None else 0
 
 
 def world_size():
+    """The number of processes (1 without MPI or without ``mpiexec``)."""
     return _comm.Get_size() if _comm is not None else 1
 
 
@@ -94,6 +96,7 @@ def is_main():
 
 
 def is_distributed():
+    """True when more than one process runs."""
     return world_size() > 1
 
 
@@ -133,10 +136,13 @@ def allreduce_sum(values):
 
 
 def gather(obj, root=0):
+    """Every rank's ``obj`` as a list on ``root`` (None elsewhere); ``[obj]`` on one
+    process."""
     return _comm.gather(obj, root=root) if is_distributed() else [obj]
 
 
 def barrier():
+    """Wait until every rank gets here (nothing on one process)."""
     if is_distributed():
         _comm.Barrier()
 
@@ -218,6 +224,8 @@ class AllreduceSum(Function):
 
 
 def allreduce_sum_tensor(x):
+    """The sum of ``x`` over the ranks, differentiable: its backward sums the
+    gradient over the ranks too."""
     return AllreduceSum()(x if isinstance(x, Tensor) else Tensor(x))
 
 
@@ -268,8 +276,12 @@ def convert_sync_batchnorm(model):
 
 def _sync_classes():
     from .nn.batchnorm import BatchNorm1d, BatchNorm2d
-    one = type("SyncBatchNorm1d", (_SyncStats, BatchNorm1d), {"__module__": __name__})
-    two = type("SyncBatchNorm2d", (_SyncStats, BatchNorm2d), {"__module__": __name__})
+    doc = ("{} whose training statistics are taken over every rank's shard (the\n"
+           "global batch's mean and variance); on one process it computes what {} does.")
+    one = type("SyncBatchNorm1d", (_SyncStats, BatchNorm1d), {
+        "__module__": __name__, "__doc__": doc.format("BatchNorm1d", "BatchNorm1d")})
+    two = type("SyncBatchNorm2d", (_SyncStats, BatchNorm2d), {
+        "__module__": __name__, "__doc__": doc.format("BatchNorm2d", "BatchNorm2d")})
     return one, two
 
 

@@ -21,6 +21,8 @@ _modes = _Modes()
 
 
 def is_grad_enabled():
+    """True unless inside :func:`no_grad` (or ``set_grad_enabled(False)``,
+    ``inference_mode``)."""
     return _modes.grad
 
 

@@ -119,10 +119,12 @@ def _filled(who, value, size, dtype, device, requires_grad, size_keyword=None):
 
 
 def zeros(*sizes, dtype=None, device=None, requires_grad=False, out=None, size=None):
+    """A tensor of zeros: ``zeros(2, 3)``, ``zeros((2, 3))`` or ``zeros(size=(2, 3))``."""
     return _filled("zeros", 0, sizes, dtype, device, requires_grad, size)
 
 
 def ones(*sizes, dtype=None, device=None, requires_grad=False, out=None, size=None):
+    """A tensor of ones: ``ones(2, 3)``, ``ones((2, 3))`` or ``ones(size=(2, 3))``."""
     return _filled("ones", 1, sizes, dtype, device, requires_grad, size)
 
 
@@ -151,21 +153,25 @@ def _like(t, dtype, device, who):
 
 
 def zeros_like(input, dtype=None, device=None, requires_grad=False):  # noqa: A002
+    """Zeros of ``input``'s shape, dtype and device (unless given)."""
     dtype, device = _like(input, dtype, device, "zeros_like")
     return _filled("zeros_like", 0, (input.shape,), dtype, device, requires_grad)
 
 
 def ones_like(input, dtype=None, device=None, requires_grad=False):  # noqa: A002
+    """Ones of ``input``'s shape, dtype and device (unless given)."""
     dtype, device = _like(input, dtype, device, "ones_like")
     return _filled("ones_like", 1, (input.shape,), dtype, device, requires_grad)
 
 
 def empty_like(input, dtype=None, device=None, requires_grad=False):  # noqa: A002
+    """A tensor of ``input``'s shape, dtype and device; deepgrad fills it with zeros."""
     dtype, device = _like(input, dtype, device, "empty_like")
     return _filled("empty_like", 0, (input.shape,), dtype, device, requires_grad)
 
 
 def full_like(input, fill_value, dtype=None, device=None, requires_grad=False):  # noqa: A002
+    """``fill_value`` in ``input``'s shape, dtype and device (unless given)."""
     dtype, device = _like(input, dtype, device, "full_like")
     checks.check_value("full_like", "fill_value", fill_value, allow_tensor=False)
     return _filled("full_like", fill_value, (input.shape,), dtype, device, requires_grad)
@@ -217,11 +223,13 @@ def _uniform(generator):
 
 
 def randn_like(input, dtype=None, device=None, requires_grad=False):  # noqa: A002
+    """Standard normal samples in ``input``'s shape (from the seeded generator)."""
     dtype, device = _like(input, dtype, device, "randn_like")
     return randn(input.shape, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
 def rand_like(input, dtype=None, device=None, requires_grad=False):  # noqa: A002
+    """Uniform samples from [0, 1) in ``input``'s shape (from the seeded generator)."""
     dtype, device = _like(input, dtype, device, "rand_like")
     return rand(input.shape, dtype=dtype, device=device, requires_grad=requires_grad)
 
@@ -314,6 +322,7 @@ def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False)
 
 
 def eye(n, m=None, *, dtype=None, device=None, requires_grad=False):
+    """The ``n`` x ``m`` identity matrix (``m = n`` when not given)."""
     n = checks.check_sizes("eye", (n,), "n")[0]
     m = n if m is None else checks.check_sizes("eye", (m,), "m")[0]
     dtype = _float_dtype(dtype, "eye")
@@ -323,6 +332,8 @@ def eye(n, m=None, *, dtype=None, device=None, requires_grad=False):
 
 
 def get_default_dtype():
+    """The dtype of new float tensors and parameters (float32 unless
+    :func:`set_default_dtype` changed it)."""
     return np.dtype(backend.default_dtype)
 
 
@@ -351,7 +362,10 @@ class _LegacyType(type):
 
 
 def _legacy_type(name, dtype):
-    return _LegacyType(name, (), {"dtype": np.dtype(dtype), "__module__": "deepgrad"})
+    doc = (f"PyTorch's legacy ``{name}``: a tensor of dtype {np.dtype(dtype)} "
+           f"(``{name}([1, 2])``, ``{name}(2, 3)``, ``isinstance(x, {name})``).")
+    return _LegacyType(name, (), {"dtype": np.dtype(dtype), "__module__": "deepgrad",
+                                  "__doc__": doc})
 
 
 FloatTensor = _legacy_type("FloatTensor", np.float32)

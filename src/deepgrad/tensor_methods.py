@@ -152,6 +152,7 @@ def _remainder(self, other):
 
 
 def mm(self, other):
+    """The product of two matrices (2-D only; :func:`matmul` broadcasts)."""
     if self.ndim != 2 or other.ndim != 2:
         raise RuntimeError(f"mm: expects two matrices, got shapes {tuple(self.shape)} and "
                            f"{tuple(other.shape)}; use matmul for other shapes")
@@ -162,6 +163,7 @@ def mm(self, other):
 
 
 def bmm(self, other):
+    """The products of two batches of matrices, (b, n, m) @ (b, m, p) -> (b, n, p)."""
     if self.ndim != 3 or other.ndim != 3 or self.shape[0] != other.shape[0]:
         raise RuntimeError(f"bmm: expects two batches of matrices (b, n, m) and (b, m, p), "
                            f"got shapes {tuple(self.shape)} and {tuple(other.shape)}")
@@ -169,6 +171,7 @@ def bmm(self, other):
 
 
 def dot(self, other):
+    """The inner product of two 1-D tensors of one length."""
     if self.ndim != 1 or other.ndim != 1:
         raise RuntimeError(f"dot: expects two 1-D tensors, got shapes {tuple(self.shape)} "
                            f"and {tuple(other.shape)}")
@@ -194,6 +197,7 @@ def norm(self, p="fro", dim=None, keepdim=False):
 
 
 def masked_fill(self, mask, value):
+    """A copy with ``value`` where the bool ``mask`` (broadcast) is True."""
     checks.check_tensor("masked_fill", mask, "mask")
     mask = mask._data
     if mask.dtype != np.bool_:
@@ -225,6 +229,7 @@ def expand_as(self, other):
 
 
 def logsumexp(self, dim, keepdim=False):
+    """``log(sum(exp(a)))`` over ``dim``, shifted by the maximum so it cannot overflow."""
     if self.dtype.kind not in "fc":
         self = self.to(backend.default_dtype)  # noqa: PLW0642 - PyTorch's promotion
     reduction._dims("logsumexp", self, dim, None)
@@ -255,6 +260,7 @@ def _test(name):
     def test(self):
         return Tensor(getattr(backend.get_array_module(self._data), name)(self._data))
     test.__name__ = name
+    test.__doc__ = f"A bool tensor, True where an element is {name[2:]} (NumPy's {name})."
     return test
 
 
@@ -262,6 +268,7 @@ isfinite, isnan, isinf = _test("isfinite"), _test("isnan"), _test("isinf")
 
 
 def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """True when every ``|a - b| <= atol + rtol * |b|`` (NumPy's and PyTorch's test)."""
     xp = backend.get_array_module(self._data)
     checks.check_tensor("allclose", other, "other")
     checks.check_broadcast("allclose", self.shape, other.shape)
@@ -297,6 +304,7 @@ def scatter(self, dim, index, src=None, value=None, reduce=None):
 
 
 def numel(self):
+    """The number of elements."""
     return self._data.size
 
 

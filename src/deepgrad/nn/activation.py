@@ -10,6 +10,8 @@ from .module import Module
 
 
 class ReLU(Module):
+    """``max(x, 0)``, elementwise (:func:`deepgrad.nn.functional.relu`). ``inplace`` is
+    accepted for PyTorch's programs; the result is a new tensor."""
     def __init__(self, inplace=False):
         super().__init__()
         self.inplace = bool(inplace)
@@ -22,6 +24,7 @@ class ReLU(Module):
 
 
 class LeakyReLU(Module):
+    """``x`` where ``x > 0``, else ``negative_slope * x`` (default 0.01)."""
     def __init__(self, negative_slope=0.01, inplace=False):
         super().__init__()
         self.negative_slope = check_real_arg("LeakyReLU", "negative_slope", negative_slope)
@@ -36,16 +39,20 @@ class LeakyReLU(Module):
 
 
 class Sigmoid(Module):
+    """``1 / (1 + exp(-x))``, elementwise; its slope is at most 0.25, the course's
+    vanishing gradient."""
     def forward(self, x):
         return ops.sigmoid(check_tensor("Sigmoid", x))
 
 
 class Tanh(Module):
+    """``tanh(x)``, elementwise; its slope is at most 1."""
     def forward(self, x):
         return ops.tanh(check_tensor("Tanh", x))
 
 
 class Softmax(Module):
+    """``exp(x) / sum(exp(x))`` along ``dim`` (default -1)."""
     def __init__(self, dim=-1):
         super().__init__()
         self.dim = check_int_arg("Softmax", "dim", dim)
@@ -58,6 +65,8 @@ class Softmax(Module):
 
 
 class LogSoftmax(Module):
+    """``x - logsumexp(x)`` along ``dim`` (default -1); with :class:`NLLLoss` it makes
+    :class:`CrossEntropyLoss`."""
     def __init__(self, dim=-1):
         super().__init__()
         self.dim = check_int_arg("LogSoftmax", "dim", dim)

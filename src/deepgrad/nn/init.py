@@ -124,15 +124,18 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0):
 
 
 def constant_(tensor, val):
+    """Fill ``tensor`` with ``val``, in place; returns it."""
     _array(tensor)[...] = val
     return tensor
 
 
 def zeros_(tensor):
+    """Fill ``tensor`` with zeros, in place; returns it."""
     return constant_(tensor, 0)
 
 
 def ones_(tensor):
+    """Fill ``tensor`` with ones, in place; returns it."""
     return constant_(tensor, 1)
 
 

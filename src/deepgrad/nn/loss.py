@@ -44,12 +44,20 @@ class CrossEntropyLoss(_WeightedLoss):
 
 
 class NLLLoss(_WeightedLoss):
+    """The negative log-likelihood of class indices under log-probabilities
+    (:func:`deepgrad.nn.functional.nll_loss`): ``weight``, ``ignore_index`` and
+    ``reduction`` as in PyTorch."""
     function = staticmethod(ops.nll_loss)
 
 
 class MSELoss(_Loss):
+    """The mean squared error ``mean((input - target) ** 2)`` (``reduction='sum'`` or
+    ``'none'`` as in PyTorch)."""
     function = staticmethod(ops.mse_loss)
 
 
 class BCEWithLogitsLoss(_Loss):
+    """The binary cross-entropy of ``sigmoid(input)`` against targets in [0, 1],
+    computed from the logits stably
+    (:func:`deepgrad.nn.functional.binary_cross_entropy_with_logits`)."""
     function = staticmethod(ops.binary_cross_entropy_with_logits)

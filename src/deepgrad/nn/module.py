@@ -19,6 +19,15 @@ from .state_dict import load_model_state, model_state
 
 
 class Module:
+    """The base of every layer and model, as ``torch.nn.Module``.
+
+    Assigning a :class:`Parameter`, a Module or a buffer (``register_buffer``) as an
+    attribute registers it, in order; ``parameters()``, ``named_parameters()``,
+    ``buffers()``, ``children()``, ``modules()`` walk them, and ``state_dict()`` names
+    them with PyTorch's dotted keys (``0.weight``, ``bn.running_mean``). ``train()`` and
+    ``eval()`` switch dropout and batch norm, recursively; ``to(device or dtype)``,
+    ``zero_grad()``, ``apply(fn)``, forward hooks. Subclasses define ``forward``; calling
+    the module calls it."""
     def __init__(self):
         object.__setattr__(self, "_parameters", OrderedDict())
         object.__setattr__(self, "_buffers", OrderedDict())

@@ -22,6 +22,13 @@ from ._blocked import BLOCK_BYTES, run_blocked
 
 
 class Optimizer:
+    """The base of the optimizers, as ``torch.optim.Optimizer``.
+
+    ``params`` is an iterable of parameters or of dicts (parameter groups, each with its
+    own options over ``defaults``). ``step()`` applies the rule of each subclass to every
+    parameter with a gradient, ``zero_grad()`` clears the gradients, ``state_dict()`` and
+    ``load_state_dict()`` save and restore the state by parameter position (PyTorch's
+    layout), and ``add_param_group`` adds a group."""
     block_bytes = BLOCK_BYTES
     """Bytes per array per block of the element-wise update; None runs whole arrays (the
     reference, bit for bit the same result)."""

@@ -16,6 +16,11 @@ from .. import checkpoint, serialization
 
 
 class Callback:
+    """The hooks of a training run, as Keras' callbacks: override any of
+    ``on_train_begin``, ``on_epoch_begin``, ``on_batch_end``, ``on_epoch_logs``,
+    ``on_epoch_end``, ``on_train_end``; each is given the :class:`Trainer` (and the epoch
+    and logs)."""
+
     def on_train_begin(self, trainer):
         pass
 

@@ -2,6 +2,9 @@
 
 
 class History:
+    """What ``fit()`` returns: ``epochs`` (from 1) and ``history``, a dict from each metric
+    (``loss``, ``accuracy``, ``val_loss``...) to its per-epoch values; ``plot()`` draws
+    them."""
     def __init__(self):
         self.epochs = []   # epoch numbers, starting at 1
         self.history = {}  # metric name -> list of per-epoch values

@@ -26,6 +26,8 @@ def format_logs(logs):
 
 
 class ProgressBar(Callback):
+    """The progress of a run: on a terminal one line redrawn at most every ``interval``
+    seconds, in a notebook one output redrawn in place, elsewhere one line per epoch."""
     def __init__(self, epochs=None, stream=None, interval=0.1, width=24):
         self.epochs, self.stream, self.interval, self.width = epochs, stream, interval, width
         self._last_draw, self._start, self._first_batch = 0.0, 0.0, 0

@@ -83,6 +83,11 @@ def _accumulate(sums, named, out, y, loss):
 
 
 class Trainer:
+    """The training loop behind :func:`fit`: one optimizer step per minibatch of
+    ``train_data``, the ``metrics`` (and their ``val_`` forms on ``val_data``) per epoch,
+    the ``scheduler`` stepped per epoch, the ``callbacks`` called around each batch and
+    epoch; ``distributed=True`` averages the gradients over MPI ranks. ``fit(epochs)``
+    runs it and returns the :class:`History`."""
     def __init__(self, model, loss_fn, optimizer, train_data, val_data=None,
                  metrics=("accuracy",), callbacks=(), scheduler=None, distributed=False):
         self.model, self.loss_fn, self.optimizer = model, loss_fn, optimizer
