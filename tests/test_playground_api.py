@@ -6,6 +6,7 @@ import json
 import math
 import pathlib
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -367,6 +368,30 @@ def test_an_optimizer_that_diverges_on_a_surface_is_marked(url):
         stream.close()
 
 
+def test_stopping_the_server_ends_its_streams_and_runs_at_once():
+    import logging
+    errors = []
+    catch = logging.Handler(logging.ERROR)
+    catch.emit = errors.append
+    registry = runs.Registry()
+    with server.background(registry=registry) as address:
+        logging.getLogger("uvicorn.error").addHandler(catch)  # after uvicorn set its logs
+        stream = Stream(address, start(address, **FAST))
+        stream.next("frame")
+        thread = next(iter(registry.runs.values())).thread
+        stopped = time.monotonic()
+    logging.getLogger("uvicorn.error").removeHandler(catch)
+    # well before uvicorn's graceful timeout (1 s), which would cancel the stream
+    assert time.monotonic() - stopped < 0.8
+    assert not [r.getMessage() for r in errors]
+    thread.join(2)
+    assert not thread.is_alive() and not registry.runs
+    with pytest.raises(AssertionError, match="the stream ended"):
+        for _ in range(1000):
+            stream.next()
+    stream.close()
+
+
 def test_runs_whose_page_never_comes_stop(monkeypatch):
     monkeypatch.setattr(runs, "ATTACH_TIMEOUT", 0.3)
     with server.background() as address:
@@ -397,9 +422,17 @@ def test_the_command_prints_its_url_and_serves_127_0_0_1_only():
         for address in others:  # not reachable from the network
             with pytest.raises(OSError):
                 socket.create_connection((address, port), timeout=2).close()
+        run_id = start(f"http://127.0.0.1:{port}/", **FAST)
+        stream = Stream(f"http://127.0.0.1:{port}/", run_id)
+        stream.next("frame")
+        proc.send_signal(signal.SIGINT)  # Ctrl+C with a page open: a quiet, quick exit
+        assert proc.wait(5) == 0
+        assert proc.stderr.read() == ""
+        stream.close()
     finally:
-        proc.terminate()
-        proc.wait(10)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
 
 
 def test_the_command_refuses_a_port_in_use():

@@ -2,8 +2,8 @@
 
 A run's thread owns its trainer: the server talks to it only through a queue of
 commands (play, pause, step, reset, a new configuration, stop), and it hands back events
-(``setup``, ``frame``, ``paused``, ``diverged``, ``done``, ``error``) through an asyncio
-queue on the server's loop. It steps at most ``speed`` times a second and sends at most
+(``setup``, ``frame``, ``paused``, ``diverged``, ``done``, ``error``; None when it has
+ended) through an asyncio queue on the server's loop. It steps at most ``speed`` times a second and sends at most
 ``FPS`` frames a second, so a run takes its share of the CPU and no more. A run whose
 page never connects within ``ATTACH_TIMEOUT`` seconds, or whose stream closes, stops.
 
@@ -69,7 +69,7 @@ class Run:
         try:
             self.loop.call_soon_threadsafe(put)
         except RuntimeError:  # the server's loop has closed
-            self.stop()
+            self._stopped.set()
 
     def _new_trainer(self):
         with TURN:
@@ -173,6 +173,7 @@ class Run:
                         f"{type(err).__name__}: {err}"})
         finally:
             self._stopped.set()
+            self._emit(None)  # the end of the stream
             if self._on_stop:
                 self._on_stop(self)
 

@@ -91,10 +91,10 @@ def create_app(registry=None):
                     try:
                         event = await asyncio.wait_for(run.events.get(), KEEP_ALIVE)
                     except asyncio.TimeoutError:
-                        if not run.alive:
-                            return
                         yield ": keep-alive\n\n"
                         continue
+                    if event is None:  # the run has ended
+                        return
                     yield f"data: {json.dumps(event, allow_nan=False)}\n\n"
             finally:  # the page went away (or the server stops): so does its run
                 run.stop()
@@ -164,10 +164,18 @@ def _bind(port):
     return sock
 
 
-def _server(sock, registry=None):
-    cfg = uvicorn.Config(create_app(registry), log_level="warning", access_log=False,
-                         timeout_graceful_shutdown=1)
-    return uvicorn.Server(cfg)
+class _Server(uvicorn.Server):
+    """uvicorn's server, which ends the runs (and so their streams) before it waits for
+    the open connections to close."""
+
+    def __init__(self, registry):
+        self.registry = registry
+        super().__init__(uvicorn.Config(create_app(registry), log_level="warning",
+                                        access_log=False, timeout_graceful_shutdown=1))
+
+    def handle_exit(self, sig, frame):
+        self.registry.stop_all()
+        super().handle_exit(sig, frame)
 
 
 def serve(port=0, open_browser=False):
@@ -177,7 +185,7 @@ def serve(port=0, open_browser=False):
     print(f"deepgrad playground: {url}  (Ctrl+C stops it)", flush=True)
     if open_browser:
         threading.Timer(0.5, webbrowser.open, args=(url,)).start()
-    _server(sock).run(sockets=[sock])
+    _Server(Registry()).run(sockets=[sock])
 
 
 @contextlib.contextmanager
@@ -185,7 +193,7 @@ def background(port=0, registry=None):
     """The server in a thread of this process, for tests and notebooks: yields its URL.
     (Pass a :class:`runs.Registry` to look at its runs.)"""
     sock = _bind(port)
-    server = _server(sock, registry)
+    server = _Server(registry or Registry())
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     try:
@@ -195,6 +203,6 @@ def background(port=0, registry=None):
             threading.Event().wait(0.02)
         yield f"http://127.0.0.1:{sock.getsockname()[1]}/"
     finally:
-        server.should_exit = True
+        server.handle_exit(None, None)
         thread.join(10)
         sock.close()
