@@ -490,3 +490,21 @@ def test_the_schedules_set_the_learning_rate_per_step(schedule, options, at_10):
     for _ in range(10):
         trainer.step()
     assert trainer.frame()["lr"] == pytest.approx(at_10)
+
+
+def test_a_runs_weights_come_from_its_seed_and_leave_the_shared_generator_alone():
+    import deepgrad as dg
+    from deepgrad.playground.network import NetworkTrainer
+
+    def weights(seed):
+        trainer = NetworkTrainer(config.check_network({"seed": seed}))
+        return [p.detach().numpy().copy() for p in trainer.model.parameters()]
+
+    dg.manual_seed(123)
+    expected = dg.randn(5).numpy()
+    dg.manual_seed(123)
+    first = weights(7)
+    assert (dg.randn(5).numpy() == expected).all()  # the caller's stream goes on as it was
+    dg.randn(3)  # wherever the shared generator stands, the seed decides
+    assert all((a == b).all() for a, b in zip(first, weights(7)))
+    assert not all((a == b).all() for a, b in zip(first, weights(8)))

@@ -27,7 +27,10 @@ def _b64(array):
 
 
 def build_model(cfg, n_classes):
-    """Linear, [BatchNorm1d], activation, [Dropout] per hidden layer, then a Linear."""
+    """Linear, [BatchNorm1d], activation, [Dropout] per hidden layer, then a Linear; the
+    weights drawn from the run's own seed, the shared generator left as it was."""
+    outside = dg.backend.get_rng_state()
+    dg.manual_seed(cfg["seed"])
     layers, width = [], 2
     for _ in range(cfg["layers"]):
         layers.append(dg.nn.Linear(width, cfg["neurons"]))
@@ -38,7 +41,7 @@ def build_model(cfg, n_classes):
             layers.append(dg.nn.Dropout(cfg["dropout"]))
         width = cfg["neurons"]
     layers.append(dg.nn.Linear(width, n_classes))
-    dg.manual_seed(cfg["seed"])  # before the layers are made: they draw their weights
+    dg.backend.set_rng_state(outside)
     return dg.nn.Sequential(*layers)
 
 

@@ -7,9 +7,10 @@ ended) through an asyncio queue on the server's loop. It steps at most ``speed``
 ``FPS`` frames a second, so a run takes its share of the CPU and no more. A run whose
 page never connects within ``ATTACH_TIMEOUT`` seconds, or whose stream closes, stops.
 
-deepgrad's grad mode and random generator are process-wide (PyTorch's grad mode is per
-thread), so the runs take turns: each holds ``TURN`` for one build, one step or one
-frame at a time, so a heavy run delays the others by one of its steps, not by a frame's.
+deepgrad's random generator is process-wide (parameter init, dropout), so the runs take
+turns: each holds ``TURN`` for one build, one step or one frame at a time, so a seeded
+build is not interleaved with another run's draws, and a heavy run delays the others by
+one of its steps, not by a frame's.
 """
 import asyncio
 import itertools
@@ -217,6 +218,12 @@ class Registry:
         if run:
             run.stop()
 
-    def stop_all(self):
-        for run in list(self.runs.values()):
+    def stop_all(self, wait=0.0):
+        """Stop every run; with ``wait``, give their threads that many seconds to end
+        (a step or a frame), so none outlives the server."""
+        live = list(self.runs.values())
+        for run in live:
             run.stop()
+        deadline = time.monotonic() + wait
+        for run in live:
+            run.thread.join(max(0.0, deadline - time.monotonic()))

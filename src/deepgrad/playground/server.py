@@ -141,7 +141,7 @@ def create_app(registry=None):
     @contextlib.asynccontextmanager
     async def lifespan(app):
         yield
-        registry.stop_all()
+        registry.stop_all(wait=2.0)
 
     app = Starlette(routes=routes, exception_handlers={config.ConfigError: refused,
                                                        UnknownRun: missing},
