@@ -7,12 +7,16 @@
 - ``benchmarks.md``: BENCHMARKS.md as it is in the repository;
 - ``notebooks/*.ipynb``: the notebooks of ``notebooks/``, rendered (and run) by mkdocs-jupyter.
 
+And two markers a page may hold, replaced at build time:
+``<!-- docstring deepgrad.optim.Adam -->`` (that docstring, its formula blocks as code)
+and ``<!-- help train -->`` (``deepgrad train --help``).
+
 ``public_names`` is also what ``tests/test_docs_site.py`` holds to a docstring each.
 """
 import importlib
 import inspect
 import pathlib
-import shutil
+import re
 
 from mkdocs.plugins import event_priority
 from mkdocs.structure.files import File
@@ -143,6 +147,41 @@ def on_files(files, config):
                           dest_dir=config["site_dir"],
                           use_directory_urls=config["use_directory_urls"]))
     return files
+
+
+_DOCSTRING = re.compile(r"^<!-- docstring ([\w.]+) -->$", re.M)
+_HELP = re.compile(r"^<!-- help ([\w-]*) -->$", re.M)
+
+
+def _resolve(dotted):
+    module_name, _, name = dotted.rpartition(".")
+    return getattr(importlib.import_module(module_name), name)
+
+
+def docstring_markdown(dotted):
+    """A docstring as Markdown: its reST literal blocks (``::`` then an indented block)
+    as code blocks, ``:class:`X``` roles as code."""
+    import sys
+    sys.path.insert(0, str(pathlib.Path(__file__).parent))
+    from griffe_rst import rst_to_markdown
+    return rst_to_markdown(inspect.getdoc(_resolve(dotted)))
+
+
+def _help(command):
+    import os
+    from deepgrad.cli import build_parser
+    os.environ["COLUMNS"] = "88"  # argparse wraps the help to the terminal's width
+    parser = build_parser()
+    if command:
+        parser = next(a for a in parser._subparsers._group_actions
+                      if hasattr(a, "choices")).choices[command]
+    text = parser.format_help()
+    return "```text\n" + text.rstrip() + "\n```"
+
+
+def on_page_markdown(markdown, page, config, files):
+    markdown = _DOCSTRING.sub(lambda m: docstring_markdown(m.group(1)), markdown)
+    return _HELP.sub(lambda m: _help(m.group(1)), markdown)
 
 
 def on_post_page(output, page, config):
