@@ -97,9 +97,22 @@ def _api_index():
     return "\n".join(lines) + "\n"
 
 
-def _lab_page(site_dir):
+def _lab_report():
+    """The latest lab report's results by experiment, and its directory: ``lab-report/``
+    (``deepgrad lab --quick`` writes it there) or ``$DEEPGRAD_LAB_REPORT``."""
+    import json
+    import os
+    report = pathlib.Path(os.environ.get("DEEPGRAD_LAB_REPORT", ROOT / "lab-report"))
+    try:
+        results = json.loads((report / "results.json").read_text())
+    except (OSError, ValueError):
+        return report, {}, {}
+    return report, results.get("settings", {}), {e["name"]: e for e in results["experiments"]}
+
+
+def _lab_page():
     from deepgrad import lab
-    report = ROOT / "lab-report"
+    report, settings, results = _lab_report()
     lines = ["# The lab: the course's claims, measured", "",
              "`deepgrad lab` re-runs each claim of the course as a seeded experiment on "
              "deepgrad itself and judges it by a rule: measured values against bounds, over "
@@ -107,27 +120,37 @@ def _lab_page(site_dir):
              "whole 95% interval of its mean passes, *not supported* when the whole interval "
              "fails, *inconclusive* otherwise.", "",
              "```sh", "deepgrad lab --list                      # the experiments",
-             "deepgrad lab --quick --out lab-report     # all of them, about a minute per claim",
+             "deepgrad lab --quick --out lab-report     # all of them, a minute or two",
              "deepgrad lab momentum dropout --out lab-report", "```", "",
              "The report is `lab-report/report.html` (figures embedded) and `report.md`. "
              "Below, each experiment's claim (the slide's or the paper's words) and its rule, "
-             "as the lab's registry states them"]
-    figures = {}
-    if (report / "figures").is_dir():
-        lines[-1] += ", with the figures of the quick report in `lab-report/`"
-        for png in sorted((report / "figures").glob("*.png")):
-            figures.setdefault(png.stem.split("_seed")[0], png)
-    lines[-1] += ".\n"
+             "as the lab's registry states them."]
+    if results:
+        lines[-1] += (f" With them, the verdicts and figures of the latest report in "
+                      f"`{report.name}/` ({settings.get('mode', '')} mode, "
+                      f"{len(settings.get('seeds', []))} seeds, {settings.get('date', '')}).")
+    else:
+        lines[-1] += (" Run `deepgrad lab --quick --out lab-report` before building the site "
+                      "to add each verdict and figure here.")
+    lines.append("")
+    figures = []
     for name in lab.NAMES:
         exp = lab.get(name)
         lines += [f"## {exp.TITLE}", "", f"`deepgrad lab {name}`", "",
                   f"**Claim.** {exp.CLAIM}", "", f"**Rule.** {exp.CRITERION}", ""]
-        png = figures.get(name) or figures.get(name.replace("-", "_"))
-        if png is not None:
-            lines += [f"![{exp.TITLE}](lab-figures/{png.name})", ""]
-        elif (ROOT / "docs" / f"lab-{name}.png").exists():
+        result = results.get(name)
+        if result is not None:
+            seeds = len(result.get("seeds", []))
+            lines += [f"**Verdict.** {result['verdict'].upper()} over {seeds} seed(s). "
+                      f"{result.get('explanation', '')}", ""]
+            png = report / (result.get("figure") or "")
+            if png.is_file() and png.suffix == ".png":
+                figures.append(png)
+                lines += [f"![{exp.TITLE}](lab-figures/{png.name})", ""]
+                continue
+        if (ROOT / "docs" / f"lab-{name}.png").exists():
             lines += [f"![{exp.TITLE}](lab-{name}.png)", ""]
-    return "\n".join(lines), list(figures.values())
+    return "\n".join(lines), figures
 
 
 @event_priority(100)  # before mkdocs-jupyter, which takes the notebooks added here
@@ -136,7 +159,7 @@ def on_files(files, config):
         files.append(File.generated(config, f"api/{page}.md",
                                     content=_api_page(module_name, title)))
     files.append(File.generated(config, "api/index.md", content=_api_index()))
-    lab_text, lab_figures = _lab_page(config["site_dir"])
+    lab_text, lab_figures = _lab_page()
     files.append(File.generated(config, "lab.md", content=lab_text))
     for png in lab_figures:
         files.append(File.generated(config, f"lab-figures/{png.name}", abs_src_path=str(png)))
