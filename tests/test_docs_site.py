@@ -56,6 +56,14 @@ def test_the_api_pages_list_the_same_names_as_this_test():
                                                     if m == module_name]
 
 
+@pytest.mark.parametrize("page", ["getting-started.md", "guide/tensors.md", "guide/layers.md"])
+def test_the_code_of_a_page_runs(page, capsys):
+    """The self-contained pages' Python blocks run top to bottom, as a reader would."""
+    namespace = {}
+    for code in re.findall(r"```python\n(.*?)```", (ROOT / "docs" / page).read_text(), re.S):
+        exec(compile(code, page, "exec"), namespace)  # noqa: S102 - our own pages
+
+
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     pytest.importorskip("mkdocs", reason="the docs extra is not installed")
