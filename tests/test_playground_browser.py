@@ -182,7 +182,7 @@ def test_compare_mode_trains_two_configurations_side_by_side(url, browser, tmp_p
     assert q["compare"] == "1" and q["a.activation"] == "sigmoid"
     assert q["b.activation"] == "relu"
     # the course's claim: the ReLU net learns (here within about 1,500 steps) while the
-    # deep sigmoid net, which has taken more steps, is still at the prior's loss
+    # deep sigmoid net, after as many steps, is still at the prior's loss
     until(browser, "document.getElementById('panel-b')?.dataset.trainLoss < 0.2", timeout=30,
           what="the ReLU net learning")
     b_steps = int(panel(browser, "b")["step"])
