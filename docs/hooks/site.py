@@ -18,8 +18,12 @@ import inspect
 import pathlib
 import re
 
-from mkdocs.plugins import event_priority
-from mkdocs.structure.files import File
+try:
+    from mkdocs.plugins import event_priority
+    from mkdocs.structure.files import File
+except ImportError:  # the tests read public_names without the docs extra installed
+    def event_priority(priority):
+        return lambda f: f
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
@@ -47,19 +51,26 @@ API_MODULES = [
 
 
 def public_names(module_name):
-    """The public functions and classes of a module: its ``__all__``, or else every name
-    without a leading underscore that deepgrad defines (dtypes, constants and submodules
-    left out), in the module's order."""
+    """The public functions and classes of a module: its ``__all__``; or else its names
+    without a leading underscore that it defines itself, in a submodule of its own, or in
+    a helper module named after it (``lr_scheduler_base`` for ``lr_scheduler``): names it
+    merely imports (``Tensor`` in ``nn.init``) are documented where they are defined.
+    Constants, dtypes and submodules are left out. In the module's order."""
     module = importlib.import_module(module_name)
     names = getattr(module, "__all__", None)
+    own = None
     if names is None:
         names = [n for n in vars(module) if not n.startswith("_")]
+        own = (module_name, module_name + ".", module_name + "_")
     found = []
     for name in names:
         obj = getattr(module, name)
         if inspect.ismodule(obj) or not callable(obj):
             continue
-        if not (getattr(obj, "__module__", None) or "").startswith("deepgrad"):
+        defined_in = getattr(obj, "__module__", None) or ""
+        if not defined_in.startswith("deepgrad"):
+            continue
+        if own and not (defined_in == own[0] or defined_in.startswith(own[1:])):
             continue
         found.append(name)
     return found
