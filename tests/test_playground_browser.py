@@ -144,6 +144,26 @@ def test_the_url_carries_the_state_through_a_reload(url, browser):
     assert len(browser.find_elements("css selector", "#panel-a .neurons .layer")) == 3
 
 
+def test_pause_step_and_reset_buttons(url, browser):
+    browser.get(url + "?a.speed=200")
+    until(browser, "document.getElementById('panel-a')?.dataset.step > 20")
+    browser.find_element("id", "play").click()  # pause
+    assert browser.find_element("id", "play").text == "Play"
+    time.sleep(0.4)  # the frames already on their way arrive
+    paused = int(panel(browser)["step"])
+    time.sleep(0.4)
+    assert int(panel(browser)["step"]) == paused
+    browser.find_element("id", "step").click()
+    until(browser, f"document.getElementById('panel-a')?.dataset.step == {paused + 1}",
+          what="one step")
+    browser.find_element("id", "reset").click()
+    until(browser, "document.getElementById('panel-a')?.dataset.step == 0", what="a reset")
+    time.sleep(0.4)
+    assert int(panel(browser)["step"]) == 0  # a reset while paused stays paused
+    browser.find_element("id", "play").click()
+    until(browser, "document.getElementById('panel-a')?.dataset.step > 5", what="playing")
+
+
 def test_bad_input_shows_the_servers_message(url, browser):
     browser.get(url + "?a.layers=1000")
     error = until(browser, "document.getElementById('error').hidden ? '' : "
