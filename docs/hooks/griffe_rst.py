@@ -40,3 +40,11 @@ class RstToMarkdown(griffe.Extension):
     def on_instance(self, *, node, obj, agent, **kwargs):
         if obj.docstring is not None:
             obj.docstring.value = rst_to_markdown(obj.docstring.value)
+
+    def on_class_members(self, *, node, cls, agent, **kwargs):
+        # __slots__ entries are inspected as attributes "<member 'x' of 'C' objects>":
+        # storage, not API (the properties in front of them are documented)
+        for name, member in list(cls.members.items()):
+            if (not member.is_alias and member.is_attribute
+                    and str(member.value or "").startswith("<member '")):
+                cls.del_member(name)
