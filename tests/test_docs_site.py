@@ -42,7 +42,8 @@ def test_public_names_are_the_modules_own():
     assert "Tensor" in _hooks.public_names("deepgrad")
 
 
-@pytest.mark.parametrize("page", ["getting-started.md", "guide/tensors.md", "guide/layers.md"])
+@pytest.mark.parametrize("page", ["index.md", "getting-started.md", "guide/tensors.md",
+                                  "guide/layers.md"])
 def test_the_code_of_a_page_runs(page, capsys):
     """The self-contained pages' Python blocks run top to bottom, as a reader would."""
     namespace = {}
