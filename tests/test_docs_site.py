@@ -4,6 +4,7 @@ render fails the build), needs nothing from the network, and its search works in
 headless Chromium opened from the disk."""
 import importlib
 import importlib.util
+import json
 import os
 import pathlib
 import re
@@ -51,6 +52,27 @@ def test_the_code_of_a_page_runs(page, capsys):
         exec(compile(code, page, "exec"), namespace)  # noqa: S102 - our own pages
 
 
+def test_the_lab_page_shows_the_latest_report(tmp_path, monkeypatch):
+    from deepgrad import lab
+    (tmp_path / "figures").mkdir()
+    (tmp_path / "figures" / "momentum.png").write_bytes(b"\x89PNG")
+    (tmp_path / "results.json").write_text(json.dumps({
+        "settings": {"mode": "quick", "seeds": [0, 1, 2], "date": "2026-12-02"},
+        "experiments": [{"name": "momentum", "verdict": "supported", "seeds": [0, 1, 2],
+                         "explanation": "Seed 0: 131 steps.",
+                         "figure": "figures/momentum.png"}]}))
+    monkeypatch.setenv("DEEPGRAD_LAB_REPORT", str(tmp_path))
+    text, figures = _hooks._lab_page()
+    assert text.count("**Rule.**") == len(lab.NAMES)
+    assert "**Verdict.** SUPPORTED over 3 seed(s). Seed 0: 131 steps." in text
+    assert "![" in text and "lab-figures/momentum.png" in text
+    assert figures == [tmp_path / "figures" / "momentum.png"]
+    monkeypatch.setenv("DEEPGRAD_LAB_REPORT", str(tmp_path / "none"))
+    text, figures = _hooks._lab_page()
+    assert "Verdict" not in text and figures == []
+    assert "(lab-vanishing-gradients.png)" in text  # the committed figures stand in
+
+
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     pytest.importorskip("mkdocs", reason="the docs extra is not installed")
@@ -67,9 +89,12 @@ def site(tmp_path_factory):
 
 @pytest.mark.slow
 def test_the_site_builds_strict_with_every_page(site):
+    guides = ("tensors", "layers", "optimizers", "data", "training", "cli", "views",
+              "playground", "gpu", "from-pytorch")
     for page in ("index", "getting-started", "reading-guide", "distributed", "lab",
                  "benchmarks", "notebooks/01_mlp_classification", "notebooks/02_gd_vs_sgd",
-                 "notebooks/03_tour", "api/index", "api/optim"):
+                 "notebooks/03_tour", "api/index", "api/optim",
+                 *(f"guide/{name}" for name in guides)):
         assert (site / f"{page}.html").is_file(), page
     # the notebooks were run: their figures are in the page
     assert "data:image/png;base64" in (site / "notebooks/01_mlp_classification.html").read_text()
