@@ -6,6 +6,8 @@ Results are compared with the CPU run of the same code from the same numbers: eq
 within float32 round-off, and every output, gradient, buffer and optimizer state array
 on the device, none fallen back to the host.
 """
+import importlib
+
 import numpy as np
 import pytest
 
@@ -18,6 +20,8 @@ from deepgrad.train import fit
 from helpers_device import device, emulated, emulated_cupy, on_device  # noqa: F401
 from helpers_ops import _cast, _is_diff, draw
 from test_ops import CASES
+
+batch_norm_ops = importlib.import_module("deepgrad.ops.batch_norm")  # the module
 
 RTOL, ATOL = 1e-5, 1e-6  # float32 round-off: GPU libraries sum in other orders
 
@@ -203,6 +207,7 @@ def test_training_steps_give_the_cpu_result_on_the_device(device, model_name, op
     # (oneDNN's sums run in another order, and a bias before batch norm, whose gradient
     # is round-off, moves by lr per step under sign-like rules such as Adam's).
     monkeypatch.setattr(conv, "onednn_op_for", lambda *args: None)
+    monkeypatch.setattr(batch_norm_ops, "onednn_op_for", lambda *args: None)  # the same
     cpu_model, _, cpu_losses, cpu_eval, cpu_grads = _train(model_name, optimizer_name, "cpu")
     model, opt, losses, evaluated, grads = _train(model_name, optimizer_name, device)
     for i, (g, cpu_g) in enumerate(zip(grads, cpu_grads)):  # one forward and backward

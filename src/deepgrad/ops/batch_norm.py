@@ -169,6 +169,13 @@ class BatchNorm(Function):
         return gx, sum_gxhat if need_w else None, sum_g if need_b else None
 
 
+def onednn_op_for(*args):
+    """oneDNN's batch normalization for these arrays, or None (the accelerated layer,
+    ``_onednn_batch_norm.op_for``, loaded on first use; the one place that chooses it)."""
+    from ._onednn_batch_norm import op_for
+    return op_for(*args)
+
+
 def batch_norm(x, running_mean=None, running_var=None, weight=None, bias=None,
                training=False, momentum=0.1, eps=1e-5):
     """PyTorch's ``F.batch_norm``: normalise ``x`` (N, C, ...) per channel.
@@ -205,4 +212,9 @@ def batch_norm(x, running_mean=None, running_var=None, weight=None, bias=None,
     if training and x.numel() // channels <= 1:
         raise ValueError(f"batch_norm: expected more than 1 value per channel when "
                          f"training, got input of shape {tuple(x.shape)}")
+    if training and weight is not None and bias is not None:
+        op = onednn_op_for(x._data, weight._data, bias._data, running_mean, running_var,
+                           momentum, eps)
+        if op is not None:
+            return op(x, weight, bias)
     return BatchNorm(running_mean, running_var, training, momentum, eps)(x, weight, bias)

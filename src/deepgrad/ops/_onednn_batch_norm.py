@@ -1,0 +1,149 @@
+"""Batch normalization in training mode on oneDNN's primitive (optional: the ``onednn``
+extra; bindings and plan cache in ``_onednn.py``).
+
+``batch_norm.batch_norm`` runs :class:`OneDNNBatchNorm` for a float32 NumPy (N, C, H, W)
+input stored NCHW or channels-last (as oneDNN's convolutions leave it), with both weight
+and bias, in training mode; everything else, and every case oneDNN has only its
+reference kernel for, runs ``batch_norm.BatchNorm``, which the tests hold it to.
+oneDNN returns the batch mean and the biased variance; the running variance is updated
+with the unbiased one, as PyTorch does.
+"""
+import numpy as np
+
+from ..autograd import Function
+from ._layout import is_channels_last
+
+USE_SCALE, USE_SHIFT = 0x2, 0x4  # dnnl_normalization_flags_t
+BACKWARD = 128  # dnnl_backward: the input gradient and the scale and shift gradients
+ARG_MEAN, ARG_VARIANCE, ARG_SCALE, ARG_SHIFT = 49, 50, 51, 52  # oneDNN 3 (not 1.x)
+ARG_DIFF_SCALE, ARG_DIFF_SHIFT = 255, 256
+
+
+class BatchNormPlan:
+    """The forward-training and backward primitives of one shape and memory order."""
+
+    def __init__(self, lib, shape, layout, eps):
+        from . import _onednn as d
+        from ._onednn_conv import activation_strides
+        signatures = {
+            "dnnl_batch_normalization_forward_primitive_desc_create": [
+                d._PP, d.P, d.ctypes.c_int, d.P, d.P, d.ctypes.c_float, d.ctypes.c_uint, d.P],
+            "dnnl_batch_normalization_backward_primitive_desc_create": [
+                d._PP, d.P, d.ctypes.c_int, d.P, d.P, d.P, d.ctypes.c_float,
+                d.ctypes.c_uint, d.P, d.P]}
+        for name, argtypes in signatures.items():
+            fn = getattr(lib.dll, name)
+            fn.restype, fn.argtypes = d.ctypes.c_int, argtypes
+        flags = USE_SCALE | USE_SHIFT
+        self.x_md = d.MemoryDesc.plain(lib, shape, activation_strides(shape, layout))
+        self.stat_md = d.MemoryDesc.plain(lib, (shape[1],), (1,))
+        forward = d._pd_or_none(
+            lib, lib.dll.dnnl_batch_normalization_forward_primitive_desc_create, lib.engine,
+            d.FORWARD_TRAINING, self.x_md.handle, self.x_md.handle, eps, flags, None)
+        if forward is None:
+            raise d.Unsupported("no oneDNN batch normalization for this input")
+        self.forward = d.Primitive(lib, forward, "batch normalization forward")
+        backward = d._pd_or_none(
+            lib, lib.dll.dnnl_batch_normalization_backward_primitive_desc_create, lib.engine,
+            BACKWARD, self.x_md.handle, self.x_md.handle, self.x_md.handle, eps, flags,
+            forward, None)
+        if backward is None:
+            raise d.Unsupported("no oneDNN batch normalization backward for this input")
+        self.backward = d.Primitive(lib, backward, "batch normalization backward")
+        if self.forward.impl.startswith("ref") or self.backward.impl.startswith("ref"):
+            raise d.Unsupported("only oneDNN's reference batch normalization")
+        self.shape, self.layout = tuple(shape), layout
+
+    def empty(self):
+        from ._onednn_conv import empty
+        return empty(self.shape, self.layout)
+
+    def run_forward(self, x, weight, bias):
+        """(y, batch mean, biased batch variance)."""
+        y, channels = self.empty(), self.shape[1]
+        mean, var = np.empty(channels, np.float32), np.empty(channels, np.float32)
+        x_md, s_md = self.x_md.handle, self.stat_md.handle
+        self.forward.execute({1: (x_md, x.ctypes.data), 17: (x_md, y.ctypes.data),
+                              ARG_MEAN: (s_md, mean.ctypes.data),
+                              ARG_VARIANCE: (s_md, var.ctypes.data),
+                              ARG_SCALE: (s_md, weight.ctypes.data),
+                              ARG_SHIFT: (s_md, bias.ctypes.data)})
+        return y, mean, var
+
+    def run_backward(self, x, mean, var, weight, g):
+        """(input gradient, weight gradient, bias gradient)."""
+        gx, channels = self.empty(), self.shape[1]
+        gw, gb = np.empty(channels, np.float32), np.empty(channels, np.float32)
+        x_md, s_md = self.x_md.handle, self.stat_md.handle
+        self.backward.execute({1: (x_md, x.ctypes.data), ARG_MEAN: (s_md, mean.ctypes.data),
+                               ARG_VARIANCE: (s_md, var.ctypes.data),
+                               145: (x_md, g.ctypes.data), ARG_SCALE: (s_md, weight.ctypes.data),
+                               129: (x_md, gx.ctypes.data),
+                               ARG_DIFF_SCALE: (s_md, gw.ctypes.data),
+                               ARG_DIFF_SHIFT: (s_md, gb.ctypes.data)})
+        return gx, gw, gb
+
+
+def _layout_and_strides_ok(a):
+    """'nhwc' or 'nchw' where ``a`` is stored so, else None."""
+    if is_channels_last(a) and a.transpose(0, 2, 3, 1).flags.c_contiguous:
+        return "nhwc"
+    return "nchw" if a.flags.c_contiguous else None
+
+
+def op_for(x, weight, bias, running_mean, running_var, momentum, eps):
+    """A :class:`OneDNNBatchNorm` for these arrays, or None: not a float32 NumPy 4-D
+    input stored NCHW or NHWC with float32 weight and bias, oneDNN unavailable, or only
+    its reference kernel."""
+    arrays = (x, weight, bias)
+    if not all(type(a) is np.ndarray and a.dtype == np.float32 for a in arrays):
+        return None
+    if x.ndim != 4 or x.shape[0] * x.shape[2] * x.shape[3] < 2:
+        return None
+    layout = _layout_and_strides_ok(x)
+    if layout is None:
+        return None
+    from . import _onednn
+    lib = _onednn.library()
+    if lib is None:
+        return None
+    key = ("batch_norm", tuple(x.shape), layout, float(eps))
+    plan = _onednn.cached_plan(key, lambda: BatchNormPlan(lib, x.shape, layout, eps))
+    if plan is None:
+        return None
+    return OneDNNBatchNorm(plan, running_mean, running_var, momentum)
+
+
+class OneDNNBatchNorm(Function):
+    """Batch normalization with the batch's statistics, forward and backward by
+    oneDNN; the output and the input gradient in the input's memory order."""
+
+    saves = ("x", "weight", "mean", "var")
+
+    def __init__(self, plan, running_mean, running_var, momentum):
+        self.plan, self.momentum = plan, momentum
+        self.running_mean, self.running_var = running_mean, running_var
+
+    def forward(self, x, weight, bias):
+        weight, bias = np.ascontiguousarray(weight), np.ascontiguousarray(bias)
+        y, mean, var = self.plan.run_forward(x, weight, bias)
+        if self.running_mean is not None:
+            count = x.size // x.shape[1]
+            m, rm, rv = self.momentum, self.running_mean, self.running_var
+            rm *= rm.dtype.type(1 - m)
+            rm += rm.dtype.type(m) * mean.astype(rm.dtype)
+            rv *= rv.dtype.type(1 - m)
+            rv += rv.dtype.type(m) * (var.astype(rv.dtype) * (count / (count - 1)))
+        self.x, self.weight, self.mean, self.var = x, weight, mean, var
+        return y
+
+    def backward(self, g):
+        g = np.asarray(g, dtype=np.float32)
+        layout = self.plan.layout
+        if _layout_and_strides_ok(g) != layout:  # the gradient in the input's order
+            g = (np.ascontiguousarray(g.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+                 if layout == "nhwc" else np.ascontiguousarray(g))
+        gx, gw, gb = self.plan.run_backward(self.x, self.mean, self.var, self.weight, g)
+        needs = self.needs_input_grad
+        return (gx if needs[0] else None, gw if needs[1] else None,
+                gb if needs[2] else None)
