@@ -22,6 +22,7 @@ from helpers_ops import _cast, _is_diff, draw
 from test_ops import CASES
 
 batch_norm_ops = importlib.import_module("deepgrad.ops.batch_norm")  # the module
+pool_ops = importlib.import_module("deepgrad.ops.pool")
 
 RTOL, ATOL = 1e-5, 1e-6  # float32 round-off: GPU libraries sum in other orders
 
@@ -208,6 +209,7 @@ def test_training_steps_give_the_cpu_result_on_the_device(device, model_name, op
     # is round-off, moves by lr per step under sign-like rules such as Adam's).
     monkeypatch.setattr(conv, "onednn_op_for", lambda *args: None)
     monkeypatch.setattr(batch_norm_ops, "onednn_op_for", lambda *args: None)  # the same
+    monkeypatch.setattr(pool_ops, "onednn_op_for", lambda *args: None)  # for the others
     cpu_model, _, cpu_losses, cpu_eval, cpu_grads = _train(model_name, optimizer_name, "cpu")
     model, opt, losses, evaluated, grads = _train(model_name, optimizer_name, device)
     for i, (g, cpu_g) in enumerate(zip(grads, cpu_grads)):  # one forward and backward

@@ -307,8 +307,22 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
         raise ValueError(f"{who}: divisor_override must be a positive int or None, got "
                          f"{divisor_override!r}")
     _check_pool_input(who, input, kernel, stride, padding, dilation, ceil_mode)
+    if not ceil_mode and divisor_override is None:
+        x = input._data
+        out_hw = tuple(pool_output_size(x.shape[2 + a], kernel[a], stride[a], padding[a], 1,
+                                        False) for a in range(2))
+        op = onednn_op_for(x, kernel, stride, padding, out_hw, bool(count_include_pad))
+        if op is not None:
+            return op(input)
     return AvgPool2d(kernel, stride, padding, bool(ceil_mode), bool(count_include_pad),
                      divisor_override)(input)
+
+
+def onednn_op_for(*args):
+    """oneDNN's average pooling for this input and geometry, or None (the accelerated
+    layer, ``_onednn_pool.op_for``, loaded on first use; the one place that chooses it)."""
+    from ._onednn_pool import op_for
+    return op_for(*args)
 
 
 def adaptive_avg_pool2d(input, output_size):

@@ -1,0 +1,80 @@
+"""oneDNN's average pooling (ops/_onednn_pool.py) against the textbook ``AvgPool2d``
+Function in float64, forward and backward, over kernels, strides, paddings, both
+divisor rules and both memory orders; the cases that stay with NumPy.
+
+Needs the optional wheel ``onednn-cpu-gomp`` (the ``onednn`` extra); without it the
+tests that run oneDNN skip and the fallback tests still run.
+"""
+import importlib
+
+import numpy as np
+import pytest
+
+import deepgrad as dg
+import deepgrad.nn.functional as F
+from deepgrad.ops import _onednn
+from deepgrad.ops._onednn_pool import OneDNNAvgPool2d
+
+pool_ops = importlib.import_module("deepgrad.ops.pool")
+
+
+@pytest.fixture
+def onednn():
+    if _onednn.library() is None:
+        pytest.skip(f"oneDNN is not available: {_onednn.unavailable_reason()}")
+
+
+def _channels_last(x):
+    return np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+
+
+GEOMETRIES = [(2, 2, 0), (3, 1, 1), (3, 2, 1), (2, 1, 0), (5, 3, 2), ((2, 3), (1, 2), (1, 0))]
+
+
+@pytest.mark.parametrize("kernel,stride,padding", GEOMETRIES)
+@pytest.mark.parametrize("count_include_pad", [True, False])
+@pytest.mark.parametrize("layout", ["nchw", "nhwc"])
+def test_matches_the_textbook_average_pooling(onednn, kernel, stride, padding,
+                                              count_include_pad, layout):
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((3, 5, 11, 9)).astype(np.float32)
+    x = _channels_last(x) if layout == "nhwc" else x
+    xt = dg.tensor(x, requires_grad=True)
+    y = F.avg_pool2d(xt, kernel, stride, padding, count_include_pad=count_include_pad)
+    assert isinstance(y.creator, OneDNNAvgPool2d)
+    g = rng.standard_normal(y.shape).astype(np.float32)
+    y.backward(dg.tensor(g))
+    k, s, p = (pool_ops._pool_args("avg_pool2d", kernel, stride, padding, 1)[:3])
+    x64 = dg.tensor(x.astype(np.float64), requires_grad=True)
+    ref = pool_ops.AvgPool2d(k, s, p, False, count_include_pad, None)(x64)
+    ref.backward(dg.tensor(g.astype(np.float64)))
+    assert y.shape == ref.shape and y.dtype == np.float32
+    np.testing.assert_allclose(y.detach().numpy(), ref.detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(xt.grad.numpy(), x64.grad.numpy(), rtol=1e-5, atol=1e-6)
+    if layout == "nhwc":  # the output keeps the input's memory order
+        assert y.detach().numpy().transpose(0, 2, 3, 1).flags.c_contiguous
+
+
+def test_what_stays_with_numpy(onednn):
+    x = dg.tensor(np.random.default_rng(0).standard_normal((2, 3, 8, 8)).astype(np.float32),
+                  requires_grad=True)
+
+    def creator(t, **kw):
+        return type(F.avg_pool2d(t, 2, **kw).creator).__name__
+
+    assert creator(x) == "OneDNNAvgPool2d"
+    assert creator(x, ceil_mode=True) == "AvgPool2d"
+    assert creator(x, divisor_override=3) == "AvgPool2d"
+    assert creator(x.double()) == "AvgPool2d"
+    assert creator(x[:, :, ::2]) == "AvgPool2d"  # strided: neither NCHW nor NHWC
+
+
+def test_switched_off_by_the_environment(monkeypatch):
+    monkeypatch.setenv("DEEPGRAD_ONEDNN", "0")
+    _onednn.reset()
+    try:
+        x = dg.randn(2, 3, 8, 8, requires_grad=True)
+        assert type(F.avg_pool2d(x, 2).creator).__name__ == "AvgPool2d"
+    finally:
+        monkeypatch.delenv("DEEPGRAD_ONEDNN")
+        _onednn.reset()
