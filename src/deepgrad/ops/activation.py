@@ -146,13 +146,24 @@ def leaky_relu(a, negative_slope=0.01):
 def sigmoid(a):
     """The logistic sigmoid ``1 / (1 + exp(-a))``; its slope ``s (1 - s)`` is at most 0.25."""
     check_floating("sigmoid", a)
-    return (CompiledSigmoid if CompiledSigmoid.covers(a) else Sigmoid)()(a)  # the same bits
+    return _activation_op("sigmoid", a, CompiledSigmoid, Sigmoid)(a)
 
 
 def tanh(a):
     """The hyperbolic tangent; its slope ``1 - tanh(a)^2`` is at most 1."""
     check_floating("tanh", a)
-    return (CompiledTanh if CompiledTanh.covers(a) else Tanh)()(a)  # the same bits
+    return _activation_op("tanh", a, CompiledTanh, Tanh)(a)
+
+
+def _activation_op(name, a, compiled, reference):
+    """The one place that chooses a sigmoid's or tanh's op: oneDNN's for a large float32
+    array (all cores; a few ulp from the reference), else the compiled loop (the same
+    bits as the reference), else the NumPy reference."""
+    from ._onednn_eltwise import op_for  # the accelerated layer, loaded on first use
+    fast = op_for(name, getattr(a, "_data", None))
+    if fast is not None:
+        return fast
+    return (compiled if compiled.covers(a) else reference)()
 
 
 def softmax(a, dim=-1):

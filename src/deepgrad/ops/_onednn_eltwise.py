@@ -1,0 +1,114 @@
+"""Sigmoid and tanh of large float32 arrays on oneDNN's eltwise primitive, forward and
+backward from the output (optional: the ``onednn`` extra; bindings and plan cache in
+``_onednn.py``).
+
+``activation.sigmoid`` and ``activation.tanh`` run :class:`OneDNNActivation` for a
+float32 NumPy array of at least ``MIN_SIZE`` elements laid out densely (C order, or a
+channels-last (N, C, H, W) view), so that it can be described to oneDNN as one flat
+vector; the output keeps the input's memory order. oneDNN's kernels use all the cores
+(NumPy's and the compiled loops use one); smaller arrays stay with those, which the
+tests hold this one to (oneDNN's exp is a polynomial: a few float32 ulp).
+"""
+import numpy as np
+
+from ..autograd import Function
+from ._layout import is_channels_last
+
+FORWARD_TRAINING = 64
+ALGORITHMS = {"sigmoid": 0x104, "tanh": 0x101}  # the *_use_dst_for_bwd kinds
+MIN_SIZE = 1 << 16
+"""Smaller arrays stay with NumPy and the compiled loops: a call through ctypes costs
+10-20 us (BENCHMARKS.md)."""
+
+
+class EltwisePlan:
+    """The forward and backward primitives of one function on ``size`` elements."""
+
+    def __init__(self, lib, name, size):
+        from . import _onednn as d
+        signatures = {
+            "dnnl_eltwise_forward_primitive_desc_create": [
+                d._PP, d.P, d.ctypes.c_int, d.ctypes.c_int, d.P, d.P, d.ctypes.c_float,
+                d.ctypes.c_float, d.P],
+            "dnnl_eltwise_backward_primitive_desc_create": [
+                d._PP, d.P, d.ctypes.c_int, d.P, d.P, d.P, d.ctypes.c_float, d.ctypes.c_float,
+                d.P, d.P]}
+        for fn_name, argtypes in signatures.items():
+            fn = getattr(lib.dll, fn_name)
+            fn.restype, fn.argtypes = d.ctypes.c_int, argtypes
+        self.md = d.MemoryDesc.plain(lib, (size,), (1,))
+        alg, md = ALGORITHMS[name], self.md.handle
+        forward = d._pd_or_none(lib, lib.dll.dnnl_eltwise_forward_primitive_desc_create,
+                                lib.engine, FORWARD_TRAINING, alg, md, md, 0.0, 0.0, None)
+        backward = None if forward is None else d._pd_or_none(
+            lib, lib.dll.dnnl_eltwise_backward_primitive_desc_create, lib.engine, alg, md, md,
+            md, 0.0, 0.0, forward, None)
+        if backward is None:
+            raise d.Unsupported(f"no oneDNN {name}")
+        self.forward = d.Primitive(lib, forward, f"{name} forward")
+        self.backward = d.Primitive(lib, backward, f"{name} backward")
+        if self.forward.impl.startswith("ref") or self.backward.impl.startswith("ref"):
+            raise d.Unsupported(f"only oneDNN's reference {name}")
+
+    def run_forward(self, x):
+        y = np.empty_like(x)  # order 'K': the input's memory order
+        self.forward.execute({1: (self.md.handle, x.ctypes.data),
+                              17: (self.md.handle, y.ctypes.data)})
+        return y
+
+    def run_backward(self, y, g):
+        gx = np.empty_like(y)
+        self.backward.execute({17: (self.md.handle, y.ctypes.data),
+                               145: (self.md.handle, g.ctypes.data),
+                               129: (self.md.handle, gx.ctypes.data)})
+        return gx
+
+
+def _dense(a):
+    """True if ``a`` covers one block of memory in C order or as channels-last."""
+    return a.flags.c_contiguous or (a.ndim == 4 and is_channels_last(a)
+                                    and a.transpose(0, 2, 3, 1).flags.c_contiguous)
+
+
+def _same_order(g, y):
+    """``g`` laid out as ``y`` is (C order or channels-last), copied if it is not."""
+    if g.strides == y.strides and _dense(g):
+        return g
+    out = np.empty_like(y)
+    out[...] = g
+    return out
+
+
+def op_for(name, x):
+    """A :class:`OneDNNActivation` computing ``name`` ('sigmoid', 'tanh') of ``x``, or
+    None where it does not apply."""
+    if type(x) is not np.ndarray or x.dtype != np.float32 or x.size < MIN_SIZE:
+        return None
+    if not _dense(x):
+        return None
+    from . import _onednn
+    lib = _onednn.library()
+    if lib is None:
+        return None
+    plan = _onednn.cached_plan(("eltwise", name, x.size),
+                               lambda: EltwisePlan(lib, name, x.size))
+    return None if plan is None else OneDNNActivation(plan)
+
+
+class OneDNNActivation(Function):
+    """An elementwise function whose gradient is computed from its output (sigmoid:
+    s (1 - s); tanh: 1 - t^2), forward and backward by oneDNN."""
+
+    saves_inputs, saves_output = False, True
+    saves = ("y",)
+
+    def __init__(self, plan):
+        self.plan = plan
+
+    def forward(self, x):
+        self.y = self.plan.run_forward(x)
+        return self.y
+
+    def backward(self, g):
+        g = _same_order(np.asarray(g, dtype=np.float32), self.y)
+        return (self.plan.run_backward(self.y, g),)

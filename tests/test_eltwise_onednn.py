@@ -1,0 +1,76 @@
+"""oneDNN's sigmoid and tanh for large float32 arrays (ops/_onednn_eltwise.py) against
+float64, forward and backward, in C order and channels-last; in-place changes of the
+output caught as for the other ops; the arrays that stay with NumPy and the compiled
+loops.
+
+Needs the optional wheel ``onednn-cpu-gomp`` (the ``onednn`` extra); without it the
+tests that run oneDNN skip and the fallback tests still run.
+"""
+import numpy as np
+import pytest
+
+import deepgrad as dg
+from deepgrad.ops import _onednn
+from deepgrad.ops._onednn_eltwise import MIN_SIZE, OneDNNActivation
+
+EXACT = {"sigmoid": lambda x: 1 / (1 + np.exp(-x)), "tanh": np.tanh}
+SLOPE = {"sigmoid": lambda y: y * (1 - y), "tanh": lambda y: 1 - y * y}
+
+
+@pytest.fixture
+def onednn():
+    if _onednn.library() is None:
+        pytest.skip(f"oneDNN is not available: {_onednn.unavailable_reason()}")
+
+
+@pytest.mark.parametrize("name", ["sigmoid", "tanh"])
+@pytest.mark.parametrize("layout", ["C", "channels-last"])
+def test_matches_float64(onednn, name, layout):
+    rng = np.random.default_rng(3)
+    x = (rng.standard_normal((32, 8, 16, 17)) * 6).astype(np.float32)
+    if layout == "channels-last":
+        x = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    xt = dg.tensor(x, requires_grad=True)
+    y = getattr(dg, name)(xt)
+    assert isinstance(y.creator, OneDNNActivation)
+    g = rng.standard_normal(x.shape).astype(np.float32)
+    y.backward(dg.tensor(g))
+    exact = EXACT[name](x.astype(np.float64))
+    got = y.detach().numpy()
+    assert got.strides == x.strides  # the input's memory order
+    np.testing.assert_allclose(got, exact, rtol=2e-6, atol=2e-7)
+    np.testing.assert_allclose(xt.grad.numpy(), g * SLOPE[name](exact), rtol=1e-5, atol=1e-6)
+
+
+def test_an_output_changed_in_place_is_refused_by_backward(onednn):
+    x = dg.randn(64, 1024, requires_grad=True)
+    y = dg.sigmoid(x)
+    assert isinstance(y.creator, OneDNNActivation)
+    z = y * 1.0
+    y.mul_(2)
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        z.sum().backward()
+
+
+def test_what_stays_with_numpy(onednn):
+    def op(a):
+        return type(dg.tanh(dg.tensor(a, requires_grad=True)).creator).__name__
+
+    big = np.ones((MIN_SIZE,), np.float32)
+    assert op(big) == "OneDNNActivation"
+    assert op(big[: MIN_SIZE - 1]) != "OneDNNActivation"  # small: the compiled loop
+    assert op(big.astype(np.float64)) != "OneDNNActivation"
+    wide = np.ones((2, MIN_SIZE), np.float32)
+    assert type(dg.tanh(dg.tensor(wide, requires_grad=True)[:, ::2]).creator).__name__ != \
+        "OneDNNActivation"  # strided
+
+
+def test_switched_off_by_the_environment(monkeypatch):
+    monkeypatch.setenv("DEEPGRAD_ONEDNN", "0")
+    _onednn.reset()
+    try:
+        y = dg.sigmoid(dg.randn(MIN_SIZE, requires_grad=True))
+        assert not isinstance(y.creator, OneDNNActivation)
+    finally:
+        monkeypatch.delenv("DEEPGRAD_ONEDNN")
+        _onednn.reset()
