@@ -10,7 +10,7 @@ loads and has a kernel for the geometry other than its slow reference one
 import numpy as np
 
 from ..autograd import Function
-from ._layout import is_channels_last
+from ._layout import in_layout, is_channels_last, stored_as
 
 
 def _bindings():
@@ -45,20 +45,6 @@ def _layout_of(a):
     return "nhwc" if is_channels_last(a) else "nchw"
 
 
-def _stored(a, layout):
-    """True if ``a`` is stored in ``layout`` ('nchw' or 'nhwc')."""
-    return (a.transpose(0, 2, 3, 1) if layout == "nhwc" else a).flags.c_contiguous
-
-
-def _in_layout(a, layout):
-    """``a`` stored in ``layout``: itself, or a copy."""
-    if _stored(a, layout):
-        return a
-    if layout == "nhwc":
-        return np.ascontiguousarray(a.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
-    return np.ascontiguousarray(a)
-
-
 class OneDNNConv2d(Function):
     """Convolution forward, input gradient (backward data) and weight and bias gradient
     (backward weights) by oneDNN's primitives for one geometry (``plan``).
@@ -75,7 +61,7 @@ class OneDNNConv2d(Function):
 
     def forward(self, x, w, b=None):
         plan = self.plan
-        x = _in_layout(x, plan.x_layout)
+        x = in_layout(x, plan.x_layout)
         w = np.ascontiguousarray(w)
         b = None if b is None else np.ascontiguousarray(b)
         y, self.converted = plan.run_forward(x, w, b)
@@ -88,12 +74,12 @@ class OneDNNConv2d(Function):
         # the gradient as it comes if it is stored NCHW or NHWC (a reorder then gives
         # it oneDNN's layout), else a copy in the output's layout
         layout = self.plan.y_layout
-        if not _stored(grad, layout):
+        if not stored_as(grad, layout):
             other = "nchw" if layout == "nhwc" else "nhwc"
-            if _stored(grad, other):
+            if stored_as(grad, other):
                 layout = other
             else:
-                grad = _in_layout(grad, layout)
+                grad = in_layout(grad, layout)
         gx, gw, gb = self.plan.run_backward(self.x, self.w, grad, layout, self.converted,
                                             needs[0], needs[1] or (len(needs) > 2
                                                                    and needs[2]))

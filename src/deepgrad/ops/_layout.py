@@ -30,6 +30,27 @@ def is_channels_last(x):
     return x.transpose(0, 2, 3, 1).flags.c_contiguous and not x.flags.c_contiguous
 
 
+def dense_layout(a):
+    """oneDNN's name of ``a``'s memory order: 'nchw' (row-major), 'nhwc'
+    (channels-last), or None (strided: neither)."""
+    return {"C": "nchw", "NHWC": "nhwc"}.get(memory_layout(a))
+
+
+def stored_as(a, layout):
+    """True if the (N, C, H, W) array ``a`` is stored in ``layout`` ('nchw' or 'nhwc')."""
+    return (a.transpose(0, 2, 3, 1) if layout == "nhwc" else a).flags.c_contiguous
+
+
+def in_layout(a, layout):
+    """``a`` stored in ``layout`` ('nchw' or 'nhwc'): itself, or a copy."""
+    if stored_as(a, layout):
+        return a
+    xp = backend.get_array_module(a)
+    if layout == "nhwc":
+        return xp.ascontiguousarray(a.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    return xp.ascontiguousarray(a)
+
+
 def flat(a, layout):
     """The 1-D view of ``a``'s elements in memory order (``layout`` from memory_layout)."""
     return (a if layout == "C" else a.transpose(0, 2, 3, 1)).reshape(-1)

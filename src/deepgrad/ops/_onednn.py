@@ -204,6 +204,13 @@ class Unsupported(Exception):
     """oneDNN has no usable implementation for a geometry (only its reference kernel)."""
 
 
+def plan_for(key, make):
+    """The cached plan of ``key``, made by ``make(library)`` on first use; None where
+    oneDNN is unavailable or has no usable kernel (see :func:`cached_plan`)."""
+    lib = library()
+    return None if lib is None else cached_plan(key, lambda: make(lib))
+
+
 def cached_plan(key, make):
     """The plan cached under ``key``, made by ``make()`` on first use; None where
     ``make`` raised :class:`Unsupported` (remembered too, so it is asked once)."""
@@ -340,6 +347,25 @@ def _pd_or_none(lib, create, *args):
     """A primitive descriptor, or None where oneDNN has no implementation for it."""
     pd = P()
     return pd if create(ctypes.byref(pd), *args) == SUCCESS else None
+
+
+def declare(lib, signatures):
+    """Give functions of the C API beyond ``_SIGNATURES`` ({name: argtypes}, returning a
+    status) their types, where a plan of one kind needs them."""
+    for name, argtypes in signatures.items():
+        fn = getattr(lib.dll, name)
+        fn.restype, fn.argtypes = ctypes.c_int, argtypes
+
+
+def fast_primitive(lib, pd, what):
+    """The primitive of the descriptor ``pd``; :class:`Unsupported` where there is none
+    (``pd`` None: no kernel for these arrays) or oneDNN picked its slow reference kernel."""
+    if pd is None:
+        raise Unsupported(f"no oneDNN {what} for these arrays")
+    primitive = Primitive(lib, pd, what)
+    if primitive.impl.startswith("ref"):
+        raise Unsupported(f"only oneDNN's reference {what}")
+    return primitive
 
 
 def _reorder(lib, src_md, dst_md):

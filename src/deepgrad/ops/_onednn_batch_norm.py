@@ -11,7 +11,7 @@ with the unbiased one, as PyTorch does.
 import numpy as np
 
 from ..autograd import Function
-from ._layout import is_channels_last
+from ._layout import dense_layout, in_layout
 
 USE_SCALE, USE_SHIFT = 0x2, 0x4  # dnnl_normalization_flags_t
 BACKWARD = 128  # dnnl_backward: the input gradient and the scale and shift gradients
@@ -31,27 +31,18 @@ class BatchNormPlan:
             "dnnl_batch_normalization_backward_primitive_desc_create": [
                 d._PP, d.P, d.ctypes.c_int, d.P, d.P, d.P, d.ctypes.c_float,
                 d.ctypes.c_uint, d.P, d.P]}
-        for name, argtypes in signatures.items():
-            fn = getattr(lib.dll, name)
-            fn.restype, fn.argtypes = d.ctypes.c_int, argtypes
+        d.declare(lib, signatures)
         flags = USE_SCALE | USE_SHIFT
         self.x_md = d.MemoryDesc.plain(lib, shape, activation_strides(shape, layout))
         self.stat_md = d.MemoryDesc.plain(lib, (shape[1],), (1,))
-        forward = d._pd_or_none(
+        self.forward = d.fast_primitive(lib, d._pd_or_none(
             lib, lib.dll.dnnl_batch_normalization_forward_primitive_desc_create, lib.engine,
-            d.FORWARD_TRAINING, self.x_md.handle, self.x_md.handle, eps, flags, None)
-        if forward is None:
-            raise d.Unsupported("no oneDNN batch normalization for this input")
-        self.forward = d.Primitive(lib, forward, "batch normalization forward")
-        backward = d._pd_or_none(
+            d.FORWARD_TRAINING, self.x_md.handle, self.x_md.handle, eps, flags, None),
+            "batch normalization forward")
+        self.backward = d.fast_primitive(lib, d._pd_or_none(
             lib, lib.dll.dnnl_batch_normalization_backward_primitive_desc_create, lib.engine,
             BACKWARD, self.x_md.handle, self.x_md.handle, self.x_md.handle, eps, flags,
-            forward, None)
-        if backward is None:
-            raise d.Unsupported("no oneDNN batch normalization backward for this input")
-        self.backward = d.Primitive(lib, backward, "batch normalization backward")
-        if self.forward.impl.startswith("ref") or self.backward.impl.startswith("ref"):
-            raise d.Unsupported("only oneDNN's reference batch normalization")
+            self.forward.pd, None), "batch normalization backward")
         self.shape, self.layout = tuple(shape), layout
 
     def empty(self):
@@ -84,13 +75,6 @@ class BatchNormPlan:
         return gx, gw, gb
 
 
-def _layout_and_strides_ok(a):
-    """'nhwc' or 'nchw' where ``a`` is stored so, else None."""
-    if is_channels_last(a) and a.transpose(0, 2, 3, 1).flags.c_contiguous:
-        return "nhwc"
-    return "nchw" if a.flags.c_contiguous else None
-
-
 def op_for(x, weight, bias, running_mean, running_var, momentum, eps):
     """A :class:`OneDNNBatchNorm` for these arrays, or None: not a float32 NumPy 4-D
     input stored NCHW or NHWC with float32 weight and bias, oneDNN unavailable, or only
@@ -100,18 +84,14 @@ def op_for(x, weight, bias, running_mean, running_var, momentum, eps):
         return None
     if x.ndim != 4 or x.shape[0] * x.shape[2] * x.shape[3] < 2:
         return None
-    layout = _layout_and_strides_ok(x)
+    layout = dense_layout(x)
     if layout is None:
         return None
-    from . import _onednn
-    lib = _onednn.library()
-    if lib is None:
-        return None
-    key = ("batch_norm", tuple(x.shape), layout, float(eps))
-    plan = _onednn.cached_plan(key, lambda: BatchNormPlan(lib, x.shape, layout, eps))
-    if plan is None:
-        return None
-    return OneDNNBatchNorm(plan, running_mean, running_var, momentum)
+    from ._onednn import plan_for
+    plan = plan_for(("batch_norm", tuple(x.shape), layout, float(eps)),
+                    lambda lib: BatchNormPlan(lib, x.shape, layout, eps))
+    return None if plan is None else OneDNNBatchNorm(plan, running_mean, running_var,
+                                                     momentum)
 
 
 class OneDNNBatchNorm(Function):
@@ -138,11 +118,7 @@ class OneDNNBatchNorm(Function):
         return y
 
     def backward(self, g):
-        g = np.asarray(g, dtype=np.float32)
-        layout = self.plan.layout
-        if _layout_and_strides_ok(g) != layout:  # the gradient in the input's order
-            g = (np.ascontiguousarray(g.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
-                 if layout == "nhwc" else np.ascontiguousarray(g))
+        g = in_layout(np.asarray(g, dtype=np.float32), self.plan.layout)
         gx, gw, gb = self.plan.run_backward(self.x, self.mean, self.var, self.weight, g)
         needs = self.needs_input_grad
         return (gx if needs[0] else None, gw if needs[1] else None,

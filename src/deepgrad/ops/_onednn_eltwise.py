@@ -12,7 +12,7 @@ tests hold this one to (oneDNN's exp is a polynomial: a few float32 ulp).
 import numpy as np
 
 from ..autograd import Function
-from ._layout import is_channels_last
+from ._layout import memory_layout
 
 FORWARD_TRAINING = 64
 ALGORITHMS = {"sigmoid": 0x104, "tanh": 0x101}  # the *_use_dst_for_bwd kinds
@@ -33,22 +33,15 @@ class EltwisePlan:
             "dnnl_eltwise_backward_primitive_desc_create": [
                 d._PP, d.P, d.ctypes.c_int, d.P, d.P, d.P, d.ctypes.c_float, d.ctypes.c_float,
                 d.P, d.P]}
-        for fn_name, argtypes in signatures.items():
-            fn = getattr(lib.dll, fn_name)
-            fn.restype, fn.argtypes = d.ctypes.c_int, argtypes
+        d.declare(lib, signatures)
         self.md = d.MemoryDesc.plain(lib, (size,), (1,))
         alg, md = ALGORITHMS[name], self.md.handle
-        forward = d._pd_or_none(lib, lib.dll.dnnl_eltwise_forward_primitive_desc_create,
-                                lib.engine, FORWARD_TRAINING, alg, md, md, 0.0, 0.0, None)
-        backward = None if forward is None else d._pd_or_none(
+        self.forward = d.fast_primitive(lib, d._pd_or_none(
+            lib, lib.dll.dnnl_eltwise_forward_primitive_desc_create, lib.engine,
+            FORWARD_TRAINING, alg, md, md, 0.0, 0.0, None), f"{name} forward")
+        self.backward = d.fast_primitive(lib, d._pd_or_none(
             lib, lib.dll.dnnl_eltwise_backward_primitive_desc_create, lib.engine, alg, md, md,
-            md, 0.0, 0.0, forward, None)
-        if backward is None:
-            raise d.Unsupported(f"no oneDNN {name}")
-        self.forward = d.Primitive(lib, forward, f"{name} forward")
-        self.backward = d.Primitive(lib, backward, f"{name} backward")
-        if self.forward.impl.startswith("ref") or self.backward.impl.startswith("ref"):
-            raise d.Unsupported(f"only oneDNN's reference {name}")
+            md, 0.0, 0.0, self.forward.pd, None), f"{name} backward")
 
     def run_forward(self, x):
         y = np.empty_like(x)  # order 'K': the input's memory order
@@ -66,13 +59,12 @@ class EltwisePlan:
 
 def _dense(a):
     """True if ``a`` covers one block of memory in C order or as channels-last."""
-    return a.flags.c_contiguous or (a.ndim == 4 and is_channels_last(a)
-                                    and a.transpose(0, 2, 3, 1).flags.c_contiguous)
+    return memory_layout(a) is not None
 
 
 def _same_order(g, y):
     """``g`` laid out as ``y`` is (C order or channels-last), copied if it is not."""
-    if g.strides == y.strides and _dense(g):
+    if g.strides == y.strides:
         return g
     out = np.empty_like(y)
     out[...] = g
@@ -86,12 +78,8 @@ def op_for(name, x):
         return None
     if not _dense(x):
         return None
-    from . import _onednn
-    lib = _onednn.library()
-    if lib is None:
-        return None
-    plan = _onednn.cached_plan(("eltwise", name, x.size),
-                               lambda: EltwisePlan(lib, name, x.size))
+    from ._onednn import plan_for
+    plan = plan_for(("eltwise", name, x.size), lambda lib: EltwisePlan(lib, name, x.size))
     return None if plan is None else OneDNNActivation(plan)
 
 

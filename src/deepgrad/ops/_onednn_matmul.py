@@ -13,8 +13,8 @@ OpenBLAS's and OpenMP's spinning against each other (BENCHMARKS.md, issue 18).
 """
 import numpy as np
 
-from ._onednn import (ARG_BIAS, ARG_DST, ARG_SRC, ARG_WEIGHTS, cached_plan, library,
-                      MemoryDesc, _pd_or_none, Primitive, Unsupported)
+from ._onednn import (ARG_BIAS, ARG_DST, ARG_SRC, ARG_WEIGHTS, fast_primitive, MemoryDesc,
+                      _pd_or_none, plan_for)
 
 MIN_MULTIPLY_ADDS = 1 << 19
 """Smaller products stay with NumPy: a call through ctypes costs 10-20 us, more than
@@ -30,14 +30,9 @@ class MatmulPlan:
         self.b = MemoryDesc.plain(lib, (k, n), b_strides)
         self.bias = MemoryDesc.plain(lib, (1, n), (n, 1)) if has_bias else None
         self.y = MemoryDesc.plain(lib, (m, n), (n, 1))
-        pd = _pd_or_none(lib, lib.matmul_primitive_desc_create, lib.engine, self.a.handle,
-                         self.b.handle, self.bias.handle if has_bias else None,
-                         self.y.handle, None)
-        if pd is None:
-            raise Unsupported("no oneDNN matmul for these operands")
-        self.primitive = Primitive(lib, pd, "matmul")
-        if self.primitive.impl.startswith("ref"):
-            raise Unsupported("no oneDNN matmul kernel but the reference one")
+        self.primitive = fast_primitive(lib, _pd_or_none(
+            lib, lib.matmul_primitive_desc_create, lib.engine, self.a.handle, self.b.handle,
+            self.bias.handle if has_bias else None, self.y.handle, None), "matmul")
         self.shape = (m, n)
 
     def __call__(self, a, b, bias=None):
@@ -91,10 +86,7 @@ def product(a, b, bias=None):
     a_strides, b_strides = _strides(a), _strides(b)
     if a_strides is None or b_strides is None:
         return None
-    lib = library()
-    if lib is None:
-        return None
     has_bias = bias is not None
-    plan = cached_plan(("matmul", m, k, n, a_strides, b_strides, has_bias),
-                       lambda: MatmulPlan(lib, m, k, n, a_strides, b_strides, has_bias))
+    plan = plan_for(("matmul", m, k, n, a_strides, b_strides, has_bias),
+                    lambda lib: MatmulPlan(lib, m, k, n, a_strides, b_strides, has_bias))
     return None if plan is None else plan(a, b, bias)

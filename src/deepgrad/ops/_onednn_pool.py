@@ -10,7 +10,7 @@ which the tests hold it to. PyTorch's ``count_include_pad`` is oneDNN's
 import numpy as np
 
 from ..autograd import Function
-from ._layout import is_channels_last
+from ._layout import dense_layout, in_layout
 
 FORWARD_TRAINING = 64
 AVG_INCLUDE_PADDING, AVG_EXCLUDE_PADDING = 0x2FF, 0x3FF  # dnnl_alg_kind_t
@@ -26,9 +26,7 @@ class AvgPoolPlan:
         signatures = {"dnnl_pooling_forward_primitive_desc_create": dims,
                       "dnnl_pooling_backward_primitive_desc_create":
                           [d._PP, d.P, d.ctypes.c_int, d.P, d.P] + [d.Dims] * 5 + [d.P, d.P]}
-        for name, argtypes in signatures.items():
-            fn = getattr(lib.dll, name)
-            fn.restype, fn.argtypes = d.ctypes.c_int, argtypes
+        d.declare(lib, signatures)
         self.y_shape = (shape[0], shape[1], *out_hw)
         self.x_md = d.MemoryDesc.plain(lib, shape, activation_strides(shape, layout))
         self.y_md = d.MemoryDesc.plain(lib, self.y_shape,
@@ -36,20 +34,14 @@ class AvgPoolPlan:
         alg = AVG_INCLUDE_PADDING if include_pad else AVG_EXCLUDE_PADDING
         geometry = (d.Dims(*stride), d.Dims(*kernel), d.Dims(0, 0), d.Dims(*padding),
                     d.Dims(*padding))  # oneDNN's dilation 0: windows without holes
-        forward = d._pd_or_none(lib, lib.dll.dnnl_pooling_forward_primitive_desc_create,
-                                lib.engine, FORWARD_TRAINING, alg, self.x_md.handle,
-                                self.y_md.handle, *geometry, None)
-        if forward is None:
-            raise d.Unsupported("no oneDNN pooling for this geometry")
-        self.forward = d.Primitive(lib, forward, "average pooling forward")
-        backward = d._pd_or_none(lib, lib.dll.dnnl_pooling_backward_primitive_desc_create,
-                                 lib.engine, alg, self.x_md.handle, self.y_md.handle,
-                                 *geometry, forward, None)
-        if backward is None:
-            raise d.Unsupported("no oneDNN pooling backward for this geometry")
-        self.backward = d.Primitive(lib, backward, "average pooling backward")
-        if self.forward.impl.startswith("ref") or self.backward.impl.startswith("ref"):
-            raise d.Unsupported("only oneDNN's reference pooling")
+        self.forward = d.fast_primitive(lib, d._pd_or_none(
+            lib, lib.dll.dnnl_pooling_forward_primitive_desc_create, lib.engine,
+            FORWARD_TRAINING, alg, self.x_md.handle, self.y_md.handle, *geometry, None),
+            "average pooling forward")
+        self.backward = d.fast_primitive(lib, d._pd_or_none(
+            lib, lib.dll.dnnl_pooling_backward_primitive_desc_create, lib.engine, alg,
+            self.x_md.handle, self.y_md.handle, *geometry, self.forward.pd, None),
+            "average pooling backward")
         self.x_shape, self.layout = tuple(shape), layout
 
     def run_forward(self, x):
@@ -67,37 +59,19 @@ class AvgPoolPlan:
         return gx
 
 
-def layout_of(a):
-    """'nhwc' or 'nchw' where ``a`` is stored so, else None."""
-    if is_channels_last(a) and a.transpose(0, 2, 3, 1).flags.c_contiguous:
-        return "nhwc"
-    return "nchw" if a.flags.c_contiguous else None
-
-
-def _in_layout(a, layout):
-    if layout_of(a) == layout:
-        return a
-    if layout == "nhwc":
-        return np.ascontiguousarray(a.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
-    return np.ascontiguousarray(a)
-
-
 def op_for(x, kernel, stride, padding, out_hw, count_include_pad):
     """A :class:`OneDNNAvgPool2d` for this input and geometry, or None: not a float32
     NumPy input stored NCHW or NHWC, oneDNN unavailable, or only its reference kernel."""
     if type(x) is not np.ndarray or x.dtype != np.float32 or x.ndim != 4 or not x.size:
         return None
-    layout = layout_of(x)
+    layout = dense_layout(x)
     if layout is None:
         return None
-    from . import _onednn
-    lib = _onednn.library()
-    if lib is None:
-        return None
+    from ._onednn import plan_for
     key = ("avg_pool", tuple(x.shape), layout, tuple(kernel), tuple(stride), tuple(padding),
            bool(count_include_pad))
-    plan = _onednn.cached_plan(key, lambda: AvgPoolPlan(
-        lib, x.shape, layout, kernel, stride, padding, out_hw, count_include_pad))
+    plan = plan_for(key, lambda lib: AvgPoolPlan(lib, x.shape, layout, kernel, stride,
+                                                 padding, out_hw, count_include_pad))
     return None if plan is None else OneDNNAvgPool2d(plan)
 
 
@@ -115,5 +89,5 @@ class OneDNNAvgPool2d(Function):
         return self.plan.run_forward(x)
 
     def backward(self, g):
-        g = _in_layout(np.asarray(g, dtype=np.float32), self.plan.layout)
+        g = in_layout(np.asarray(g, dtype=np.float32), self.plan.layout)
         return (self.plan.run_backward(g),)
