@@ -11,20 +11,10 @@ import numpy as np
 import pytest
 
 import deepgrad as dg
-from deepgrad.ops import _onednn
 from deepgrad.ops._onednn_batch_norm import OneDNNBatchNorm
+from helpers_onednn import channels_last, onednn, onednn_switched_off  # noqa: F401
 
 bn_ops = importlib.import_module("deepgrad.ops.batch_norm")  # the module, not the function
-
-
-@pytest.fixture
-def onednn():
-    if _onednn.library() is None:
-        pytest.skip(f"oneDNN is not available: {_onednn.unavailable_reason()}")
-
-
-def _channels_last(x):
-    return np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
 
 
 def _run(x, w, b, g, reference, momentum=0.1):
@@ -45,7 +35,7 @@ def _run(x, w, b, g, reference, momentum=0.1):
 def test_matches_the_textbook_batch_norm_in_float64(onednn, shape, layout, momentum):
     rng = np.random.default_rng(sum(shape))
     x = (rng.standard_normal(shape) * 3 + 1).astype(np.float32)
-    x = _channels_last(x) if layout == "nhwc" else x
+    x = channels_last(x) if layout == "nhwc" else x
     w, b = rng.standard_normal(shape[1]).astype(np.float32), rng.standard_normal(
         shape[1]).astype(np.float32)
     g = rng.standard_normal(shape).astype(np.float32)
@@ -85,15 +75,10 @@ def test_what_stays_with_numpy(onednn):
 
 
 def test_switched_off_by_the_environment(monkeypatch):
-    monkeypatch.setenv("DEEPGRAD_ONEDNN", "0")
-    _onednn.reset()
-    try:
+    with onednn_switched_off(monkeypatch):
         x = dg.randn(4, 3, 5, 5, requires_grad=True)
         y = bn_ops.batch_norm(x, None, None, dg.ones(3), dg.zeros(3), training=True)
         assert type(y.creator).__name__ == "BatchNorm"
-    finally:
-        monkeypatch.delenv("DEEPGRAD_ONEDNN")
-        _onednn.reset()
 
 
 def test_a_batchnorm2d_layer_trains_the_same_on_both_paths(monkeypatch):
@@ -112,12 +97,7 @@ def test_a_batchnorm2d_layer_trains_the_same_on_both_paths(monkeypatch):
         return {k: v.numpy().copy() for k, v in model.state_dict().items()}
 
     fast = train()
-    monkeypatch.setenv("DEEPGRAD_ONEDNN", "0")
-    _onednn.reset()
-    try:
+    with onednn_switched_off(monkeypatch):
         reference = train()
-    finally:
-        monkeypatch.delenv("DEEPGRAD_ONEDNN")
-        _onednn.reset()
     for key in reference:
         assert np.allclose(fast[key], reference[key], rtol=1e-4, atol=1e-5), key

@@ -11,7 +11,6 @@ import pytest
 import deepgrad as dg
 import deepgrad.nn.functional as F
 from deepgrad.ops import _conv_onednn, _onednn, conv
-from deepgrad.ops import _onednn_conv as conv_plans
 from deepgrad.ops._conv_fast import FastConv2d
 from deepgrad.ops._conv_onednn import OneDNNConv2d, op_for
 from deepgrad.ops.conv import _conv2d_geometry, _conv2d_reference

@@ -10,17 +10,11 @@ import numpy as np
 import pytest
 
 import deepgrad as dg
-from deepgrad.ops import _onednn
 from deepgrad.ops._onednn_eltwise import MIN_SIZE, OneDNNActivation
+from helpers_onednn import channels_last, onednn, onednn_switched_off  # noqa: F401
 
 EXACT = {"sigmoid": lambda x: 1 / (1 + np.exp(-x)), "tanh": np.tanh}
 SLOPE = {"sigmoid": lambda y: y * (1 - y), "tanh": lambda y: 1 - y * y}
-
-
-@pytest.fixture
-def onednn():
-    if _onednn.library() is None:
-        pytest.skip(f"oneDNN is not available: {_onednn.unavailable_reason()}")
 
 
 @pytest.mark.parametrize("name", ["sigmoid", "tanh"])
@@ -29,7 +23,7 @@ def test_matches_float64(onednn, name, layout):
     rng = np.random.default_rng(3)
     x = (rng.standard_normal((32, 8, 16, 17)) * 6).astype(np.float32)
     if layout == "channels-last":
-        x = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+        x = channels_last(x)
     xt = dg.tensor(x, requires_grad=True)
     y = getattr(dg, name)(xt)
     assert isinstance(y.creator, OneDNNActivation)
@@ -66,11 +60,6 @@ def test_what_stays_with_numpy(onednn):
 
 
 def test_switched_off_by_the_environment(monkeypatch):
-    monkeypatch.setenv("DEEPGRAD_ONEDNN", "0")
-    _onednn.reset()
-    try:
+    with onednn_switched_off(monkeypatch):
         y = dg.sigmoid(dg.randn(MIN_SIZE, requires_grad=True))
         assert not isinstance(y.creator, OneDNNActivation)
-    finally:
-        monkeypatch.delenv("DEEPGRAD_ONEDNN")
-        _onednn.reset()

@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 from deepgrad import data as dgd
+from helpers_processes import children
 
 pytestmark = pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="reads /proc")
 
@@ -81,21 +82,6 @@ def worker_pids(batches):
     pids = {int(p) for batch in batches for p in np.asarray(batch).ravel()}
     assert os.getpid() not in pids, "the samples were read in the main process"
     return pids
-
-
-def children():
-    """The pids of this process's live children (from /proc)."""
-    me, found = os.getpid(), set()
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == me and fields[0] not in ("Z", "X"):
-                found.add(int(entry))
-    return found
 
 
 # -- an exception in a worker ----------------------------------------------------------------

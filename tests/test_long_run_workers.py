@@ -23,6 +23,7 @@ import pytest
 import deepgrad as dg
 from deepgrad import nn
 from deepgrad.data import DataLoader, TensorDataset
+from helpers_processes import children
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="reads /proc")]
@@ -44,20 +45,6 @@ def open_fds():
     return sorted(int(fd) for fd in os.listdir("/proc/self/fd"))
 
 
-def live_children():
-    me, found = os.getpid(), []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == me and fields[0] not in ("Z", "X"):
-                found.append(int(entry))
-    return found
-
-
 def test_5000_steps_with_workers_keep_memory_fds_and_processes_flat():
     rng = np.random.default_rng(0)
     x = rng.standard_normal((512, 1, 8, 8)).astype(np.float32)
@@ -68,7 +55,7 @@ def test_5000_steps_with_workers_keep_memory_fds_and_processes_flat():
         nn.Conv2d(8, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
         nn.Flatten(), nn.Linear(64, 10))
     opt = dg.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
-    children_before, fds_before = live_children(), open_fds()
+    children_before, fds_before = children(), open_fds()
     loader = DataLoader(TensorDataset(x, y), batch_size=8, shuffle=True, seed=0,
                         num_workers=2)
 
@@ -91,11 +78,11 @@ def test_5000_steps_with_workers_keep_memory_fds_and_processes_flat():
                 break
     seconds = time.monotonic() - start
     del loader, xb, yb  # the iterator of the last epoch went with the loop
-    children_after, fds_after = live_children(), open_fds()
+    children_after, fds_after = children(), open_fds()
     deadline = time.monotonic() + 5
     while children_after and time.monotonic() < deadline:  # workers finishing their exit
         time.sleep(0.05)
-        children_after = live_children()
+        children_after = children()
 
     growth = memory[STEPS] - memory[WARM_UP]
     print(f"\n{STEPS} steps ({epochs} epochs, a worker pool of 2 per epoch) in "

@@ -10,15 +10,9 @@ import pytest
 
 import deepgrad as dg
 import deepgrad.nn.functional as F
-from deepgrad.ops import _onednn, _onednn_matmul, products
+from deepgrad.ops import products
 from deepgrad.ops._onednn_matmul import MIN_MULTIPLY_ADDS, product
-
-
-@pytest.fixture
-def onednn():
-    if _onednn.library() is None:
-        pytest.skip(f"oneDNN is not available: {_onednn.unavailable_reason()}")
-    return _onednn
+from helpers_onednn import onednn, onednn_switched_off  # noqa: F401
 
 
 def _rand(shape, seed=0):
@@ -104,15 +98,10 @@ def test_mm_falls_back_to_numpy_and_adds_the_bias():
 
 
 def test_switched_off_by_the_environment(monkeypatch):
-    monkeypatch.setenv("DEEPGRAD_ONEDNN", "0")
-    _onednn.reset()
-    try:
+    with onednn_switched_off(monkeypatch):
         a, b = _rand((256, 512), 1), _rand((512, 256), 2)
         assert product(a, b) is None
         assert np.array_equal(products.mm(a, b), a @ b)
-    finally:
-        monkeypatch.delenv("DEEPGRAD_ONEDNN")
-        _onednn.reset()
 
 
 def _linear_grads(x, weight, bias):
@@ -161,12 +150,7 @@ def test_a_network_trains_the_same_on_both_paths(monkeypatch):
         return [p.detach().numpy().copy() for p in model.parameters()]
 
     fast = train()
-    monkeypatch.setenv("DEEPGRAD_ONEDNN", "0")
-    _onednn.reset()
-    try:
+    with onednn_switched_off(monkeypatch):
         reference = train()
-    finally:
-        monkeypatch.delenv("DEEPGRAD_ONEDNN")
-        _onednn.reset()
     for p, q in zip(fast, reference):
         assert np.allclose(p, q, rtol=1e-5, atol=1e-6)

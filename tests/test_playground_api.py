@@ -16,23 +16,11 @@ import urllib.request
 
 import pytest
 
-pytest.importorskip("starlette", reason="the playground extra is not installed")
-pytest.importorskip("uvicorn", reason="the playground extra is not installed")
+from helpers_playground import registry, url  # noqa: F401 (fixtures; skips without the extra)
 
-from deepgrad.playground import config, runs, server  # noqa: E402
+from deepgrad.playground import config, runs, server
 
 FAST = {"speed": 1000, "dataset": "moons", "optimizer": "adam", "lr": 0.03}
-
-
-@pytest.fixture(scope="module")
-def registry():
-    return runs.Registry()
-
-
-@pytest.fixture(scope="module")
-def url(registry):
-    with server.background(registry=registry) as address:
-        yield address
 
 
 def call(url, path, body=None, method=None):

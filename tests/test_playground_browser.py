@@ -12,26 +12,12 @@ import urllib.parse
 
 import pytest
 
-pytest.importorskip("starlette", reason="the playground extra is not installed")
-pytest.importorskip("uvicorn", reason="the playground extra is not installed")
+from helpers_browser import chrome_driver
+from helpers_playground import registry, url  # noqa: F401 (fixtures; skips without the extra)
 
-from helpers_browser import chrome_driver  # noqa: E402
-
-from deepgrad.playground import runs, server  # noqa: E402
 
 pytestmark = pytest.mark.slow
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="module")
-def registry():
-    return runs.Registry()
-
-
-@pytest.fixture(scope="module")
-def url(registry):
-    with server.background(registry=registry) as address:
-        yield address
 
 
 @pytest.fixture(scope="module")

@@ -12,20 +12,10 @@ import pytest
 
 import deepgrad as dg
 import deepgrad.nn.functional as F
-from deepgrad.ops import _onednn
 from deepgrad.ops._onednn_pool import OneDNNAvgPool2d
+from helpers_onednn import channels_last, onednn, onednn_switched_off  # noqa: F401
 
 pool_ops = importlib.import_module("deepgrad.ops.pool")
-
-
-@pytest.fixture
-def onednn():
-    if _onednn.library() is None:
-        pytest.skip(f"oneDNN is not available: {_onednn.unavailable_reason()}")
-
-
-def _channels_last(x):
-    return np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
 
 
 GEOMETRIES = [(2, 2, 0), (3, 1, 1), (3, 2, 1), (2, 1, 0), (5, 3, 2), ((2, 3), (1, 2), (1, 0))]
@@ -38,7 +28,7 @@ def test_matches_the_textbook_average_pooling(onednn, kernel, stride, padding,
                                               count_include_pad, layout):
     rng = np.random.default_rng(7)
     x = rng.standard_normal((3, 5, 11, 9)).astype(np.float32)
-    x = _channels_last(x) if layout == "nhwc" else x
+    x = channels_last(x) if layout == "nhwc" else x
     xt = dg.tensor(x, requires_grad=True)
     y = F.avg_pool2d(xt, kernel, stride, padding, count_include_pad=count_include_pad)
     assert isinstance(y.creator, OneDNNAvgPool2d)
@@ -70,11 +60,6 @@ def test_what_stays_with_numpy(onednn):
 
 
 def test_switched_off_by_the_environment(monkeypatch):
-    monkeypatch.setenv("DEEPGRAD_ONEDNN", "0")
-    _onednn.reset()
-    try:
+    with onednn_switched_off(monkeypatch):
         x = dg.randn(2, 3, 8, 8, requires_grad=True)
         assert type(F.avg_pool2d(x, 2).creator).__name__ == "AvgPool2d"
-    finally:
-        monkeypatch.delenv("DEEPGRAD_ONEDNN")
-        _onednn.reset()
