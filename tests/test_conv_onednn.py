@@ -5,6 +5,8 @@ fast NumPy path; its primitive cache, its switch and its fallback.
 Needs the optional wheel ``onednn-cpu-gomp`` (the ``onednn`` extra): without it the
 tests that run oneDNN skip, and the fallback tests still run.
 """
+import os
+
 import numpy as np
 import pytest
 
@@ -319,6 +321,37 @@ def test_import_does_not_load_onednn():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.split()
     assert out == ["False", "False"]
+
+
+@needs_onednn
+def test_loading_leaves_openmp_waiting_as_its_default():
+    """libgomp's threads spin a little after each parallel region before they sleep; a
+    forced passive wait made every small op wake them through the kernel (a batch-1
+    convolution took 330 us instead of 55, BENCHMARKS.md run R). Loading oneDNN must
+    not change OpenMP's settings."""
+    import subprocess
+    import sys
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("OMP_", "GOMP_"))}
+    code = ("import os; from deepgrad.ops import _onednn; assert _onednn.library(); "
+            "print(sorted(k for k in os.environ if k.startswith(('OMP_', 'GOMP_'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, env=env).stdout.strip()
+    assert out == "[]"
+
+
+@needs_onednn
+def test_the_benchmark_times_deepgrad_with_its_own_openmp_runtime():
+    """The process has one OpenMP runtime, the first loaded: the benchmark loads
+    deepgrad's (oneDNN's libgomp) before PyTorch's, as in its users' programs."""
+    import subprocess
+    import sys
+    pytest.importorskip("torch")
+    code = ("from deepgrad.bench.harness import setup_torch; setup_torch(); "
+            "print([l.split()[-1] for l in open('/proc/self/maps') if 'libgomp' in l][0])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert "torch" not in out, out
 
 
 def test_info_says_whether_onednn_is_used(capsys, monkeypatch):

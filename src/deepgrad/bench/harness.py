@@ -42,6 +42,11 @@ def blas_kernel():
 
 
 def setup_torch():
+    # Both frameworks' kernels run on OpenMP, and the process has one OpenMP runtime:
+    # whichever loads first. deepgrad's oneDNN loads it here, before torch, so that
+    # deepgrad is timed with the runtime (and settings) its users' programs get.
+    from deepgrad.ops import _onednn
+    _onednn.library()
     import torch
     torch.set_num_threads(blas_threads())
     return torch

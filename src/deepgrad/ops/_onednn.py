@@ -177,12 +177,6 @@ def _load():
         return
     try:
         path = _find_library()
-        # OpenMP's threads spin for a while after each parallel region (libgomp's
-        # default), holding the cores that OpenBLAS's threads (the next matrix product)
-        # and other processes need; passive waiting hands them back at once. libgomp
-        # reads this when it loads, so it is set before the library (which links
-        # libgomp) loads; a user's own setting wins.
-        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         _state["library"] = Library(path)
     except (OSError, AttributeError, OneDNNError) as err:  # missing, old or broken
         _state["reason"] = str(err) if isinstance(err, OSError) else repr(err)
