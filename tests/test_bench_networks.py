@@ -72,9 +72,20 @@ def test_the_breakdown_has_one_row_per_layer_kind(no_settling, case):
         assert row["torch fwd ms"] + row["torch bwd ms"] > 0
 
 
-def test_the_breakdown_refuses_an_evaluation_case():
-    with pytest.raises(ValueError, match="lenet-256"):
-        breakdown.main(["lenet-eval-1"])
+def test_the_breakdown_of_an_evaluation_has_forwards_only(no_settling):
+    rows = breakdown.layer_times("lenet-eval-1", repeats=1, rounds=1)
+    net = networks.NETS["lenet"].build(networks.nn)
+    kinds = list(dict.fromkeys(type(m).__name__ for m in net))
+    assert [row["layer"] for row in rows] == [*kinds, "all (sum of the rows)"]
+    assert rows[-1]["layers"] == len(net)
+    for row in rows:
+        assert row["deepgrad fwd ms"] > 0 and row["torch fwd ms"] > 0
+        assert row["deepgrad bwd ms"] == row["torch bwd ms"] == 0
+
+
+def test_the_breakdown_refuses_an_unknown_case():
+    with pytest.raises(ValueError, match="lenet-eval-1"):
+        breakdown.main(["lenet-64"])
 
 
 def test_the_cpu_is_named_with_its_vector_isa(tmp_path):

@@ -102,7 +102,8 @@ def build_parser():
     bench.add_argument("--networks", action="store_true", help="the real networks "
                        "(LeNet-5, the CIFAR-10 tutorial net, ...) and their geometric mean")
     bench.add_argument("--breakdown", nargs="+", metavar="NET", help="time each layer kind "
-                       "of these network cases (e.g. lenet-256) in both frameworks")
+                       "of these network cases (e.g. lenet-256, lenet-eval-1) in both "
+                       "frameworks")
     bench.set_defaults(run=cmd_bench)
 
     playground = sub.add_parser("playground", help="train live in the browser: a local "

@@ -1,6 +1,8 @@
-"""Where a network's training step spends its time, per layer kind, in both frameworks.
+"""Where a network's training step (or evaluation) spends its time, per layer kind, in
+both frameworks.
 
     deepgrad bench --breakdown lenet-256 cifar-64
+    deepgrad bench --breakdown lenet-eval-1    # forwards only, eval mode, under no_grad
 
 Each layer is timed alone on the input it meets in the real step and with the gradient
 that reaches its output there: the net is run once layer by layer, every layer on a
@@ -10,7 +12,8 @@ is the layer's forward on a fresh leaf of that input, then its backward from tha
 gradient; the first layer's input needs no gradient, as in training. The loss and the
 optimizer's update are rows of their own, so the rows add up to about the whole step,
 which is checked against PyTorch (``networks.build_training``) and timed as well, to
-show how close.
+show how close. An evaluation case times each layer's forward alone, in eval mode under
+no_grad, on the input it meets in the whole forward; it has no loss or update rows.
 
 The layers are timed in alternating rounds (all of deepgrad's, then all of PyTorch's,
 each after its framework has settled, as ``harness.compare`` does); a layer's forward
@@ -90,21 +93,52 @@ class _Side:
         return times
 
 
+class _EvalSide:
+    """One framework's layers in eval mode and the inputs they meet under no_grad."""
+
+    def __init__(self, model, lib, x):
+        model.eval()
+        self.layers, self.no_grad = list(model), lib.no_grad
+        with self.no_grad():
+            self.inputs = [x]
+            for layer in self.layers[:-1]:
+                self.inputs.append(layer(self.inputs[-1]))
+
+    def time_layer(self, i):
+        with self.no_grad():
+            start = time.perf_counter()
+            self.layers[i](self.inputs[i])
+            return time.perf_counter() - start, 0.0
+
+    def pass_all(self):
+        for i in range(len(self.layers)):
+            self.time_layer(i)
+
+    def time_all(self, repeats):
+        """Per layer: median (forward, 0.0) seconds."""
+        return [tuple(statistics.median(c[k] for c in calls) for k in (0, 1))
+                for calls in ([self.time_layer(i) for _ in range(repeats)]
+                              for i in range(len(self.layers)))]
+
+
 def layer_times(case, repeats=9, rounds=5, batch=None):
-    """Rows per layer kind (in the order the kinds first appear), then the loss and the
-    optimizer's update, and a total row; times in ms."""
+    """Rows per layer kind (in the order the kinds first appear), then (training cases)
+    the loss and the optimizer's update, and a total row; times in ms."""
     torch = harness.setup_torch()
     _, build, kwargs = NETWORKS[case]
-    if build is not build_training:
-        raise ValueError(f"--breakdown takes a training case, not {case!r}; "
-                         f"training cases: {', '.join(training_cases())}")
     net, batch = NETS[kwargs["net"]], batch or kwargs["batch"]
     model, tmodel = pair(net, torch)
     x, y = data(net, batch)
-    sides = [_Side(model, dg, net.loss, net.optimizer, net.options, dg.tensor(x),
-                   dg.tensor(y)),
-             _Side(tmodel, torch, net.loss, net.optimizer, net.options,
-                   torch.from_numpy(x), torch.from_numpy(y))]
+    kinds = [type(layer).__name__ for layer in model]
+    if build is build_training:
+        sides = [_Side(model, dg, net.loss, net.optimizer, net.options, dg.tensor(x),
+                       dg.tensor(y)),
+                 _Side(tmodel, torch, net.loss, net.optimizer, net.options,
+                       torch.from_numpy(x), torch.from_numpy(y))]
+        kinds += [net.loss, f"{net.optimizer} step"]
+    else:
+        sides = [_EvalSide(model, dg, dg.tensor(x)), _EvalSide(tmodel, torch,
+                                                               torch.from_numpy(x))]
     per_round = [[], []]
     for _ in range(rounds):
         for side, store in zip(sides, per_round):
@@ -113,7 +147,6 @@ def layer_times(case, repeats=9, rounds=5, batch=None):
     # (layer, forward or backward) -> the fastest round's, per framework
     fastest = [[[min(r[i][k] for r in store) for k in (0, 1)]
                 for i in range(len(store[0]))] for store in per_round]
-    kinds = [type(layer).__name__ for layer in model] + [net.loss, f"{net.optimizer} step"]
     rows = {}
     for i, kind in enumerate(kinds):
         row = rows.setdefault(kind, {"layer": kind, "layers": 0, "deepgrad fwd ms": 0.0,
@@ -136,22 +169,20 @@ def layer_times(case, repeats=9, rounds=5, batch=None):
     return [*rows, total]
 
 
-def training_cases():
-    return [name for name, (_, build, _) in NETWORKS.items() if build is build_training]
-
-
 def main(names, repeats=9, rounds=5, out=sys.stdout, as_json=False):
-    unknown = [n for n in names if n not in training_cases()]
+    unknown = [n for n in names if n not in NETWORKS]
     if unknown:
-        raise ValueError(f"--breakdown: unknown network case(s) {unknown}; training "
-                         f"cases: {', '.join(training_cases())}")
+        raise ValueError(f"--breakdown: unknown network case(s) {unknown}; network "
+                         f"cases: {', '.join(NETWORKS)}")
     results = {}
     for name in names:
-        dg_step, torch_step, _ = build_training(**NETWORKS[name][2])  # checks the net
+        _, build, kwargs = NETWORKS[name]
+        dg_step, torch_step, _ = build(**kwargs)  # checks the net
         rows = layer_times(name, repeats, rounds)
         t_dg, t_torch, _ = harness.compare(dg_step, torch_step, repeats=27)
         results[name] = {"rows": rows, "step ms": {"deepgrad": t_dg * 1e3,
-                                                   "torch": t_torch * 1e3}}
+                                                   "torch": t_torch * 1e3},
+                         "whole": "step" if build is build_training else "forward"}
     if as_json:
         out.write(harness.dumps(results) + "\n")
         return results
@@ -162,6 +193,7 @@ def main(names, repeats=9, rounds=5, out=sys.stdout, as_json=False):
         step = result["step ms"]
         out.write(harness.table(f"{NETWORKS[name][0]}: per layer kind (ratio < 1: "
                                 f"deepgrad faster)", result["rows"], COLUMNS))
-        out.write(f"\nthe whole step timed as one: deepgrad {step['deepgrad']:.3g} ms, "
+        out.write(f"\nthe whole {result['whole']} "
+                  f"timed as one: deepgrad {step['deepgrad']:.3g} ms, "
                   f"torch {step['torch']:.3g} ms\n\n")
     return results
