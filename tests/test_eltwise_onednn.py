@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 import deepgrad as dg
-from deepgrad.ops._onednn_eltwise import MIN_SIZE, OneDNNActivation
+from deepgrad.ops._onednn_eltwise import OneDNNActivation
+from deepgrad.ops.activation import ONEDNN_FROM as MIN_SIZE
 from helpers_onednn import channels_last, onednn, onednn_switched_off  # noqa: F401
 
 EXACT = {"sigmoid": lambda x: 1 / (1 + np.exp(-x)), "tanh": np.tanh}

@@ -33,8 +33,8 @@ def op_for(x, w, b, stride, pads, dilation, groups):
     onednn = _bindings()
     if onednn.library() is None:
         return None
-    from ._onednn_conv import conv_plan  # the plans, loaded with the bindings
-    plan = conv_plan(x.shape, _layout_of(x), w.shape, b is not None, stride, pads, dilation,
+    from . import _onednn_conv  # the plans, loaded with the bindings
+    plan = _onednn_conv.conv_plan(x.shape, _layout_of(x), w.shape, b is not None, stride, pads, dilation,
                      groups)
     return None if plan is None else OneDNNConv2d(plan)
 

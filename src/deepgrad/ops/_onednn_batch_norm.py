@@ -11,6 +11,9 @@ with the unbiased one, as PyTorch does.
 import numpy as np
 
 from ..autograd import Function
+from . import _onednn as d
+from ._onednn import address, plan_for
+from ._onednn_conv import activation_strides, empty
 from ._layout import dense_layout, in_layout
 
 USE_SCALE, USE_SHIFT = 0x2, 0x4  # dnnl_normalization_flags_t
@@ -23,8 +26,6 @@ class BatchNormPlan:
     """The forward-training and backward primitives of one shape and memory order."""
 
     def __init__(self, lib, shape, layout, eps):
-        from . import _onednn as d
-        from ._onednn_conv import activation_strides
         signatures = {
             "dnnl_batch_normalization_forward_primitive_desc_create": [
                 d._PP, d.P, d.ctypes.c_int, d.P, d.P, d.ctypes.c_float, d.ctypes.c_uint, d.P],
@@ -46,7 +47,6 @@ class BatchNormPlan:
         self.shape, self.layout = tuple(shape), layout
 
     def empty(self):
-        from ._onednn_conv import empty
         return empty(self.shape, self.layout)
 
     def run_forward(self, x, weight, bias):
@@ -54,11 +54,11 @@ class BatchNormPlan:
         y, channels = self.empty(), self.shape[1]
         mean, var = np.empty(channels, np.float32), np.empty(channels, np.float32)
         x_md, s_md = self.x_md.handle, self.stat_md.handle
-        self.forward.execute({1: (x_md, x.ctypes.data), 17: (x_md, y.ctypes.data),
-                              ARG_MEAN: (s_md, mean.ctypes.data),
-                              ARG_VARIANCE: (s_md, var.ctypes.data),
-                              ARG_SCALE: (s_md, weight.ctypes.data),
-                              ARG_SHIFT: (s_md, bias.ctypes.data)})
+        self.forward.execute({1: (x_md, address(x)), 17: (x_md, address(y)),
+                              ARG_MEAN: (s_md, address(mean)),
+                              ARG_VARIANCE: (s_md, address(var)),
+                              ARG_SCALE: (s_md, address(weight)),
+                              ARG_SHIFT: (s_md, address(bias))})
         return y, mean, var
 
     def run_backward(self, x, mean, var, weight, g):
@@ -66,12 +66,12 @@ class BatchNormPlan:
         gx, channels = self.empty(), self.shape[1]
         gw, gb = np.empty(channels, np.float32), np.empty(channels, np.float32)
         x_md, s_md = self.x_md.handle, self.stat_md.handle
-        self.backward.execute({1: (x_md, x.ctypes.data), ARG_MEAN: (s_md, mean.ctypes.data),
-                               ARG_VARIANCE: (s_md, var.ctypes.data),
-                               145: (x_md, g.ctypes.data), ARG_SCALE: (s_md, weight.ctypes.data),
-                               129: (x_md, gx.ctypes.data),
-                               ARG_DIFF_SCALE: (s_md, gw.ctypes.data),
-                               ARG_DIFF_SHIFT: (s_md, gb.ctypes.data)})
+        self.backward.execute({1: (x_md, address(x)), ARG_MEAN: (s_md, address(mean)),
+                               ARG_VARIANCE: (s_md, address(var)),
+                               145: (x_md, address(g)), ARG_SCALE: (s_md, address(weight)),
+                               129: (x_md, address(gx)),
+                               ARG_DIFF_SCALE: (s_md, address(gw)),
+                               ARG_DIFF_SHIFT: (s_md, address(gb))})
         return gx, gw, gb
 
 
@@ -87,7 +87,6 @@ def op_for(x, weight, bias, running_mean, running_var, momentum, eps):
     layout = dense_layout(x)
     if layout is None:
         return None
-    from ._onednn import plan_for
     plan = plan_for(("batch_norm", tuple(x.shape), layout, float(eps)),
                     lambda lib: BatchNormPlan(lib, x.shape, layout, eps))
     return None if plan is None else OneDNNBatchNorm(plan, running_mean, running_var,

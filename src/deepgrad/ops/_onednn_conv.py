@@ -10,7 +10,7 @@ import numpy as np
 from ._onednn import (_aligned_empty, ARG_BIAS, ARG_DIFF_BIAS, ARG_DIFF_DST, ARG_DIFF_SRC,
                       ARG_DIFF_WEIGHTS, ARG_DST, ARG_FROM, ARG_SRC, ARG_TO, ARG_WEIGHTS,
                       cached_plan, CONVOLUTION_DIRECT, Dims, FORWARD_TRAINING,
-                      implementation, library, MemoryDesc, _pd_or_none, Primitive, _ptr,
+                      implementation, library, MemoryDesc, _pd_or_none, Primitive, address,
                       QUERY_DIFF_DST_MD,
                       QUERY_DIFF_SRC_MD, QUERY_DIFF_WEIGHTS_MD, QUERY_DST_MD, QUERY_SRC_MD,
                       QUERY_WEIGHTS_MD, _reorder, Unsupported)
@@ -173,8 +173,8 @@ class ConvPlan:
         if reorder is None:
             return array
         buffer = _aligned_empty(self.lib.memory_desc_get_size(wanted))
-        reorder.execute({ARG_FROM: (_handle(user), _ptr(array)),
-                         ARG_TO: (wanted, _ptr(buffer))})
+        reorder.execute({ARG_FROM: (_handle(user), address(array)),
+                         ARG_TO: (wanted, address(buffer))})
         return buffer
 
     def _take(self, key, made, out, wanted):
@@ -187,8 +187,8 @@ class ConvPlan:
             self.lib.memory_desc_get_size(md))
         run(buffer)
         if reorder is not None:
-            reorder.execute({ARG_FROM: (md, _ptr(buffer)), ARG_TO: (_handle(wanted),
-                                                                    _ptr(out))})
+            reorder.execute({ARG_FROM: (md, address(buffer)), ARG_TO: (_handle(wanted),
+                                                                    address(out))})
         return out
 
     # -- the three passes
@@ -201,12 +201,12 @@ class ConvPlan:
                                                 QUERY_DST_MD))
         xs = self._give("forward x", x, self.user_md("x", self.x_layout), src)
         ws = self._give("forward w", w, self.w_md, weights)
-        args = {ARG_SRC: (src, _ptr(xs)), ARG_WEIGHTS: (weights, _ptr(ws))}
+        args = {ARG_SRC: (src, address(xs)), ARG_WEIGHTS: (weights, address(ws))}
         if b is not None:
-            args[ARG_BIAS] = (self.b_md.handle, _ptr(b))
+            args[ARG_BIAS] = (self.b_md.handle, address(b))
 
         def run(buffer):
-            f.execute({**args, ARG_DST: (dst, _ptr(buffer))})
+            f.execute({**args, ARG_DST: (dst, address(buffer))})
 
         y = self._take("forward y", (dst, run), empty(self.y_shape, self.y_layout),
                        self.user_md("y", self.y_layout))
@@ -241,9 +241,9 @@ class ConvPlan:
             ws = self._reuse_or_give("data w", w, self.w_md, weights, saved["w"])
 
             def run(buffer):
-                d.execute({ARG_DIFF_DST: (diff_dst, _ptr(gys)),
-                           ARG_WEIGHTS: (weights, _ptr(ws)),
-                           ARG_DIFF_SRC: (diff_src, _ptr(buffer))})
+                d.execute({ARG_DIFF_DST: (diff_dst, address(gys)),
+                           ARG_WEIGHTS: (weights, address(ws)),
+                           ARG_DIFF_SRC: (diff_src, address(buffer))})
 
             gx = self._take("data gx", (diff_src, run),
                             empty(self.x_shape, self.x_layout),
@@ -257,13 +257,13 @@ class ConvPlan:
             gys = (self._reuse_or_give(("weights gy", gy_layout), gy, gy_md, diff_dst,
                                        given["gy"]) if given
                    else self._give(("weights gy", gy_layout), gy, gy_md, diff_dst))
-            args = {ARG_SRC: (src, _ptr(xs)), ARG_DIFF_DST: (diff_dst, _ptr(gys))}
+            args = {ARG_SRC: (src, address(xs)), ARG_DIFF_DST: (diff_dst, address(gys))}
             if self.b_md is not None:
                 gb = np.empty(self.w_shape[0], np.float32)
-                args[ARG_DIFF_BIAS] = (self.b_md.handle, _ptr(gb))
+                args[ARG_DIFF_BIAS] = (self.b_md.handle, address(gb))
 
             def run(buffer):
-                bw.execute({**args, ARG_DIFF_WEIGHTS: (diff_weights, _ptr(buffer))})
+                bw.execute({**args, ARG_DIFF_WEIGHTS: (diff_weights, address(buffer))})
 
             gw = self._take("weights gw", (diff_weights, run),
                             np.empty(self.w_shape, np.float32), self.w_md)

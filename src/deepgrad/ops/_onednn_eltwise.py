@@ -3,29 +3,27 @@ backward from the output (optional: the ``onednn`` extra; bindings and plan cach
 ``_onednn.py``).
 
 ``activation.sigmoid`` and ``activation.tanh`` run :class:`OneDNNActivation` for a
-float32 NumPy array of at least ``MIN_SIZE`` elements laid out densely (C order, or a
-channels-last (N, C, H, W) view), so that it can be described to oneDNN as one flat
-vector; the output keeps the input's memory order. oneDNN's kernels use all the cores
+float32 NumPy array of at least ``activation.ONEDNN_FROM`` elements laid out densely (C
+order, or a channels-last (N, C, H, W) view), so that it can be described to oneDNN as
+one flat vector; the output keeps the input's memory order. oneDNN's kernels use all the cores
 (NumPy's and the compiled loops use one); smaller arrays stay with those, which the
 tests hold this one to (oneDNN's exp is a polynomial: a few float32 ulp).
 """
 import numpy as np
 
 from ..autograd import Function
+from . import _onednn as d
+from ._onednn import address, plan_for
 from ._layout import memory_layout
 
 FORWARD_TRAINING = 64
 ALGORITHMS = {"sigmoid": 0x104, "tanh": 0x101}  # the *_use_dst_for_bwd kinds
-MIN_SIZE = 1 << 16
-"""Smaller arrays stay with NumPy and the compiled loops: a call through ctypes costs
-10-20 us (BENCHMARKS.md)."""
 
 
 class EltwisePlan:
     """The forward and backward primitives of one function on ``size`` elements."""
 
     def __init__(self, lib, name, size):
-        from . import _onednn as d
         signatures = {
             "dnnl_eltwise_forward_primitive_desc_create": [
                 d._PP, d.P, d.ctypes.c_int, d.ctypes.c_int, d.P, d.P, d.ctypes.c_float,
@@ -45,15 +43,15 @@ class EltwisePlan:
 
     def run_forward(self, x):
         y = np.empty_like(x)  # order 'K': the input's memory order
-        self.forward.execute({1: (self.md.handle, x.ctypes.data),
-                              17: (self.md.handle, y.ctypes.data)})
+        self.forward.execute({1: (self.md.handle, address(x)),
+                              17: (self.md.handle, address(y))})
         return y
 
     def run_backward(self, y, g):
         gx = np.empty_like(y)
-        self.backward.execute({17: (self.md.handle, y.ctypes.data),
-                               145: (self.md.handle, g.ctypes.data),
-                               129: (self.md.handle, gx.ctypes.data)})
+        self.backward.execute({17: (self.md.handle, address(y)),
+                               145: (self.md.handle, address(g)),
+                               129: (self.md.handle, address(gx))})
         return gx
 
 
@@ -74,11 +72,10 @@ def _same_order(g, y):
 def op_for(name, x):
     """A :class:`OneDNNActivation` computing ``name`` ('sigmoid', 'tanh') of ``x``, or
     None where it does not apply."""
-    if type(x) is not np.ndarray or x.dtype != np.float32 or x.size < MIN_SIZE:
+    if type(x) is not np.ndarray or x.dtype != np.float32:
         return None
     if not _dense(x):
         return None
-    from ._onednn import plan_for
     plan = plan_for(("eltwise", name, x.size), lambda lib: EltwisePlan(lib, name, x.size))
     return None if plan is None else OneDNNActivation(plan)
 

@@ -13,8 +13,8 @@ OpenBLAS's and OpenMP's spinning against each other (BENCHMARKS.md, issue 18).
 """
 import numpy as np
 
-from ._onednn import (ARG_BIAS, ARG_DST, ARG_SRC, ARG_WEIGHTS, fast_primitive, MemoryDesc,
-                      _pd_or_none, plan_for)
+from ._onednn import (address, ARG_BIAS, ARG_DST, ARG_SRC, ARG_WEIGHTS, fast_primitive,
+                      MemoryDesc, _pd_or_none, plan_for)
 
 MIN_MULTIPLY_ADDS = 1 << 19
 """Smaller products stay with NumPy: a call through ctypes costs 10-20 us, more than
@@ -37,11 +37,11 @@ class MatmulPlan:
 
     def __call__(self, a, b, bias=None):
         y = np.empty(self.shape, np.float32)
-        args = {ARG_SRC: (self.a.handle, a.ctypes.data),
-                ARG_WEIGHTS: (self.b.handle, b.ctypes.data),
-                ARG_DST: (self.y.handle, y.ctypes.data)}
+        args = {ARG_SRC: (self.a.handle, address(a)),
+                ARG_WEIGHTS: (self.b.handle, address(b)),
+                ARG_DST: (self.y.handle, address(y))}
         if bias is not None:
-            args[ARG_BIAS] = (self.bias.handle, bias.ctypes.data)
+            args[ARG_BIAS] = (self.bias.handle, address(bias))
         self.primitive.execute(args)
         return y
 

@@ -10,6 +10,9 @@ which the tests hold it to. PyTorch's ``count_include_pad`` is oneDNN's
 import numpy as np
 
 from ..autograd import Function
+from . import _onednn as d
+from ._onednn import address, plan_for
+from ._onednn_conv import activation_strides, empty
 from ._layout import dense_layout, in_layout
 
 FORWARD_TRAINING = 64
@@ -20,8 +23,6 @@ class AvgPoolPlan:
     """The forward and backward pooling primitives of one geometry and memory order."""
 
     def __init__(self, lib, shape, layout, kernel, stride, padding, out_hw, include_pad):
-        from . import _onednn as d
-        from ._onednn_conv import activation_strides
         dims = [d._PP, d.P, d.ctypes.c_int, d.ctypes.c_int, d.P, d.P] + [d.Dims] * 5 + [d.P]
         signatures = {"dnnl_pooling_forward_primitive_desc_create": dims,
                       "dnnl_pooling_backward_primitive_desc_create":
@@ -45,17 +46,15 @@ class AvgPoolPlan:
         self.x_shape, self.layout = tuple(shape), layout
 
     def run_forward(self, x):
-        from ._onednn_conv import empty
         y = empty(self.y_shape, self.layout)
-        self.forward.execute({1: (self.x_md.handle, x.ctypes.data),
-                              17: (self.y_md.handle, y.ctypes.data)})
+        self.forward.execute({1: (self.x_md.handle, address(x)),
+                              17: (self.y_md.handle, address(y))})
         return y
 
     def run_backward(self, g):
-        from ._onednn_conv import empty
         gx = empty(self.x_shape, self.layout)
-        self.backward.execute({145: (self.y_md.handle, g.ctypes.data),
-                               129: (self.x_md.handle, gx.ctypes.data)})
+        self.backward.execute({145: (self.y_md.handle, address(g)),
+                               129: (self.x_md.handle, address(gx))})
         return gx
 
 
@@ -67,7 +66,6 @@ def op_for(x, kernel, stride, padding, out_hw, count_include_pad):
     layout = dense_layout(x)
     if layout is None:
         return None
-    from ._onednn import plan_for
     key = ("avg_pool", tuple(x.shape), layout, tuple(kernel), tuple(stride), tuple(padding),
            bool(count_include_pad))
     plan = plan_for(key, lambda lib: AvgPoolPlan(lib, x.shape, layout, kernel, stride,

@@ -159,11 +159,19 @@ def _activation_op(name, a, compiled, reference):
     """The one place that chooses a sigmoid's or tanh's op: oneDNN's for a large float32
     array (all cores; a few ulp from the reference), else the compiled loop (the same
     bits as the reference), else the NumPy reference."""
-    from ._onednn_eltwise import op_for  # the accelerated layer, loaded on first use
-    fast = op_for(name, getattr(a, "_data", None))
-    if fast is not None:
-        return fast
+    data = getattr(a, "_data", a)
+    if data.size >= ONEDNN_FROM:
+        from . import _onednn_eltwise  # the accelerated layer, loaded on first use
+        fast = _onednn_eltwise.op_for(name, data)
+        if fast is not None:
+            return fast
     return (compiled if compiled.covers(a) else reference)()
+
+
+ONEDNN_FROM = 1 << 16
+"""Elements from which a sigmoid or tanh goes to oneDNN (where ``_onednn_eltwise.op_for``
+takes the array): smaller arrays stay with the compiled loops and NumPy, as a call
+through ctypes costs more than oneDNN's threads save there (BENCHMARKS.md)."""
 
 
 def softmax(a, dim=-1):

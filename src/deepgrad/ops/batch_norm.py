@@ -172,8 +172,8 @@ class BatchNorm(Function):
 def onednn_op_for(*args):
     """oneDNN's batch normalization for these arrays, or None (the accelerated layer,
     ``_onednn_batch_norm.op_for``, loaded on first use; the one place that chooses it)."""
-    from ._onednn_batch_norm import op_for
-    return op_for(*args)
+    from . import _onednn_batch_norm
+    return _onednn_batch_norm.op_for(*args)
 
 
 def batch_norm(x, running_mean=None, running_var=None, weight=None, bias=None,

@@ -321,8 +321,8 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
 def onednn_op_for(*args):
     """oneDNN's average pooling for this input and geometry, or None (the accelerated
     layer, ``_onednn_pool.op_for``, loaded on first use; the one place that chooses it)."""
-    from ._onednn_pool import op_for
-    return op_for(*args)
+    from . import _onednn_pool
+    return _onednn_pool.op_for(*args)
 
 
 def adaptive_avg_pool2d(input, output_size):
