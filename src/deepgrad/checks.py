@@ -170,6 +170,8 @@ def check_weight(who, weight, axes):
 
 def pair(who, name, value, minimum=1):
     """An int or a pair of ints -> a tuple of two ints, each ``>= minimum``."""
+    if type(value) is int and value >= minimum:  # the common case first (not a bool)
+        return value, value
     if isinstance(value, (list, tuple)) and len(value) == 2:
         items = tuple(value)
     elif isinstance(value, (list, tuple)):

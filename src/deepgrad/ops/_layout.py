@@ -33,7 +33,10 @@ def is_channels_last(x):
 def dense_layout(a):
     """oneDNN's name of ``a``'s memory order: 'nchw' (row-major), 'nhwc'
     (channels-last), or None (strided: neither)."""
-    return {"C": "nchw", "NHWC": "nhwc"}.get(memory_layout(a))
+    return _ONEDNN_NAMES.get(memory_layout(a))
+
+
+_ONEDNN_NAMES = {"C": "nchw", "NHWC": "nhwc"}
 
 
 def stored_as(a, layout):

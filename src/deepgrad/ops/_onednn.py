@@ -27,6 +27,7 @@ destination) and an NHWC source of one channel: :func:`implementation` tells whi
 kernel was picked. Plain layouts are described by strides, not format tags, whose
 numbering changed between versions; ``DNNL_ARG_BIAS`` is 41 in oneDNN 3.
 """
+import contextlib
 import ctypes
 import os
 import threading
@@ -129,6 +130,21 @@ class Library:
         self.check(self.engine_create(ctypes.byref(self.engine), CPU, 0), "engine_create")
         self.check(self.stream_create(ctypes.byref(self.stream), self.engine,
                                       STREAM_IN_ORDER), "stream_create")
+        # the OpenMP runtime libdnnl runs on (dlsym searches its dependencies)
+        self.get_threads, self.set_threads = dll.omp_get_max_threads, dll.omp_set_num_threads
+        self.get_threads.restype, self.get_threads.argtypes = ctypes.c_int, []
+        self.set_threads.restype, self.set_threads.argtypes = None, [ctypes.c_int]
+
+    @contextlib.contextmanager
+    def threads(self, n):
+        """A ``with`` block in which oneDNN runs on ``n`` threads (the calling thread's
+        OpenMP setting, restored after)."""
+        before = self.get_threads()
+        self.set_threads(n)
+        try:
+            yield
+        finally:
+            self.set_threads(before)
 
     @staticmethod
     def check(status, what):
@@ -198,11 +214,34 @@ class Unsupported(Exception):
     """oneDNN has no usable implementation for a geometry (only its reference kernel)."""
 
 
-def plan_for(key, make):
+def plan_for(key, make, work):
     """The cached plan of ``key``, made by ``make(library)`` on first use; None where
-    oneDNN is unavailable or has no usable kernel (see :func:`cached_plan`)."""
+    oneDNN is unavailable or has no usable kernel (see :func:`cached_plan`). ``work``
+    (multiply-adds, or elements for a pass over memory) sets its threads
+    (:func:`threads_for`)."""
     lib = library()
-    return None if lib is None else cached_plan(key, lambda: make(lib))
+    if lib is None:
+        return None
+
+    def make_on_its_threads():
+        with lib.threads(threads_for(lib, work)):
+            return make(lib)
+
+    return cached_plan(key, make_on_its_threads)
+
+
+ONE_THREAD_BELOW = 1 << 20
+"""Work (multiply-adds, or elements for a pass over memory) below which a primitive runs
+on the calling thread alone. Waking OpenMP's other threads for a small op costs more
+than they save, and afterwards they spin for a while on cores the next Python code
+and NumPy calls need: LeNet's evaluation at batch 1 ran 1.5x faster on one thread
+(BENCHMARKS.md)."""
+
+
+def threads_for(lib, work):
+    """The threads a primitive of ``work`` runs on: one below ``ONE_THREAD_BELOW``, else
+    OpenMP's setting."""
+    return 1 if work < ONE_THREAD_BELOW else lib.get_threads()
 
 
 def cached_plan(key, make):
@@ -274,47 +313,71 @@ class Primitive:
         lib.check(lib.primitive_create(ctypes.byref(self.handle), pd),
                   f"primitive_create ({what})")
         self.impl = implementation(lib, pd)
+        # oneDNN sizes its kernels' work split for the threads at creation (make a plan
+        # in a Library.threads block), and each call runs on the same number
+        self.threads = lib.get_threads()
+        self._mds = {}
         self._bound = {}  # (arg, descriptor) pairs -> (argument array, memory objects)
 
     def md(self, query):
-        """A memory descriptor of the primitive (owned by its descriptor)."""
-        return P(self.lib.primitive_desc_query_md(self.pd, query, 0))
+        """A memory descriptor of the primitive (owned by its descriptor, so asked once)."""
+        md = self._mds.get(query)
+        if md is None:
+            md = self._mds[query] = P(self.lib.primitive_desc_query_md(self.pd, query, 0))
+        return md
 
-    def execute(self, args):
-        """Run with ``args``: {DNNL_ARG_*: (memory descriptor, data pointer)}. The memory
-        objects of a set of arguments are made on its first call and kept: later calls
-        only point them at the callers' buffers (making and freeing them each time was
-        a third of a small convolution's time, BENCHMARKS.md)."""
-        lib = self.lib
+    def arguments(self, mds):
+        """The memory objects of one set of arguments, ``{DNNL_ARG_*: memory descriptor}``,
+        made on first use and kept (making and freeing them at each call was a third of
+        a small convolution's time, BENCHMARKS.md); :meth:`run` takes them."""
         key = tuple([(arg, md if md.__class__ is int else md.value)
-                     for arg, (md, _) in args.items()])
-        with _execute_lock:  # one stream, used from one thread at a time
+                     for arg, md in mds.items()])
+        with _execute_lock:
             bound = self._bound.get(key)
             if bound is None:
-                bound = self._bound[key] = self._bind(args)
-            exec_args, memories = bound
+                bound = self._bound[key] = self._bind(mds)
+        return bound
+
+    def run(self, bound, *pointers):
+        """Run on the buffers at ``pointers``, one for each of ``bound``'s arguments (from
+        :meth:`arguments`), in its order. Statuses are checked inline: this is the hot
+        path of every small op."""
+        lib = self.lib
+        exec_args, memories = bound
+        with _execute_lock:  # one stream, used from one thread at a time
             set_data_handle = lib.memory_set_data_handle
-            for m, (_, pointer) in zip(memories, args.values()):
-                status = set_data_handle(m, pointer)  # statuses checked inline: the
-                if status:  # hot path of every small op
+            for m, pointer in zip(memories, pointers):
+                status = set_data_handle(m, pointer)
+                if status:
                     lib.check(status, "memory_set_data_handle")
+            caller_threads = lib.get_threads()
+            if caller_threads != self.threads:
+                lib.set_threads(self.threads)
             status = lib.primitive_execute(self.handle, lib.stream, len(memories), exec_args)
+            if caller_threads != self.threads:
+                lib.set_threads(caller_threads)
             if status:
                 lib.check(status, f"execute ({self.what})")
             status = lib.stream_wait(lib.stream)
             if status:
                 lib.check(status, "stream_wait")
 
-    def _bind(self, args):
-        """The memory objects (and the argument array) for one set of arguments."""
+    def execute(self, args):
+        """Run with ``args``: ``{DNNL_ARG_*: (memory descriptor, data pointer)}``."""
+        self.run(self.arguments({arg: md for arg, (md, _) in args.items()}),
+                 *[pointer for _, pointer in args.values()])
+
+    def _bind(self, mds):
+        """The memory objects (without buffers) and the argument array of a set of
+        arguments."""
         lib, memories = self.lib, []
-        for md, pointer in args.values():
+        for md in mds.values():
             m = P()
-            lib.check(lib.memory_create(ctypes.byref(m), md, lib.engine, P(pointer)),
+            lib.check(lib.memory_create(ctypes.byref(m), md, lib.engine, None),
                       "memory_create")
             memories.append(m)
         exec_args = (_ExecArg * len(memories))(
-            *[_ExecArg(arg, m) for arg, m in zip(args, memories)])
+            *[_ExecArg(arg, m) for arg, m in zip(mds, memories)])
         return exec_args, memories
 
     def __del__(self):
@@ -379,7 +442,7 @@ def _aligned_empty(nbytes):
     """A float32 buffer of at least ``nbytes``, 64-byte aligned (oneDNN's blocked
     layouts are read with whole cache lines)."""
     raw = np.empty(nbytes // 4 + 16, np.float32)
-    start = (-raw.ctypes.data % 64) // 4
+    start = (-address(raw) % 64) // 4
     return raw[start:start + nbytes // 4]
 
 

@@ -7,13 +7,12 @@ import threading
 
 import numpy as np
 
-from ._onednn import (_aligned_empty, ARG_BIAS, ARG_DIFF_BIAS, ARG_DIFF_DST, ARG_DIFF_SRC,
-                      ARG_DIFF_WEIGHTS, ARG_DST, ARG_FROM, ARG_SRC, ARG_TO, ARG_WEIGHTS,
-                      cached_plan, CONVOLUTION_DIRECT, Dims, FORWARD_TRAINING,
-                      implementation, library, MemoryDesc, _pd_or_none, Primitive, address,
-                      QUERY_DIFF_DST_MD,
-                      QUERY_DIFF_SRC_MD, QUERY_DIFF_WEIGHTS_MD, QUERY_DST_MD, QUERY_SRC_MD,
-                      QUERY_WEIGHTS_MD, _reorder, Unsupported)
+from ._onednn import (address, _aligned_empty, ARG_BIAS, ARG_DIFF_BIAS, ARG_DIFF_DST,
+                      ARG_DIFF_SRC, ARG_DIFF_WEIGHTS, ARG_DST, ARG_FROM, ARG_SRC, ARG_TO,
+                      ARG_WEIGHTS, CONVOLUTION_DIRECT, Dims, FORWARD_TRAINING,
+                      implementation, MemoryDesc, _pd_or_none, plan_for, Primitive,
+                      QUERY_DIFF_DST_MD, QUERY_DIFF_SRC_MD, QUERY_DIFF_WEIGHTS_MD,
+                      QUERY_DST_MD, QUERY_SRC_MD, QUERY_WEIGHTS_MD, _reorder, Unsupported)
 
 
 # -- convolution ------------------------------------------------------------------------
@@ -87,15 +86,17 @@ class ConvPlan:
                  groups):
         n, c, h, wd = x_shape
         o, cg, kh, kw = w_shape
-        oh = (h + sum(pads[0]) - dilation[0] * (kh - 1) - 1) // stride[0] + 1
-        ow = (wd + sum(pads[1]) - dilation[1] * (kw - 1) - 1) // stride[1] + 1
+        oh = _out_size(h, kh, stride[0], pads[0], dilation[0])
+        ow = _out_size(wd, kw, stride[1], pads[1], dilation[1])
         self.lib, self.x_layout = lib, x_layout
+        self.threads = lib.get_threads()  # plan_for's choice: the lazy primitives' too
         self.x_shape, self.y_shape, self.w_shape = x_shape, (n, o, oh, ow), w_shape
         # oneDNN's grouped weights are 5-D (G, O/G, C/G, kh, kw): the same memory
         w_dims = w_shape if groups == 1 else (groups, o // groups, cg, kh, kw)
         geometry = (Dims(*stride), Dims(dilation[0] - 1, dilation[1] - 1),
                     Dims(pads[0][0], pads[1][0]), Dims(pads[0][1], pads[1][1]))
-        self._mds, self._conversions, self._lock = {}, {}, threading.Lock()
+        self._mds, self._conversions, self._sizes = {}, {}, {}
+        self._lock = threading.Lock()
         self.w_md = MemoryDesc.plain(lib, w_dims, _row_major_strides(w_dims))
         self.b_md = MemoryDesc.plain(lib, (o,), (1,)) if has_bias else None
         b_md = self.b_md.handle if has_bias else None
@@ -162,9 +163,17 @@ class ConvPlan:
         """The reorder from ``src`` to ``dst`` (descriptors), or None when they are the
         same layout; cached under ``key``."""
         if key not in self._conversions:
-            self._conversions[key] = (None if self._equal(src, dst)
-                                      else _reorder(self.lib, _handle(src), _handle(dst)))
+            with self.lib.threads(self.threads):
+                self._conversions[key] = (None if self._equal(src, dst) else
+                                          _reorder(self.lib, _handle(src), _handle(dst)))
         return self._conversions[key]
+
+    def _bytes(self, md):
+        """The size of a primitive's memory descriptor ``md`` (asked once each)."""
+        size = self._sizes.get(md.value)
+        if size is None:
+            size = self._sizes[md.value] = self.lib.memory_desc_get_size(md)
+        return size
 
     def _give(self, key, array, user, wanted):
         """``array`` (descriptor ``user``) as the primitive wants it (``wanted``): itself,
@@ -172,7 +181,7 @@ class ConvPlan:
         reorder = self._conversion(key, user, wanted)
         if reorder is None:
             return array
-        buffer = _aligned_empty(self.lib.memory_desc_get_size(wanted))
+        buffer = _aligned_empty(self._bytes(wanted))
         reorder.execute({ARG_FROM: (_handle(user), address(array)),
                          ARG_TO: (wanted, address(buffer))})
         return buffer
@@ -183,8 +192,7 @@ class ConvPlan:
         itself when the layouts agree, else a buffer reordered into ``out``."""
         md, run = made
         reorder = self._conversion(key, md, wanted)
-        buffer = out if reorder is None else _aligned_empty(
-            self.lib.memory_desc_get_size(md))
+        buffer = out if reorder is None else _aligned_empty(self._bytes(md))
         run(buffer)
         if reorder is not None:
             reorder.execute({ARG_FROM: (md, address(buffer)), ARG_TO: (_handle(wanted),
@@ -213,7 +221,7 @@ class ConvPlan:
         return y, {"x": (src, xs), "w": (weights, ws)}
 
     def _make_backward(self):
-        with self._lock:
+        with self._lock, self.lib.threads(self.threads):
             if self.backward_data is None:
                 data_pd, weights_pd = self._backward_pds
                 self.backward_weights = Primitive(self.lib, weights_pd,
@@ -294,4 +302,12 @@ def conv_plan(x_shape, x_layout, w_shape, has_bias, stride, pads, dilation, grou
     cannot run it well (remembered too)."""
     key = ("conv", tuple(x_shape), x_layout, tuple(w_shape), bool(has_bias), tuple(stride),
            tuple(map(tuple, pads)), tuple(dilation), groups, "float32")
-    return cached_plan(key, lambda: ConvPlan(library(), *key[1:-1]))
+    n, _, h, w = x_shape
+    o, cg, kh, kw = w_shape
+    outputs = n * o * (_out_size(h, kh, stride[0], pads[0], dilation[0])
+                       * _out_size(w, kw, stride[1], pads[1], dilation[1]))
+    return plan_for(key, lambda lib: ConvPlan(lib, *key[1:-1]), work=outputs * cg * kh * kw)
+
+
+def _out_size(n, k, stride, pads, dilation):
+    return (n + sum(pads) - dilation * (k - 1) - 1) // stride + 1

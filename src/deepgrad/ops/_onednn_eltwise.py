@@ -40,18 +40,17 @@ class EltwisePlan:
         self.backward = d.fast_primitive(lib, d._pd_or_none(
             lib, lib.dll.dnnl_eltwise_backward_primitive_desc_create, lib.engine, alg, md, md,
             md, 0.0, 0.0, self.forward.pd, None), f"{name} backward")
+        self.forward_args = self.forward.arguments({1: md, 17: md})  # x -> y
+        self.backward_args = self.backward.arguments({17: md, 145: md, 129: md})  # y, g -> gx
 
     def run_forward(self, x):
         y = np.empty_like(x)  # order 'K': the input's memory order
-        self.forward.execute({1: (self.md.handle, address(x)),
-                              17: (self.md.handle, address(y))})
+        self.forward.run(self.forward_args, address(x), address(y))
         return y
 
     def run_backward(self, y, g):
         gx = np.empty_like(y)
-        self.backward.execute({17: (self.md.handle, address(y)),
-                               145: (self.md.handle, address(g)),
-                               129: (self.md.handle, address(gx))})
+        self.backward.run(self.backward_args, address(y), address(g), address(gx))
         return gx
 
 
@@ -76,7 +75,8 @@ def op_for(name, x):
         return None
     if not _dense(x):
         return None
-    plan = plan_for(("eltwise", name, x.size), lambda lib: EltwisePlan(lib, name, x.size))
+    plan = plan_for(("eltwise", name, x.size), lambda lib: EltwisePlan(lib, name, x.size),
+                    work=x.size)
     return None if plan is None else OneDNNActivation(plan)
 
 

@@ -33,16 +33,18 @@ class MatmulPlan:
         self.primitive = fast_primitive(lib, _pd_or_none(
             lib, lib.matmul_primitive_desc_create, lib.engine, self.a.handle, self.b.handle,
             self.bias.handle if has_bias else None, self.y.handle, None), "matmul")
+        mds = {ARG_SRC: self.a.handle, ARG_WEIGHTS: self.b.handle, ARG_DST: self.y.handle}
+        if has_bias:
+            mds[ARG_BIAS] = self.bias.handle
+        self.args = self.primitive.arguments(mds)
         self.shape = (m, n)
 
     def __call__(self, a, b, bias=None):
         y = np.empty(self.shape, np.float32)
-        args = {ARG_SRC: (self.a.handle, address(a)),
-                ARG_WEIGHTS: (self.b.handle, address(b)),
-                ARG_DST: (self.y.handle, address(y))}
-        if bias is not None:
-            args[ARG_BIAS] = (self.bias.handle, address(bias))
-        self.primitive.execute(args)
+        if bias is None:
+            self.primitive.run(self.args, address(a), address(b), address(y))
+        else:
+            self.primitive.run(self.args, address(a), address(b), address(y), address(bias))
         return y
 
 
@@ -88,5 +90,6 @@ def product(a, b, bias=None):
         return None
     has_bias = bias is not None
     plan = plan_for(("matmul", m, k, n, a_strides, b_strides, has_bias),
-                    lambda lib: MatmulPlan(lib, m, k, n, a_strides, b_strides, has_bias))
+                    lambda lib: MatmulPlan(lib, m, k, n, a_strides, b_strides, has_bias),
+                    work=m * k * n)
     return None if plan is None else plan(a, b, bias)

@@ -43,18 +43,19 @@ class AvgPoolPlan:
             lib, lib.dll.dnnl_pooling_backward_primitive_desc_create, lib.engine, alg,
             self.x_md.handle, self.y_md.handle, *geometry, self.forward.pd, None),
             "average pooling backward")
+        x_md, y_md = self.x_md.handle, self.y_md.handle
+        self.forward_args = self.forward.arguments({1: x_md, 17: y_md})  # x -> y
+        self.backward_args = self.backward.arguments({145: y_md, 129: x_md})  # gy -> gx
         self.x_shape, self.layout = tuple(shape), layout
 
     def run_forward(self, x):
         y = empty(self.y_shape, self.layout)
-        self.forward.execute({1: (self.x_md.handle, address(x)),
-                              17: (self.y_md.handle, address(y))})
+        self.forward.run(self.forward_args, address(x), address(y))
         return y
 
     def run_backward(self, g):
         gx = empty(self.x_shape, self.layout)
-        self.backward.execute({145: (self.y_md.handle, address(g)),
-                               129: (self.x_md.handle, address(gx))})
+        self.backward.run(self.backward_args, address(g), address(gx))
         return gx
 
 
@@ -69,7 +70,8 @@ def op_for(x, kernel, stride, padding, out_hw, count_include_pad):
     key = ("avg_pool", tuple(x.shape), layout, tuple(kernel), tuple(stride), tuple(padding),
            bool(count_include_pad))
     plan = plan_for(key, lambda lib: AvgPoolPlan(lib, x.shape, layout, kernel, stride,
-                                                 padding, out_hw, count_include_pad))
+                                                 padding, out_hw, count_include_pad),
+                    work=x.size)
     return None if plan is None else OneDNNAvgPool2d(plan)
 
 

@@ -42,6 +42,7 @@ def kernels():
 def kernels_for(*arrays):
     """The compiled kernels if every array is a NumPy float32 or float64 array (what
     they are compiled for), else None: the NumPy code runs (CuPy arrays, float16...)."""
-    if all(type(a) is np.ndarray and a.dtype in COMPILED_DTYPES for a in arrays):
-        return kernels()
-    return None
+    for a in arrays:  # a loop, not all(...): this runs in every activation's call
+        if type(a) is not np.ndarray or a.dtype not in COMPILED_DTYPES:
+            return None
+    return kernels()

@@ -229,8 +229,10 @@ def _pool_args(who, kernel_size, stride, padding, dilation):
 
 
 def _check_pool_input(who, x, kernel, stride, padding, dilation, ceil_mode):
+    """Check the input against the geometry; returns the output's (height, width)."""
     data = check_tensor(who, x)._data
     check_input(who, data)
+    out_hw = []
     for a in range(2):
         out = pool_output_size(data.shape[2 + a], kernel[a], stride[a], padding[a],
                                dilation[a], ceil_mode)
@@ -238,17 +240,18 @@ def _check_pool_input(who, x, kernel, stride, padding, dilation, ceil_mode):
             raise InputError(f"{who}: the kernel {kernel} (dilation {dilation}) is larger "
                              f"than the padded input: input shape {tuple(data.shape)}, "
                              f"padding {padding}")
+        out_hw.append(out)
         # With dilation a window can hold padding only (PyTorch then returns -inf and
         # sends no gradient anywhere): refuse such a geometry. Every window starts before
         # the input's end, so only those starting in the left padding (a few) can.
         n, s, p, d = data.shape[2 + a], stride[a], padding[a], dilation[a]
-        starts = [o * s - p for o in range(min(out, p // s + 1))]
-        if d > 1 and any(all(not 0 <= st + t < n for t in range(0, d * kernel[a], d))
-                         for st in starts):
+        if d > 1 and any(all(not 0 <= o * s - p + t < n for t in range(0, d * kernel[a], d))
+                         for o in range(min(out, p // s + 1))):
             raise InputError(f"{who}: with padding {padding} and dilation {dilation}, a "
                              f"window of the kernel {kernel} holds only padding for an "
                              f"input of shape {tuple(data.shape)} (its result would be "
                              f"-inf); use less padding or dilation")
+    return tuple(out_hw)
 
 
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
@@ -306,12 +309,10 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                                          or divisor_override < 1):
         raise ValueError(f"{who}: divisor_override must be a positive int or None, got "
                          f"{divisor_override!r}")
-    _check_pool_input(who, input, kernel, stride, padding, dilation, ceil_mode)
+    out_hw = _check_pool_input(who, input, kernel, stride, padding, dilation, ceil_mode)
     if not ceil_mode and divisor_override is None:
-        x = input._data
-        out_hw = tuple(pool_output_size(x.shape[2 + a], kernel[a], stride[a], padding[a], 1,
-                                        False) for a in range(2))
-        op = onednn_op_for(x, kernel, stride, padding, out_hw, bool(count_include_pad))
+        op = onednn_op_for(input._data, kernel, stride, padding, out_hw,
+                           bool(count_include_pad))
         if op is not None:
             return op(input)
     return AvgPool2d(kernel, stride, padding, bool(ceil_mode), bool(count_include_pad),
