@@ -149,8 +149,9 @@ def test_onednn_matches_the_textbook_convolution(cfg):
 @pytest.mark.parametrize("channels_last", [False, True])
 def test_layouts_of_the_output_and_the_input_gradient(channels_last):
     """Channels-last in, channels-last out, and the input gradient in the input's
-    layout; an NCHW input (a first layer) gives a channels-last output too."""
-    x, w, b = _arrays(dict(x=(2, 16, 7, 7), w=(8, 16, 3, 3), bias=True,
+    layout; an NCHW input (a first layer) gives a channels-last output too (where the
+    convolution is not small: see the next test)."""
+    x, w, b = _arrays(dict(x=(8, 16, 14, 14), w=(8, 16, 3, 3), bias=True,
                            channels_last=channels_last))
     op = op_for(x, w, b, (1, 1), ((1, 1), (1, 1)), (1, 1), 1)
     y = op.forward(x, w, b)
@@ -158,6 +159,29 @@ def test_layouts_of_the_output_and_the_input_gradient(channels_last):
     gx = op.backward(np.ones(y.shape, np.float32))[0]
     assert y.transpose(0, 2, 3, 1).flags.c_contiguous
     assert (gx.transpose(0, 2, 3, 1) if channels_last else gx).flags.c_contiguous
+
+
+@needs_onednn
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_a_small_convolution_keeps_the_users_layouts(channels_last):
+    """Below ONE_THREAD_BELOW multiply-adds (LeNet's at batch 1) the primitives take
+    and give the user's activation layouts: no activation is reordered, forward or
+    backward (the weights may be: they are always given in oneDNN's choice)."""
+    x, w, b = _arrays(dict(x=(1, 6, 14, 14), w=(16, 6, 5, 5), bias=True,
+                           channels_last=channels_last))
+    op = op_for(x, w, b, (1, 1), ((0, 0), (0, 0)), (1, 1), 1)
+    assert 1 * 16 * 10 * 10 * 6 * 5 * 5 < _onednn.ONE_THREAD_BELOW
+    y = op.forward(x, w, b)
+    op.needs_input_grad = (True, True, True)
+    gx = op.backward(np.ones_like(y))[0]  # the gradient in the output's layout
+    layout = "nhwc" if channels_last else "nchw"
+    assert op.plan.y_layout == layout
+    for a in (y, gx):
+        assert (a.transpose(0, 2, 3, 1) if channels_last else a).flags.c_contiguous
+    names = {(key if isinstance(key, str) else key[0]): reorder
+             for key, reorder in op.plan._conversions.items()}
+    activations = [n for n in names if not n.endswith((" w", " gw"))]
+    assert len(activations) == 4 and all(names[n] is None for n in activations)
 
 
 def _fast_conv(x, w, b, stride, padding, dilation, groups):

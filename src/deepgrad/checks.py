@@ -61,6 +61,8 @@ def check_same_dtype(who, x, other, name="input", other_name="weight"):
 
 def check_dim(who, dim, ndim, name="dim"):
     """A dimension index valid for an ``ndim``-D input, returned as a non-negative int."""
+    if type(dim) is int and -ndim <= dim < ndim:  # the common case, without the ABC check
+        return dim % ndim
     if isinstance(dim, bool) or not isinstance(dim, numbers.Integral):
         raise TypeError(f"{who}: {name} must be an int, got {dim!r}")
     low, high = -max(ndim, 1), max(ndim, 1) - 1

@@ -5,6 +5,7 @@ been found.
 """
 from .. import ops
 from ..checks import check_dim, check_int_arg, check_tensor
+from ..ops.shape import Reshape
 from .module import Module
 
 
@@ -35,7 +36,7 @@ class Flatten(Module):
         size = 1
         for n in shape[start:end + 1]:
             size *= n
-        return ops.reshape(x, shape[:start] + (size,) + shape[end + 1:])
+        return Reshape(shape[:start] + (size,) + shape[end + 1:])(x)  # a valid shape
 
     def extra_repr(self):
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"

@@ -12,7 +12,8 @@ from ._onednn import (address, _aligned_empty, ARG_BIAS, ARG_DIFF_BIAS, ARG_DIFF
                       ARG_WEIGHTS, CONVOLUTION_DIRECT, Dims, FORWARD_TRAINING,
                       implementation, MemoryDesc, _pd_or_none, plan_for, Primitive,
                       QUERY_DIFF_DST_MD, QUERY_DIFF_SRC_MD, QUERY_DIFF_WEIGHTS_MD,
-                      QUERY_DST_MD, QUERY_SRC_MD, QUERY_WEIGHTS_MD, _reorder, Unsupported)
+                      QUERY_DST_MD, QUERY_SRC_MD, QUERY_WEIGHTS_MD, _reorder, Unsupported,
+                      ONE_THREAD_BELOW)
 
 
 # -- convolution ------------------------------------------------------------------------
@@ -45,20 +46,25 @@ order: the user's plain layouts, then the output (or both) in a layout oneDNN pi
 with reorders from and to the user's arrays. Weights are always "any"."""
 
 
-def _choose(lib, make_pd, x_query, x_bytes):
+def _choose(lib, make_pd, x_query, x_bytes, small):
     """The primitive descriptor of the first candidate whose implementation is a direct
     kernel (not the reference kernel, not im2col + gemm); else the first gemm one; else
     None. The reference kernels are 100-1000x slower than the NumPy path, and where
     oneDNN has both, its direct kernels beat its gemm ones several times over -- except
     on an input with few channels in a blocked layout (``x_query``'s descriptor more
     than twice the ``x_bytes`` of the plain array), whose channels are padded to the
-    block size (1 to 16): such candidates are skipped."""
+    block size (1 to 16): such candidates are skipped. A ``small`` convolution takes the
+    user's layouts with any kernel but the reference one: there the reorders to and
+    from a blocked layout cost more than a direct kernel saves (LeNet's at batch 1:
+    30 us against 40-60 us with its two reorders, BENCHMARKS.md)."""
     gemm = None
     for x_format, y_format in CANDIDATES:
         pd = make_pd(x_format, y_format)
         if pd is None:
             continue
         impl = implementation(lib, pd)
+        if small and x_format == y_format == "user" and not impl.startswith("ref"):
+            return pd
         padded = (x_format == "any" and lib.memory_desc_get_size(
             lib.primitive_desc_query_md(pd, x_query, 0)) > 2 * x_bytes)
         if impl.startswith("ref") or padded or (gemm is not None and "gemm" in impl):
@@ -83,7 +89,7 @@ class ConvPlan:
     """
 
     def __init__(self, lib, x_shape, x_layout, w_shape, has_bias, stride, pads, dilation,
-                 groups):
+                 groups, small=False):
         n, c, h, wd = x_shape
         o, cg, kh, kw = w_shape
         oh = _out_size(h, kh, stride[0], pads[0], dilation[0])
@@ -114,7 +120,7 @@ class ConvPlan:
                                act("y", dst, x_layout), *geometry, None)
 
         x_bytes = 4 * n * c * h * wd
-        forward_pd = _choose(lib, forward, QUERY_SRC_MD, x_bytes)
+        forward_pd = _choose(lib, forward, QUERY_SRC_MD, x_bytes, small)
         if forward_pd is None:
             raise Unsupported("no oneDNN forward kernel but the reference one")
         self.forward = Primitive(lib, forward_pd, "convolution forward")
@@ -135,8 +141,9 @@ class ConvPlan:
                                act("x", src, x_layout), w_any.handle, b_md,
                                act("y", diff_dst, y_layout), *geometry, forward_pd, None)
 
-        self._backward_pds = (_choose(lib, backward_data, QUERY_DIFF_SRC_MD, x_bytes),
-                              _choose(lib, backward_weights, QUERY_SRC_MD, x_bytes))
+        self._backward_pds = (
+            _choose(lib, backward_data, QUERY_DIFF_SRC_MD, x_bytes, small),
+            _choose(lib, backward_weights, QUERY_SRC_MD, x_bytes, small))
         if None in self._backward_pds:
             for pd in self._backward_pds:
                 if pd is not None:
@@ -306,7 +313,9 @@ def conv_plan(x_shape, x_layout, w_shape, has_bias, stride, pads, dilation, grou
     o, cg, kh, kw = w_shape
     outputs = n * o * (_out_size(h, kh, stride[0], pads[0], dilation[0])
                        * _out_size(w, kw, stride[1], pads[1], dilation[1]))
-    return plan_for(key, lambda lib: ConvPlan(lib, *key[1:-1]), work=outputs * cg * kh * kw)
+    work = outputs * cg * kh * kw
+    return plan_for(key, lambda lib: ConvPlan(lib, *key[1:-1], small=work < ONE_THREAD_BELOW),
+                    work=work)
 
 
 def _out_size(n, k, stride, pads, dilation):

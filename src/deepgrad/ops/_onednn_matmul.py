@@ -16,9 +16,6 @@ import numpy as np
 from ._onednn import (address, ARG_BIAS, ARG_DST, ARG_SRC, ARG_WEIGHTS, fast_primitive,
                       MemoryDesc, _pd_or_none, plan_for)
 
-MIN_MULTIPLY_ADDS = 1 << 19
-"""Smaller products stay with NumPy: a call through ctypes costs 10-20 us, more than
-oneDNN saves below about half a million multiply-adds (BENCHMARKS.md)."""
 
 
 class MatmulPlan:
@@ -75,12 +72,13 @@ def _is_float32_array(x, ndim):
 
 def product(a, b, bias=None):
     """``a @ b (+ bias)`` computed by oneDNN, or None where it does not run it: not two
-    float32 NumPy matrices of matching shapes, too small a product, operands in another
-    memory order, oneDNN not loaded or without a kernel for them."""
+    float32 NumPy matrices of matching shapes, operands in another memory order, oneDNN
+    not loaded or without a kernel for them (``products.mm`` sends only products of at
+    least ``products.ONEDNN_FROM`` multiply-adds)."""
     if not (_is_float32_array(a, 2) and _is_float32_array(b, 2)):
         return None
     (m, k), n = a.shape, b.shape[1]
-    if b.shape[0] != k or m * k * n < MIN_MULTIPLY_ADDS:
+    if b.shape[0] != k:
         return None
     if bias is not None and not (_is_float32_array(bias, 1) and bias.shape == (n,)
                                  and bias.flags.c_contiguous and bias.flags.aligned):

@@ -6,12 +6,20 @@ than OpenBLAS on the machines measured, and they share one thread pool with its
 convolutions (BENCHMARKS.md)."""
 
 
+ONEDNN_FROM = 1 << 19
+"""Multiply-adds from which a product may go to oneDNN (where
+``_onednn_matmul.product`` takes its operands): a call through ctypes costs more than
+oneDNN saves below about half a million (BENCHMARKS.md)."""
+
+
 def mm(a, b, bias=None):
     """``a @ b``, plus ``bias`` (broadcast over the rows) when given."""
-    from . import _onednn_matmul  # the bindings load with the first product, not deepgrad
-    y = _onednn_matmul.product(a, b, bias)
-    if y is None:
-        y = a @ b
-        if bias is not None:
-            y += bias  # y is a fresh array: adding in place saves one allocation
+    if a.ndim == 2 and b.ndim == 2 and a.shape[0] * a.shape[1] * b.shape[1] >= ONEDNN_FROM:
+        from . import _onednn_matmul  # the bindings load with the first large product
+        y = _onednn_matmul.product(a, b, bias)
+        if y is not None:
+            return y
+    y = a @ b
+    if bias is not None:
+        y += bias  # y is a fresh array: adding in place saves one allocation
     return y
