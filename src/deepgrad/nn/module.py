@@ -267,10 +267,11 @@ class Module:
         except (InputError, InputTypeError) as err:  # an op's check: name this layer
             name_the_layer(err, self)
             raise
-        for hook in list(self._forward_hooks.values()):
-            replaced = hook(self, args, out)
-            if replaced is not None:
-                out = replaced
+        if self._forward_hooks:  # most calls have none: no list to make
+            for hook in list(self._forward_hooks.values()):
+                replaced = hook(self, args, out)
+                if replaced is not None:
+                    out = replaced
         return out
 
     def register_forward_hook(self, hook):
