@@ -30,12 +30,9 @@ def op_for(x, w, b, stride, pads, dilation, groups):
             and w.dtype == np.float32 and x.size and w.size
             and (b is None or (type(b) is np.ndarray and b.dtype == np.float32))):
         return None
-    onednn = _bindings()
-    if onednn.library() is None:
-        return None
-    from . import _onednn_conv  # the plans, loaded with the bindings
-    plan = _onednn_conv.conv_plan(x.shape, _layout_of(x), w.shape, b is not None, stride, pads, dilation,
-                     groups)
+    from . import _onednn_conv  # the plans and the bindings: None where oneDNN is not loaded
+    plan = _onednn_conv.conv_plan(x.shape, _layout_of(x), w.shape, b is not None, stride,
+                                  pads, dilation, groups)
     return None if plan is None else OneDNNConv2d(plan)
 
 

@@ -10,10 +10,14 @@ a missing or broken library leaves :func:`library` None and :func:`unavailable_r
 saying why.
 
 The matrix products' plans are in ``_onednn_matmul.py``; the convolution's in
-``_onednn_conv.py``: a ConvPlan holds the primitives of
-one convolution geometry, made once and kept in an LRU cache (``conv_plan``): forward, backward data and backward weights
-(the last two made with the forward one as hint, and created on the first backward),
-plus the reorders between the user's plain arrays and the layouts oneDNN asks for.
+``_onednn_conv.py``: a ConvPlan holds the primitives of one convolution geometry, made
+once and kept in an LRU cache (``conv_plan``): forward, backward data and backward
+weights (the last two made with the forward one as hint, and created on the first
+backward), plus the reorders between the user's plain arrays and the layouts oneDNN
+asks for. Each plan says how much work it does (:func:`plan_for`): a small one is made
+and run on the calling thread alone (:data:`ONE_THREAD_BELOW`), a large one on
+OpenMP's threads; its primitives bind their memory objects once and are then run on
+the callers' buffers (:meth:`Primitive.arguments`, :meth:`Primitive.run`).
 Weights are always given as format "any" (oneDNN picks its blocked layout and we
 reorder into it); activations are first offered in the user's memory order (NCHW or
 NHWC), then in layouts oneDNN picks (``CANDIDATES``, ``_choose``).
