@@ -22,8 +22,7 @@ class Flatten(Module):
         self.end_dim = check_int_arg("Flatten", "end_dim", end_dim)
 
     def forward(self, x):
-        check_tensor("Flatten", x)
-        shape = x.shape
+        shape = check_tensor("Flatten", x)._data.shape
         if not shape:  # PyTorch flattens a 0-d tensor to shape (1,)
             check_dim("Flatten", self.start_dim, 0, "start_dim")
             check_dim("Flatten", self.end_dim, 0, "end_dim")

@@ -1,7 +1,7 @@
 """The fully connected layer's op: ``y = x @ weight.T + bias`` in one Function, with
 PyTorch's layout (weight is (out_features, in_features))."""
 from ..autograd import Function
-from ..checks import InputError, check_floating, check_same_dtype, check_tensor
+from ..checks import InputError, array_of, check_floating, check_same_dtype, check_tensor
 from .products import mm
 
 
@@ -42,15 +42,16 @@ def linear(x, weight, bias=None):
     """``x @ weight.T + bias`` (PyTorch's ``F.linear``)."""
     check_floating("linear", check_tensor("linear", x))
     check_same_dtype("linear", x, weight)
-    if weight.ndim != 2:
+    x_shape, w_shape = x._data.shape, array_of(weight).shape  # plain tuples: read once
+    if len(w_shape) != 2:
         raise InputError(f"linear: weight must be 2-D (out_features, in_features), got "
-                         f"shape {tuple(weight.shape)}")
-    if x.ndim == 0 or x.shape[-1] != weight.shape[1]:
-        raise InputError(f"linear: expected input of shape (..., {weight.shape[1]}) for a "
-                         f"weight of shape {tuple(weight.shape)}, got {tuple(x.shape)}")
-    if bias is not None and tuple(bias.shape) != (weight.shape[0],):
+                         f"shape {w_shape}")
+    if not x_shape or x_shape[-1] != w_shape[1]:
+        raise InputError(f"linear: expected input of shape (..., {w_shape[1]}) for a "
+                         f"weight of shape {w_shape}, got {x_shape}")
+    if bias is not None and array_of(bias).shape != (w_shape[0],):
         raise ValueError(f"linear: bias has shape {tuple(bias.shape)}, expected "
-                         f"({weight.shape[0]},) for a weight of shape {tuple(weight.shape)}")
+                         f"({w_shape[0]},) for a weight of shape {w_shape}")
     if bias is None:
         return Linear()(x, weight)
     return Linear()(x, weight, bias)
