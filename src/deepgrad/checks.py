@@ -172,8 +172,11 @@ def check_weight(who, weight, axes):
 
 def pair(who, name, value, minimum=1):
     """An int or a pair of ints -> a tuple of two ints, each ``>= minimum``."""
-    if type(value) is int and value >= minimum:  # the common case first (not a bool)
+    if type(value) is int and value >= minimum:  # the common cases first (not bools)
         return value, value
+    if (type(value) is tuple and len(value) == 2 and type(value[0]) is int
+            and type(value[1]) is int and min(value) >= minimum):
+        return value
     if isinstance(value, (list, tuple)) and len(value) == 2:
         items = tuple(value)
     elif isinstance(value, (list, tuple)):
