@@ -45,6 +45,36 @@ def test_matches_the_textbook_average_pooling(onednn, kernel, stride, padding,
         assert y.detach().numpy().transpose(0, 2, 3, 1).flags.c_contiguous
 
 
+@pytest.mark.parametrize("in_hw,out_hw", [((8, 8), 1), ((12, 9), (4, 3)), ((7, 7), (7, 7)),
+                                          ((6, 10), (None, 5))])
+@pytest.mark.parametrize("layout", ["nchw", "nhwc"])
+def test_adaptive_pooling_with_equal_windows_runs_on_onednn(onednn, in_hw, out_hw, layout):
+    """Windows all of one size (the input a multiple of the output) are an average
+    pooling: oneDNN's, held to the textbook adaptive op (two products) in float64."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 5) + in_hw).astype(np.float32)
+    x = channels_last(x) if layout == "nhwc" else x
+    xt = dg.tensor(x, requires_grad=True)
+    y = F.adaptive_avg_pool2d(xt, out_hw)
+    assert isinstance(y.creator, OneDNNAvgPool2d)
+    g = rng.standard_normal(y.shape).astype(np.float32)
+    y.backward(dg.tensor(g))
+    size = (out_hw, out_hw) if isinstance(out_hw, int) else out_hw
+    size = tuple(in_hw[a] if s is None else s for a, s in enumerate(size))
+    x64 = dg.tensor(x.astype(np.float64), requires_grad=True)
+    ref = pool_ops.AdaptiveAvgPool2d(size)(x64)
+    ref.backward(dg.tensor(g.astype(np.float64)))
+    assert y.shape == ref.shape and y.dtype == np.float32
+    np.testing.assert_allclose(y.detach().numpy(), ref.detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(xt.grad.numpy(), x64.grad.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_adaptive_pooling_with_unequal_windows_stays_with_the_products(onednn):
+    x = dg.tensor(np.ones((1, 2, 7, 7), np.float32), requires_grad=True)
+    assert type(F.adaptive_avg_pool2d(x, 3).creator).__name__ == "AdaptiveAvgPool2d"
+    assert type(F.adaptive_avg_pool2d(x.double(), 1).creator).__name__ == "AdaptiveAvgPool2d"
+
+
 def test_what_stays_with_numpy(onednn):
     x = dg.tensor(np.random.default_rng(0).standard_normal((2, 3, 8, 8)).astype(np.float32),
                   requires_grad=True)
