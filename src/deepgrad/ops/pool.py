@@ -347,7 +347,7 @@ def adaptive_avg_pool2d(input, output_size):
     h, w = data.shape[2:]
     if h % size[0] == 0 and w % size[1] == 0:
         # every window the same, k = n / out apart: an average pooling (a ResNet's
-        # global pool), which oneDNN runs on all cores (4x faster than the two products)
+        # global pool), which oneDNN runs on all cores (3x faster than the two products)
         kernel = (h // size[0], w // size[1])
         op = onednn_op_for(data, kernel, kernel, (0, 0), size, True)
         if op is not None:
