@@ -140,7 +140,13 @@ def relu(a):
 def leaky_relu(a, negative_slope=0.01):
     """Leaky ReLU, elementwise: ``a`` where ``a > 0``, else ``negative_slope * a``."""
     check_real_arg("leaky_relu", "negative_slope", negative_slope)
-    return LeakyReLU(negative_slope)(check_floating("leaky_relu", a))
+    data = getattr(check_floating("leaky_relu", a), "_data", a)
+    if data.size >= ONEDNN_FROM and 0 < negative_slope <= 1:
+        from . import _onednn_eltwise  # the accelerated layer, loaded on first use
+        fast = _onednn_eltwise.op_for("leaky_relu", data, negative_slope)
+        if fast is not None:
+            return fast(a)
+    return LeakyReLU(negative_slope)(a)
 
 
 def sigmoid(a):
