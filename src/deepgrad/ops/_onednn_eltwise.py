@@ -1,14 +1,15 @@
 """Sigmoid, tanh and leaky ReLU of large float32 arrays on oneDNN's eltwise primitive,
-forward and backward (from the output; leaky ReLU's from the input) (optional: the ``onednn`` extra; bindings and plan cache in
-``_onednn.py``).
+forward and backward (from the output; leaky ReLU's from the input) (optional: the
+``onednn`` extra; bindings and plan cache in ``_onednn.py``).
 
 ``activation.sigmoid``, ``activation.tanh`` and ``activation.leaky_relu`` (a slope in
 (0, 1], where the textbook takes the same branch-free form) run oneDNN's op for a
-float32 NumPy array of at least ``activation.ONEDNN_FROM`` elements laid out densely (C
-order, or a channels-last (N, C, H, W) view), so that it can be described to oneDNN as
-one flat vector; the output keeps the input's memory order. oneDNN's kernels use all the cores
-(NumPy's and the compiled loops use one); smaller arrays stay with those, which the
-tests hold this one to (oneDNN's exp is a polynomial: a few float32 ulp).
+float32 NumPy array of at least ``activation.ONEDNN_FROM`` elements laid out densely
+(C order, or a channels-last (N, C, H, W) view), so that it can be described to oneDNN
+as one flat vector; the output keeps the input's memory order. oneDNN's kernels use all
+the cores (NumPy's and the compiled loops use one); smaller arrays stay with those,
+which the tests hold this one to (oneDNN's exp is a polynomial: a few float32 ulp;
+leaky ReLU gives the textbook's bits).
 """
 import numpy as np
 
