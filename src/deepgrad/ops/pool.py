@@ -18,7 +18,10 @@ views a reshape to (N, C, OH, kh, OW, kw) gives, so a 2x2 pool reads the input o
 in its own memory order. The max keeps the index of the first maximal offset
 (row-major), PyTorch's tie rule, and a NaN wins as in PyTorch. :func:`max_pool2d` runs
 the common 2x2, stride 2 max pooling compiled when Numba is there
-(``_compiled_ops.CompiledMaxPool2x2``), :class:`MaxPool2d` being its oracle.
+(``_compiled_ops.CompiledMaxPool2x2``), :class:`MaxPool2d` being its oracle;
+:func:`avg_pool2d` runs oneDNN's average pooling for float32 (``_onednn_pool.py``), and
+so does :func:`adaptive_avg_pool2d` where its windows are all of one size, the
+textbook ops being their oracles.
 """
 from .. import backend
 from ..autograd import Function, Tensor
@@ -347,7 +350,7 @@ def adaptive_avg_pool2d(input, output_size):
     h, w = data.shape[2:]
     if h % size[0] == 0 and w % size[1] == 0:
         # every window the same, k = n / out apart: an average pooling (a ResNet's
-        # global pool), which oneDNN runs on all cores (3x faster than the two products)
+        # global pool), oneDNN's 3x faster than the two products (BENCHMARKS.md)
         kernel = (h // size[0], w // size[1])
         op = onednn_op_for(data, kernel, kernel, (0, 0), size, True)
         if op is not None:
