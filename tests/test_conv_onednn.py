@@ -181,7 +181,10 @@ def test_a_small_convolution_keeps_the_users_layouts(channels_last):
     names = {(key if isinstance(key, str) else key[0]): reorder
              for key, reorder in op.plan._conversions.items()}
     activations = [n for n in names if not n.endswith((" w", " gw"))]
-    assert len(activations) == 4 and all(names[n] is None for n in activations)
+    assert {"data gy", "data gx"} <= set(activations)  # the backward's, looked up
+    assert all(names[n] is None for n in activations)
+    if op.plan._plain_forward is None:  # the weight is reordered: the general forward
+        assert {"forward x", "forward y"} <= set(activations)
 
 
 def _fast_conv(x, w, b, stride, padding, dilation, groups):
@@ -389,3 +392,23 @@ def test_info_says_whether_onednn_is_used(capsys, monkeypatch):
     _onednn.reset()
     cli.main(["info"])
     assert "onednn   not used: switched off" in capsys.readouterr().out
+
+
+@needs_onednn
+def test_the_forward_without_reorders_gives_the_general_paths_numbers():
+    """A plan whose forward reads and writes the user's arrays as they are binds its
+    arguments once (``_plain_forward``); the general path, with its conversion lookups,
+    gives the same bits."""
+    x, w, b = _arrays(dict(x=(1, 1, 28, 28), w=(6, 1, 5, 5), bias=True,
+                           channels_last=False))
+    op = op_for(x, w, b, (1, 1), ((2, 2), (2, 2)), (1, 1), 1)
+    plan = op.plan
+    if plan._plain_forward is None:
+        pytest.skip(f"oneDNN reorders for this geometry here ({plan.implementations()})")
+    fast, _ = plan.run_forward(x, w, b)
+    bound, plan._plain_forward = plan._plain_forward, None
+    try:
+        general, _ = plan.run_forward(x, w, b)
+    finally:
+        plan._plain_forward = bound
+    assert fast.strides == general.strides and np.array_equal(fast, general)

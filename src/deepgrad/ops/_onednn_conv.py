@@ -150,6 +150,7 @@ class ConvPlan:
                     lib.primitive_desc_destroy(pd)
             raise Unsupported("no oneDNN backward kernel but the reference one")
         self.backward_data = self.backward_weights = None
+        self._plain_forward = self._forward_without_reorders()
 
     # -- descriptors and conversions
 
@@ -206,6 +207,22 @@ class ConvPlan:
                                                                     address(out))})
         return out
 
+    def _forward_without_reorders(self):
+        """The forward primitive's arguments bound once, where it reads and writes the
+        user's arrays as they are (a small convolution's: no reorder on any side), else
+        None. Its calls then skip the conversion lookups (LeNet at batch 1: BENCHMARKS.md)."""
+        f = self.forward
+        src, weights, dst = (f.md(q) for q in (QUERY_SRC_MD, QUERY_WEIGHTS_MD,
+                                                QUERY_DST_MD))
+        if not (self._equal(src, self.user_md("x", self.x_layout))
+                and self._equal(weights, self.w_md)
+                and self._equal(dst, self.user_md("y", self.y_layout))):
+            return None
+        mds = {ARG_SRC: src, ARG_WEIGHTS: weights, ARG_DST: dst}
+        if self.b_md is not None:
+            mds[ARG_BIAS] = self.b_md.handle
+        return f.arguments(mds)
+
     # -- the three passes
 
     def run_forward(self, x, w, b):
@@ -214,6 +231,11 @@ class ConvPlan:
         f = self.forward
         src, weights, dst = (f.md(q) for q in (QUERY_SRC_MD, QUERY_WEIGHTS_MD,
                                                 QUERY_DST_MD))
+        if self._plain_forward is not None:
+            y = empty(self.y_shape, self.y_layout)
+            pointers = (address(x), address(w), address(y))
+            f.run(self._plain_forward, *pointers, *(() if b is None else (address(b),)))
+            return y, {"x": (src, x), "w": (weights, w)}
         xs = self._give("forward x", x, self.user_md("x", self.x_layout), src)
         ws = self._give("forward w", w, self.w_md, weights)
         args = {ARG_SRC: (src, address(xs)), ARG_WEIGHTS: (weights, address(ws))}
