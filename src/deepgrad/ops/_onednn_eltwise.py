@@ -21,6 +21,11 @@ from ._layout import memory_layout
 FORWARD_TRAINING = 64
 ALGORITHMS = {"sigmoid": 0x104, "tanh": 0x101,  # the *_use_dst_for_bwd kinds
               "leaky_relu": 0x20}  # relu with alpha the negative slope, backward from x
+WORK_PER_ELEMENT = 16
+"""An element's exp or tanh counted as 16 multiply-adds for ``_onednn.plan_for``: every
+array that comes here (from 2^16 elements) then runs on all threads, which were 10-25%
+faster from 2^16 to 2^18 elements (a sigmoid forward and backward on (256, 16, 10, 10):
+242 us against 327 on one thread, BENCHMARKS.md)."""
 FROM_INPUT = {"leaky_relu"}
 """The functions whose backward reads the input (DNNL_ARG_SRC), not the output."""
 
@@ -86,7 +91,8 @@ def op_for(name, x, alpha=0.0):
         return None
     alpha = float(np.float32(alpha))  # what oneDNN reads, and the textbook multiplies by
     plan = plan_for(("eltwise", name, x.size, alpha),
-                    lambda lib: EltwisePlan(lib, name, x.size, alpha), work=x.size)
+                    lambda lib: EltwisePlan(lib, name, x.size, alpha),
+                    work=WORK_PER_ELEMENT * x.size)
     if plan is None:
         return None
     return OneDNNLeakyReLU(plan, alpha) if name in FROM_INPUT else OneDNNActivation(plan)
