@@ -22,10 +22,31 @@ from helpers_onednn import channels_last, onednn  # noqa: F401
     lambda a: a[:, ::2],               # strided
     lambda a: np.broadcast_to(a[0], a.shape),  # read-only
     lambda a: channels_last(a.reshape(1, 3, 4, 5)),
-], ids=["contiguous", "offset", "transposed", "strided", "read-only", "channels-last"])
+    lambda a: a[:0],                   # empty
+], ids=["contiguous", "offset", "transposed", "strided", "read-only", "channels-last",
+        "empty"])
 def test_address_is_the_first_elements(make):
     a = make(np.arange(60, dtype=np.float32).reshape(12, 5))
     assert _onednn.address(a) == a.ctypes.data
+
+
+def test_a_plan_reads_the_buffers_of_each_call(onednn):
+    """run() gives a memory object a new address only when it changed (a weight's stays):
+    each call still reads its own input, and a weight changed in place."""
+    w = dg.randn(16, 6, 5, 5, requires_grad=True)
+    x1, x2 = dg.randn(1, 6, 14, 14), dg.randn(1, 6, 14, 14)
+    assert isinstance(F.conv2d(x1, w).creator, OneDNNConv2d)
+    for x in (x1, x2, x1):
+        assert np.allclose(F.conv2d(x, w).detach().numpy(), _reference_conv(x, w),
+                           atol=1e-4)
+    with dg.no_grad():
+        w.mul_(-2)  # same buffer, new values
+    assert np.allclose(F.conv2d(x1, w).detach().numpy(), _reference_conv(x1, w), atol=1e-4)
+
+
+def _reference_conv(x, w):
+    from deepgrad.ops.conv import _conv2d_reference
+    return _conv2d_reference(x.double(), w.detach().double()).numpy()
 
 
 def _conv_plan(batch):

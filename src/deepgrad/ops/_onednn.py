@@ -220,15 +220,21 @@ class Unsupported(Exception):
 
 def plan_for(key, make, work):
     """The cached plan of ``key``, made by ``make(library)`` on first use; None where
-    oneDNN is unavailable or has no usable kernel (see :func:`cached_plan`). ``work``
-    (multiply-adds, or elements for a pass over memory) sets its threads
-    (:func:`threads_for`)."""
+    oneDNN is unavailable or has no usable kernel (see :func:`cached_plan`). ``work()``
+    (multiply-adds, or elements for a pass over memory; asked only when the plan is
+    made) sets its threads (:func:`threads_for`)."""
+    try:  # a plan made before: the hot path of every small op, without the lock
+        plan = _plans[key]  # (a dict's reads and move_to_end are atomic)
+        _plans.move_to_end(key)
+        return plan
+    except KeyError:  # not made yet, or dropped by another thread just now
+        pass
     lib = library()
     if lib is None:
         return None
 
     def make_on_its_threads():
-        with lib.threads(threads_for(lib, work)):
+        with lib.threads(threads_for(lib, work())):
             return make(lib)
 
     return cached_plan(key, make_on_its_threads)
@@ -321,7 +327,9 @@ class Primitive:
         # in a Library.threads block), and each call runs on the same number
         self.threads = lib.get_threads()
         self._mds = {}
-        self._bound = {}  # (arg, descriptor) pairs -> (argument array, memory objects)
+        # (arg, descriptor) pairs -> (argument array, memory objects, the addresses
+        # they were last given)
+        self._bound = {}
 
     def md(self, query):
         """A memory descriptor of the primitive (owned by its descriptor, so asked once)."""
@@ -347,13 +355,14 @@ class Primitive:
         :meth:`arguments`), in its order. Statuses are checked inline: this is the hot
         path of every small op."""
         lib = self.lib
-        exec_args, memories = bound
+        exec_args, memories, current = bound
         with _execute_lock:  # one stream, used from one thread at a time
-            set_data_handle = lib.memory_set_data_handle
-            for m, pointer in zip(memories, pointers):
-                status = set_data_handle(m, pointer)
-                if status:
-                    lib.check(status, "memory_set_data_handle")
+            for i, pointer in enumerate(pointers):
+                if pointer != current[i]:  # a weight's buffer stays: set it once
+                    status = lib.memory_set_data_handle(memories[i], pointer)
+                    if status:
+                        lib.check(status, "memory_set_data_handle")
+                    current[i] = pointer
             caller_threads = lib.get_threads()
             if caller_threads != self.threads:
                 lib.set_threads(self.threads)
@@ -382,11 +391,11 @@ class Primitive:
             memories.append(m)
         exec_args = (_ExecArg * len(memories))(
             *[_ExecArg(arg, m) for arg, m in zip(mds, memories)])
-        return exec_args, memories
+        return exec_args, memories, [None] * len(memories)  # the buffers' addresses
 
     def __del__(self):
         try:
-            for _, memories in self._bound.values():
+            for _, memories, _ in self._bound.values():
                 for m in memories:
                     self.lib.memory_destroy(m)
             self.lib.primitive_destroy(self.handle)
@@ -452,10 +461,12 @@ def _aligned_empty(nbytes):
 
 def address(a):
     """The address of ``a``'s first element. ``a.ctypes.data`` makes a helper object
-    (about 1 us); a writable C-contiguous array's buffer gives it in a third of that."""
-    if a.flags.c_contiguous and a.flags.writeable and a.size:
+    (about 1 us); a writable C-contiguous array's buffer gives it in a third of that
+    (asking ``a.flags`` first cost half as much again)."""
+    try:
         return ctypes.addressof(_Byte.from_buffer(a))
-    return a.ctypes.data
+    except (TypeError, ValueError):  # strided, read-only or empty: no such buffer
+        return a.ctypes.data
 
 
 _Byte = ctypes.c_char

@@ -88,7 +88,7 @@ def op_for(x, weight, bias, running_mean, running_var, momentum, eps):
     if layout is None:
         return None
     plan = plan_for(("batch_norm", tuple(x.shape), layout, float(eps)),
-                    lambda lib: BatchNormPlan(lib, x.shape, layout, eps), work=x.size)
+                    lambda lib: BatchNormPlan(lib, x.shape, layout, eps), work=lambda: x.size)
     return None if plan is None else OneDNNBatchNorm(plan, running_mean, running_var,
                                                      momentum)
 

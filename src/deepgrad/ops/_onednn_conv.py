@@ -331,13 +331,17 @@ def conv_plan(x_shape, x_layout, w_shape, has_bias, stride, pads, dilation, grou
     cannot run it well (remembered too)."""
     key = ("conv", tuple(x_shape), x_layout, tuple(w_shape), bool(has_bias), tuple(stride),
            tuple(map(tuple, pads)), tuple(dilation), groups, "float32")
-    n, _, h, w = x_shape
-    o, cg, kh, kw = w_shape
-    outputs = n * o * (_out_size(h, kh, stride[0], pads[0], dilation[0])
-                       * _out_size(w, kw, stride[1], pads[1], dilation[1]))
-    work = outputs * cg * kh * kw
-    small = work < _onednn.ONE_THREAD_BELOW  # read here: tests change it
-    return plan_for(key, lambda lib: ConvPlan(lib, *key[1:-1], small=small), work=work)
+
+    def work():  # multiply-adds
+        n, _, h, w = x_shape
+        o, cg, kh, kw = w_shape
+        return n * o * cg * kh * kw * (_out_size(h, kh, stride[0], pads[0], dilation[0])
+                                       * _out_size(w, kw, stride[1], pads[1], dilation[1]))
+
+    def make(lib):  # ONE_THREAD_BELOW read now, when the plan is made: tests change it
+        return ConvPlan(lib, *key[1:-1], small=work() < _onednn.ONE_THREAD_BELOW)
+
+    return plan_for(key, make, work)
 
 
 def _out_size(n, k, stride, pads, dilation):

@@ -92,7 +92,7 @@ def op_for(name, x, alpha=0.0):
     alpha = float(np.float32(alpha))  # what oneDNN reads, and the textbook multiplies by
     plan = plan_for(("eltwise", name, x.size, alpha),
                     lambda lib: EltwisePlan(lib, name, x.size, alpha),
-                    work=WORK_PER_ELEMENT * x.size)
+                    work=lambda: WORK_PER_ELEMENT * x.size)
     if plan is None:
         return None
     return OneDNNLeakyReLU(plan, alpha) if name in FROM_INPUT else OneDNNActivation(plan)

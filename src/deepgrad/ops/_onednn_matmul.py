@@ -89,5 +89,5 @@ def product(a, b, bias=None):
     has_bias = bias is not None
     plan = plan_for(("matmul", m, k, n, a_strides, b_strides, has_bias),
                     lambda lib: MatmulPlan(lib, m, k, n, a_strides, b_strides, has_bias),
-                    work=m * k * n)
+                    work=lambda: m * k * n)
     return None if plan is None else plan(a, b, bias)

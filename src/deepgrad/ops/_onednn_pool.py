@@ -71,7 +71,7 @@ def op_for(x, kernel, stride, padding, out_hw, count_include_pad):
            bool(count_include_pad))
     plan = plan_for(key, lambda lib: AvgPoolPlan(lib, x.shape, layout, kernel, stride,
                                                  padding, out_hw, count_include_pad),
-                    work=x.size)
+                    work=lambda: x.size)
     return None if plan is None else OneDNNAvgPool2d(plan)
 
 
