@@ -98,7 +98,8 @@ class Function:
     def release(self):
         """Free what backward needed: the links to the inputs (so the graph below can
         go) and the attributes ``saves`` names."""
-        self.inputs, self.input_creators, self._versions = None, (), None
+        if self.inputs is not None:  # linked into a graph (else these are the defaults)
+            self.inputs, self.input_creators, self._versions = None, (), None
         for name in self.saves:
             self.__dict__.pop(name, None)
 

@@ -150,6 +150,9 @@ class ConvPlan:
                     lib.primitive_desc_destroy(pd)
             raise Unsupported("no oneDNN backward kernel but the reference one")
         self.backward_data = self.backward_weights = None
+        f = self.forward
+        self._forward_mds = tuple(f.md(q) for q in (QUERY_SRC_MD, QUERY_WEIGHTS_MD,
+                                                     QUERY_DST_MD))
         self._plain_forward = self._forward_without_reorders()
 
     # -- descriptors and conversions
@@ -212,8 +215,7 @@ class ConvPlan:
         user's arrays as they are (a small convolution's: no reorder on any side), else
         None. Its calls then skip the conversion lookups (LeNet at batch 1: BENCHMARKS.md)."""
         f = self.forward
-        src, weights, dst = (f.md(q) for q in (QUERY_SRC_MD, QUERY_WEIGHTS_MD,
-                                                QUERY_DST_MD))
+        src, weights, dst = self._forward_mds
         if not (self._equal(src, self.user_md("x", self.x_layout))
                 and self._equal(weights, self.w_md)
                 and self._equal(dst, self.user_md("y", self.y_layout))):
@@ -229,8 +231,7 @@ class ConvPlan:
         """y (N, O, OH, OW) stored in ``y_layout``, and what backward may reuse: the input
         and the weight as the forward primitive read them."""
         f = self.forward
-        src, weights, dst = (f.md(q) for q in (QUERY_SRC_MD, QUERY_WEIGHTS_MD,
-                                                QUERY_DST_MD))
+        src, weights, dst = self._forward_mds
         if self._plain_forward is not None:
             y = empty(self.y_shape, self.y_layout)
             pointers = (address(x), address(w), address(y))
