@@ -102,3 +102,11 @@ def test_a_one_thread_op_gives_the_same_numbers(onednn, monkeypatch):
     onednn.reset()
     for a, b in zip(*results):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-3)
+
+
+def test_the_wheels_runtime_finishes_a_primitive_within_execute(onednn):
+    """run() skips the stream's wait on the sequential and OpenMP runtimes, where a CPU
+    primitive has finished when execute returns; the wheel's is OpenMP."""
+    lib = onednn.library()
+    assert lib.version_info.cpu_runtime == onednn.RUNTIME_OPENMP
+    assert not lib.waits

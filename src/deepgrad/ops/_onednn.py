@@ -72,6 +72,9 @@ class _ExecArg(ctypes.Structure):
     _fields_ = [("arg", ctypes.c_int), ("memory", P)]
 
 
+RUNTIME_SEQUENTIAL, RUNTIME_OPENMP = 1, 2  # dnnl_version_t.cpu_runtime (DNNL_RUNTIME_*)
+
+
 class _Version(ctypes.Structure):
     _fields_ = [("major", ctypes.c_int), ("minor", ctypes.c_int), ("patch", ctypes.c_int),
                 ("hash", ctypes.c_char_p), ("cpu_runtime", ctypes.c_uint),
@@ -130,6 +133,9 @@ class Library:
         self.dll = dll
         v = self.version_info = self.version()[0]
         self.version_string = f"{v.major}.{v.minor}.{v.patch}"
+        # On the sequential and OpenMP runtimes (the wheel's) a CPU primitive has finished
+        # when execute returns, and the stream's wait does nothing; a threadpool's may not.
+        self.waits = v.cpu_runtime not in (RUNTIME_SEQUENTIAL, RUNTIME_OPENMP)
         self.engine, self.stream = P(), P()
         self.check(self.engine_create(ctypes.byref(self.engine), CPU, 0), "engine_create")
         self.check(self.stream_create(ctypes.byref(self.stream), self.engine,
@@ -371,9 +377,10 @@ class Primitive:
                 lib.set_threads(caller_threads)
             if status:
                 lib.check(status, f"execute ({self.what})")
-            status = lib.stream_wait(lib.stream)
-            if status:
-                lib.check(status, "stream_wait")
+            if lib.waits:
+                status = lib.stream_wait(lib.stream)
+                if status:
+                    lib.check(status, "stream_wait")
 
     def execute(self, args):
         """Run with ``args``: ``{DNNL_ARG_*: (memory descriptor, data pointer)}``."""
