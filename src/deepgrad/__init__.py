@@ -7,7 +7,7 @@
 
 The names are PyTorch's: a program written for ``torch`` runs after swapping the import.
 """
-from . import backend
+from . import allocator as _allocator, backend
 from . import tensor_methods as _tensor_methods  # noqa: F401 - binds the Tensor's methods
 from .autograd import (AnomalyError, Size, Tensor, detect_anomaly, enable_grad,
                        inference_mode, is_grad_enabled, no_grad, set_grad_enabled)
@@ -30,6 +30,8 @@ from .tensor_methods import (allclose, bmm, clone, dot, equal, isfinite, isinf, 
                              logsumexp, masked_fill, mm, norm, numel, scatter)
 from .ops.arithmetic import add, sub, mul, div, pow, neg
 from .io import load, save
+
+_allocator.tune()  # large freed blocks are kept for the next step (allocator.py)
 
 __version__ = "0.1.0"
 

@@ -248,6 +248,8 @@ def cmd_info(args):
                       f"({lib.get('architecture')}, {lib.get('num_threads')} threads)")
     except ImportError:
         print("blas     (install threadpoolctl to see the BLAS library and threads)")
+    from deepgrad import allocator
+    print(f"malloc   {allocator.state()}")
     from deepgrad.ops import _onednn
     onednn = _onednn.library()
     print("onednn   " + (f"{onednn.version_string}, float32 convolutions" if onednn
