@@ -98,6 +98,44 @@ def test_fast_path_equals_simple_path(seed):
             np.testing.assert_allclose(fast, simple, rtol=1e-10, atol=1e-12, err_msg=str(cfg))
 
 
+@pytest.mark.parametrize("samples", [1, 2])
+@pytest.mark.parametrize("graph", [True, False], ids=["graph", "no_grad"])
+def test_fast_path_in_blocks_of_samples_equals_simple_path(monkeypatch, samples, graph):
+    """The fast forward copies and multiplies the columns a block of samples at a time
+    (all of them kept for backward when a graph is recorded, one block's buffer reused
+    under no_grad). Blocks of one or two of five samples cross every edge, a short last
+    block included, in both column layouts."""
+    from deepgrad.ops import _conv_fast
+    rng = np.random.default_rng(7)
+    for cfg in _random_configs(10, seed=11):
+        cfg["x"] = (5,) + cfg["x"][1:]
+        x, w = rng.standard_normal(cfg["x"]), rng.standard_normal(cfg["w"])
+        b = rng.standard_normal(cfg["w"][0]) if cfg["bias"] else None
+        opts = {k: cfg[k] for k in ("stride", "padding", "dilation", "groups")}
+        simple = _conv2d_reference(dg.tensor(x), dg.tensor(w),
+                                   None if b is None else dg.tensor(b), **opts)
+        oh, ow = simple.shape[2:]
+        kg = cfg["w"][1] * cfg["w"][2] * cfg["w"][3]
+        monkeypatch.setattr(_conv_fast, "IM2COL_BLOCK_BYTES",
+                            samples * kg * cfg["groups"] * oh * ow * x.itemsize)
+        xt, wt = dg.tensor(x, requires_grad=True), dg.tensor(w, requires_grad=True)
+        bt = None if b is None else dg.tensor(b)
+        with dg.set_grad_enabled(graph):
+            y = F.conv2d(xt, wt, bt, **opts)
+        np.testing.assert_allclose(y.detach().numpy(), simple.numpy(), rtol=1e-10,
+                                   atol=1e-12, err_msg=str(cfg))
+        if graph:  # the columns kept for the weight gradient are all of them
+            gy = rng.standard_normal(y.shape)
+            y.backward(dg.tensor(gy))
+            xs, ws = dg.tensor(x, requires_grad=True), dg.tensor(w, requires_grad=True)
+            _conv2d_reference(xs, ws, None if b is None else dg.tensor(b), **opts).backward(
+                dg.tensor(gy))
+            np.testing.assert_allclose(wt.grad.numpy(), ws.grad.numpy(), rtol=1e-10,
+                                       atol=1e-12, err_msg=str(cfg))
+            np.testing.assert_allclose(xt.grad.numpy(), xs.grad.numpy(), rtol=1e-10,
+                                       atol=1e-12, err_msg=str(cfg))
+
+
 @pytest.mark.parametrize("method", ["fast", "simple"])
 def test_elementwise_gradcheck(method):
     """Every input element, central differences (dg.diagnostics.gradcheck), float64."""

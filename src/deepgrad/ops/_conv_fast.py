@@ -17,7 +17,7 @@ it as an (N, C, H, W) *view*, and elementwise ops and pooling keep that memory o
 transpose. On NumPy float32/float64 arrays the input gradient of a one-group
 convolution is added back by a compiled col2im (``compiled.py``).
 """
-from .. import backend
+from .. import backend, grad_mode
 from ..autograd import Function
 from . import compiled
 from ._layout import pad_channels_last, pad_channels_first
@@ -86,6 +86,11 @@ COL2IM_BLOCK_BYTES = 2 * 1024 * 1024
 """Size of one block of the column gradient on the compiled path, small enough to stay
 in the cache between its product and its col2im (measured: BENCHMARKS.md)."""
 
+IM2COL_BLOCK_BYTES = 2 * 1024 * 1024
+"""Size of one block of the forward's columns, copied and multiplied while it is in the
+cache; without a graph to record, one such block is all the columns there are (LeNet's
+evaluation at batch 1000 copied 78 MB of columns into fresh pages: BENCHMARKS.md)."""
+
 CHANNELS_FIRST_BELOW = 8
 """Inputs with fewer channels per group than this take the channels-first layout (see
 FastConv2d)."""
@@ -129,25 +134,46 @@ class FastConv2d(Function):
         rows = n * oh * ow
         (sh, sw), (dh, dw) = self.stride, self.dilation
         self.channels_first = cg < CHANNELS_FIRST_BELOW
+        # the columns of `block` samples at a time; all of them are kept for backward
+        # when a graph is recorded, else one block's buffer is reused
+        block = n
+        if xp is backend.np:  # (on a GPU one product is best)
+            block = max(1, min(n, IM2COL_BLOCK_BYTES // (kg * g * oh * ow * x.itemsize)))
+        kept = n if grad_mode.is_grad_enabled() else block
         if self.channels_first:
             xpad = pad_channels_first(x, self.pads)
             s_n, s_c, s_h, s_w = xpad.strides
             windows = _as_strided(xp, xpad, (g, cg, kh, kw, n, oh, ow),
                                   (s_c * cg, s_c, s_h * dh, s_w * dw, s_n, s_h * sh, s_w * sw))
-            cols_t = xp.ascontiguousarray(windows).reshape(g, kg, rows)
+            cols_t = xp.empty((g, kg, kept * oh * ow), dtype=x.dtype)
             cols = cols_t.transpose(0, 2, 1)  # (G, rows, Kg) view, K order (Cg, kh, kw)
+            by_sample = cols_t.reshape(g, cg, kh, kw, kept, oh, ow)
+
+            def copy_windows(start, stop, at):
+                by_sample[:, :, :, :, at:at + stop - start] = windows[:, :, :, :, start:stop]
             w2 = w.reshape(g, og, kg)  # a view: the weight is already in that order
             self.padded_hw = xpad.shape[2:]
         else:
             xpad = pad_channels_last(x, self.pads)
             windows = _window_view(xpad, g, (oh, ow), (kh, kw), self.stride, self.dilation)
-            cols = xp.ascontiguousarray(windows).reshape(rows, g, kg).transpose(1, 0, 2)
+            cols_r = xp.empty((kept * oh * ow, g, kg), dtype=x.dtype)
+            cols = cols_r.transpose(1, 0, 2)  # (G, rows, Kg) view, K order (kh, kw, Cg)
+            by_sample = cols_r.reshape(kept, oh, ow, g, kh, kw, cg)
+
+            def copy_windows(start, stop, at):
+                by_sample[at:at + stop - start] = windows[start:stop]
             # K order (kh, kw, Cg): reorder the (small) weight to match
             w2 = xp.ascontiguousarray(
                 w.reshape(g, og, cg, kh, kw).transpose(0, 1, 3, 4, 2)).reshape(g, og, kg)
             self.padded_hw = xpad.shape[1:3]
         y = xp.empty((rows, g, og), dtype=x.dtype)
-        xp.matmul(cols, w2.transpose(0, 2, 1), out=y.transpose(1, 0, 2))
+        for start in range(0, n, block):
+            stop = min(n, start + block)
+            at = start if kept == n else 0  # where the block's columns go
+            copy_windows(start, stop, at)
+            xp.matmul(cols[:, at * oh * ow:(at + stop - start) * oh * ow],
+                      w2.transpose(0, 2, 1),
+                      out=y[start * oh * ow:stop * oh * ow].transpose(1, 0, 2))
         y = y.reshape(rows, o)
         if b is not None:
             _add_to_every_row(y, b)
