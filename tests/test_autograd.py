@@ -420,3 +420,22 @@ def test_numpy_array_on_the_left_defers_to_tensor():
     assert isinstance(y, dg.Tensor) and y.requires_grad
     y.sum().backward()
     np.testing.assert_array_equal(x.grad, np.ones(3))
+
+
+def test_a_second_backward_adds_into_grad_in_place_unless_someone_holds_it():
+    """As PyTorch's AccumulateGrad: the old gradient is added to in place when nothing
+    else refers to it; a tensor the user kept (``g = x.grad``) keeps its values."""
+    x = dg.tensor([1.0, 2.0], requires_grad=True)
+    (x * 3).sum().backward()
+    first = id(x._grad)
+    (x * 3).sum().backward()
+    assert id(x._grad) == first and x.grad.tolist() == [6.0, 6.0]
+    kept = x.grad
+    (x * 3).sum().backward()
+    assert kept.tolist() == [6.0, 6.0] and x.grad.tolist() == [9.0, 9.0]
+    view = x.grad.numpy()[:1]
+    (x * 3).sum().backward()
+    assert view.tolist() == [9.0] and x.grad.tolist() == [12.0, 12.0]
+    y = x + x  # one leaf, two gradients in one backward
+    y.sum().backward()
+    assert x.grad.tolist() == [14.0, 14.0]

@@ -4,6 +4,7 @@ gradients wait (:class:`_Waiting`) and where they end (:class:`LeafGradients`, e
 leaf's ``.grad``; :class:`Captured`, for ``autograd.grad``)."""
 import heapq
 import itertools
+import sys
 
 from .grad_mode import check_finite, is_anomaly_enabled
 
@@ -116,7 +117,14 @@ class LeafGradients:
                                f"for a tensor of shape {tuple(leaf.shape)}")
         grad = _run_hooks(leaf._hooks, grad)
         if leaf._grad is not None:
-            leaf._grad = leaf._grad + grad
+            # In place, as PyTorch, when nothing else holds the old gradient (two
+            # references: the leaf's and getrefcount's argument); a user's ``g = x.grad``
+            # or a view of it keeps its values, so then the sum is a new array.
+            if (sys.getrefcount(leaf._grad) == 2 and leaf._grad.dtype == grad.dtype
+                    and leaf._grad.flags.writeable):
+                leaf._grad += grad
+            else:
+                leaf._grad = leaf._grad + grad
             return
         # The same array may also be another leaf's gradient, or a view of an array
         # the graph still uses: then the leaf gets a copy.

@@ -175,8 +175,8 @@ def _activation_op(name, a, compiled, reference):
 
 
 ONEDNN_FROM = 1 << 16
-"""Elements from which a sigmoid or tanh goes to oneDNN (where ``_onednn_eltwise.op_for``
-takes the array): smaller arrays stay with the compiled loops and NumPy, as a call
+"""Elements from which a sigmoid, tanh, leaky ReLU or softmax goes to oneDNN (where
+``_onednn_eltwise.op_for`` or ``_onednn_softmax.op_for`` takes the array): smaller arrays stay with the compiled loops and NumPy, as a call
 through ctypes costs more than oneDNN's threads save there (BENCHMARKS.md)."""
 
 
@@ -184,7 +184,14 @@ def softmax(a, dim=-1):
     """``exp(a) / sum(exp(a))`` along ``dim`` (computed after subtracting the maximum)."""
     check_floating("softmax", a)
     # a 0-d input is its own single "row" (as in PyTorch)
-    return Softmax(check_dim("softmax", dim, a.ndim) if a.ndim else None)(a)
+    axis = check_dim("softmax", dim, a.ndim) if a.ndim else None
+    data = getattr(a, "_data", a)
+    if data.size >= ONEDNN_FROM and axis is not None:
+        from . import _onednn_softmax  # the accelerated layer, loaded on first use
+        fast = _onednn_softmax.op_for(data, axis)
+        if fast is not None:  # a few ulp from the reference, as PyTorch's
+            return fast(a)
+    return Softmax(axis)(a)
 
 
 def log_softmax(a, dim=-1):
