@@ -26,7 +26,8 @@ textbook ops being their oracles.
 from .. import backend
 from ..autograd import Function, Tensor
 from ._compiled_ops import CompiledMaxPool2x2
-from ._layout import is_channels_last, pad_in_order, padded_shape, zeros_in_order
+from ._layout import (in_layout, is_channels_last, pad_in_order, padded_shape,
+                      zeros_in_order)
 from ..checks import InputError, check_input, check_tensor, pair
 from .conv import window_slab
 
@@ -62,6 +63,11 @@ class _Pool(Function):
         """Zeros for the padded input's gradient, in the input's memory order."""
         return zeros_in_order(xp, padded_shape(self.x_shape, self.pads), dtype,
                               self.channels_last)
+
+    def _in_input_order(self, grad):
+        """The gradient stored in the input's memory order (a copy when it is in the
+        other one: products across mismatched strides ran 3x slower, BENCHMARKS.md)."""
+        return in_layout(grad, "nhwc" if self.channels_last else "nchw")
 
     def _unpadded(self, padded):
         (pt, _), (pl, _) = self.pads
@@ -116,6 +122,7 @@ class MaxPool2d(_Pool):
 
     def backward(self, grad):
         xp = backend.get_array_module(grad)
+        grad = self._in_input_order(grad)  # one memory order for the products
         kh, kw = self.kernel
         dxpad = self._padded_zeros(xp, grad.dtype)
         # windows that do not overlap can be written, not added, and need no temporary
@@ -177,6 +184,7 @@ class AvgPool2d(_Pool):
 
     def backward(self, grad):
         xp = backend.get_array_module(grad)
+        grad = self._in_input_order(grad)  # one memory order for the products
         kh, kw = self.kernel
         dxpad = self._padded_zeros(xp, grad.dtype)
         g = grad * self.scale
