@@ -119,9 +119,10 @@ class LeafGradients:
         if leaf._grad is not None:
             # In place, as PyTorch, when nothing else holds the old gradient (two
             # references: the leaf's and getrefcount's argument); a user's ``g = x.grad``
-            # or a view of it keeps its values, so then the sum is a new array.
+            # or a view of it keeps its values, so then the sum is a new array. (CuPy's
+            # arrays have no writeable flag: they always are.)
             if (sys.getrefcount(leaf._grad) == 2 and leaf._grad.dtype == grad.dtype
-                    and leaf._grad.flags.writeable):
+                    and getattr(leaf._grad.flags, "writeable", True)):
                 leaf._grad += grad
             else:
                 leaf._grad = leaf._grad + grad
