@@ -1,10 +1,14 @@
-"""Average pooling on oneDNN's pooling primitive (optional: the ``onednn`` extra;
-bindings and plan cache in ``_onednn.py``).
+"""Average and max pooling on oneDNN's pooling primitive (optional: the ``onednn``
+extra; bindings and plan cache in ``_onednn.py``).
 
 ``pool.avg_pool2d`` runs :class:`OneDNNAvgPool2d` for a float32 NumPy (N, C, H, W) input
 stored NCHW or channels-last, without ``ceil_mode`` and ``divisor_override``; everything
 else, and every case oneDNN has only its reference kernel for, runs ``pool.AvgPool2d``,
-which the tests hold it to. PyTorch's ``count_include_pad`` is oneDNN's
+which the tests hold it to. ``pool.max_pool2d`` runs :class:`OneDNNMaxPool2d` for such
+inputs, any window, stride and padding, without ``ceil_mode`` and ``return_indices``
+(the compiled 2x2 pooling keeps its case; windows with holes, dilation > 1, have only
+oneDNN's reference kernel and stay with the textbook), ``pool.MaxPool2d`` being its
+oracle (the same values and the same argmax, bit for bit). PyTorch's ``count_include_pad`` is oneDNN's
 "avg_include_padding" (the divisor counts the zero padding) or "avg_exclude_padding".
 """
 import numpy as np
@@ -17,12 +21,16 @@ from ._layout import dense_layout, in_layout
 
 FORWARD_TRAINING = 64
 AVG_INCLUDE_PADDING, AVG_EXCLUDE_PADDING = 0x2FF, 0x3FF  # dnnl_alg_kind_t
+MAX = 0x1FF
+QUERY_WORKSPACE_MD, ARG_WORKSPACE = 135, 64  # max pooling's argmax, oneDNN's own format
 
 
-class AvgPoolPlan:
-    """The forward and backward pooling primitives of one geometry and memory order."""
+class PoolPlan:
+    """The forward and backward pooling primitives of one geometry, algorithm and memory
+    order (max pooling's forward also writes a workspace, which its backward reads)."""
 
-    def __init__(self, lib, shape, layout, kernel, stride, padding, out_hw, include_pad):
+    def __init__(self, lib, shape, layout, kernel, stride, padding, dilation, out_hw,
+                 algorithm):
         dims = [d._PP, d.P, d.ctypes.c_int, d.ctypes.c_int, d.P, d.P] + [d.Dims] * 5 + [d.P]
         signatures = {"dnnl_pooling_forward_primitive_desc_create": dims,
                       "dnnl_pooling_backward_primitive_desc_create":
@@ -32,47 +40,75 @@ class AvgPoolPlan:
         self.x_md = d.MemoryDesc.plain(lib, shape, activation_strides(shape, layout))
         self.y_md = d.MemoryDesc.plain(lib, self.y_shape,
                                        activation_strides(self.y_shape, layout))
-        alg = AVG_INCLUDE_PADDING if include_pad else AVG_EXCLUDE_PADDING
-        geometry = (d.Dims(*stride), d.Dims(*kernel), d.Dims(0, 0), d.Dims(*padding),
-                    d.Dims(*padding))  # oneDNN's dilation 0: windows without holes
+        geometry = (d.Dims(*stride), d.Dims(*kernel),
+                    d.Dims(*(k - 1 for k in dilation)),  # oneDNN's dilation 0: no holes
+                    d.Dims(*padding), d.Dims(*padding))
+        what = "max pooling" if algorithm == MAX else "average pooling"
         self.forward = d.fast_primitive(lib, d._pd_or_none(
             lib, lib.dll.dnnl_pooling_forward_primitive_desc_create, lib.engine,
-            FORWARD_TRAINING, alg, self.x_md.handle, self.y_md.handle, *geometry, None),
-            "average pooling forward")
+            FORWARD_TRAINING, algorithm, self.x_md.handle, self.y_md.handle, *geometry,
+            None), f"{what} forward")
         self.backward = d.fast_primitive(lib, d._pd_or_none(
-            lib, lib.dll.dnnl_pooling_backward_primitive_desc_create, lib.engine, alg,
+            lib, lib.dll.dnnl_pooling_backward_primitive_desc_create, lib.engine, algorithm,
             self.x_md.handle, self.y_md.handle, *geometry, self.forward.pd, None),
-            "average pooling backward")
+            f"{what} backward")
         x_md, y_md = self.x_md.handle, self.y_md.handle
-        self.forward_args = self.forward.arguments({1: x_md, 17: y_md})  # x -> y
-        self.backward_args = self.backward.arguments({145: y_md, 129: x_md})  # gy -> gx
+        forward, backward = {1: x_md, 17: y_md}, {145: y_md, 129: x_md}  # x -> y, gy -> gx
+        self.workspace_bytes = 0
+        if algorithm == MAX:
+            ws_md = self.forward.md(QUERY_WORKSPACE_MD)
+            self.workspace_bytes = lib.memory_desc_get_size(ws_md)
+            forward[ARG_WORKSPACE] = backward[ARG_WORKSPACE] = ws_md
+        self.forward_args = self.forward.arguments(forward)
+        self.backward_args = self.backward.arguments(backward)
         self.x_shape, self.layout = tuple(shape), layout
 
     def run_forward(self, x):
+        """y, and max pooling's workspace (None for average pooling)."""
         y = empty(self.y_shape, self.layout)
-        self.forward.run(self.forward_args, address(x), address(y))
-        return y
+        if not self.workspace_bytes:
+            self.forward.run(self.forward_args, address(x), address(y))
+            return y, None
+        workspace = np.empty(self.workspace_bytes, np.uint8)
+        self.forward.run(self.forward_args, address(x), address(y), address(workspace))
+        return y, workspace
 
-    def run_backward(self, g):
+    def run_backward(self, g, workspace=None):
         gx = empty(self.x_shape, self.layout)
-        self.backward.run(self.backward_args, address(g), address(gx))
+        pointers = (address(g), address(gx)) + (() if workspace is None
+                                                 else (address(workspace),))
+        self.backward.run(self.backward_args, *pointers)
         return gx
 
 
-def op_for(x, kernel, stride, padding, out_hw, count_include_pad):
-    """A :class:`OneDNNAvgPool2d` for this input and geometry, or None: not a float32
-    NumPy input stored NCHW or NHWC, oneDNN unavailable, or only its reference kernel."""
+def _plan(x, kernel, stride, padding, dilation, out_hw, algorithm):
+    """The cached :class:`PoolPlan` for ``x`` (a float32 NumPy (N, C, H, W) array stored
+    NCHW or NHWC) and this geometry, or None."""
     if type(x) is not np.ndarray or x.dtype != np.float32 or x.ndim != 4 or not x.size:
         return None
     layout = dense_layout(x)
     if layout is None:
         return None
-    key = ("avg_pool", tuple(x.shape), layout, tuple(kernel), tuple(stride), tuple(padding),
-           bool(count_include_pad))
-    plan = plan_for(key, lambda lib: AvgPoolPlan(lib, x.shape, layout, kernel, stride,
-                                                 padding, out_hw, count_include_pad),
+    key = ("pool", algorithm, tuple(x.shape), layout, tuple(kernel), tuple(stride),
+           tuple(padding), tuple(dilation))
+    return plan_for(key, lambda lib: PoolPlan(lib, x.shape, layout, kernel, stride,
+                                              padding, dilation, out_hw, algorithm),
                     work=lambda: x.size)
+
+
+def op_for(x, kernel, stride, padding, out_hw, count_include_pad):
+    """A :class:`OneDNNAvgPool2d` for this input and geometry, or None: not a float32
+    NumPy input stored NCHW or NHWC, oneDNN unavailable, or only its reference kernel."""
+    algorithm = AVG_INCLUDE_PADDING if count_include_pad else AVG_EXCLUDE_PADDING
+    plan = _plan(x, kernel, stride, padding, (1, 1), out_hw, algorithm)
     return None if plan is None else OneDNNAvgPool2d(plan)
+
+
+def max_op_for(x, kernel, stride, padding, dilation, out_hw, textbook):
+    """A :class:`OneDNNMaxPool2d` for this input and geometry (``textbook``: the
+    ``pool.MaxPool2d`` it hands an input with NaN or -inf to), or None."""
+    plan = _plan(x, kernel, stride, padding, dilation, out_hw, MAX)
+    return None if plan is None else OneDNNMaxPool2d(plan, textbook)
 
 
 class OneDNNAvgPool2d(Function):
@@ -86,8 +122,36 @@ class OneDNNAvgPool2d(Function):
         self.plan = plan
 
     def forward(self, x):
-        return self.plan.run_forward(x)
+        return self.plan.run_forward(x)[0]
 
     def backward(self, g):
         g = in_layout(np.asarray(g, dtype=np.float32), self.plan.layout)
         return (self.plan.run_backward(g),)
+
+
+class OneDNNMaxPool2d(Function):
+    """Max pooling forward and backward by oneDNN for one geometry (``plan``), the
+    argmax in oneDNN's workspace; ties go to the first offset of the window, as in
+    PyTorch and the textbook. oneDNN's max skips a NaN (PyTorch's and the textbook's
+    window is NaN then) and starts from the lowest finite float (a window of -inf would
+    give -3.4e38), so an input holding NaN or -inf, found by one ``min`` (which keeps a
+    NaN), goes to the textbook op ``textbook`` instead."""
+
+    saves_inputs = False
+    saves = ("workspace", "textbook")
+
+    def __init__(self, plan, textbook):
+        self.plan, self.textbook = plan, textbook
+
+    def forward(self, x):
+        if not x.min() > -np.inf:  # NaN or -inf
+            self.workspace = None
+            return self.textbook.forward(x)
+        y, self.workspace = self.plan.run_forward(x)
+        return y
+
+    def backward(self, g):
+        if self.workspace is None:
+            return self.textbook.backward(g)
+        g = in_layout(np.asarray(g, dtype=np.float32), self.plan.layout)
+        return (self.plan.run_backward(g, self.workspace),)
