@@ -93,3 +93,39 @@ def test_switched_off_by_the_environment(monkeypatch):
     with onednn_switched_off(monkeypatch):
         x = dg.randn(2, 3, 8, 8, requires_grad=True)
         assert type(F.avg_pool2d(x, 2).creator).__name__ == "AvgPool2d"
+
+
+def test_a_call_like_one_before_skips_the_checks_and_gets_the_same_op(onednn, monkeypatch):
+    """avg_pool2d files its oneDNN plan under the arguments as given and the input's
+    shape, strides and dtype; a call with all of them equal takes it without the
+    checks (which depend on nothing else). Arguments equal but of another type, and
+    inputs of another layout or shape, are checked as ever."""
+    from deepgrad.ops import _onednn_pool
+    x = dg.randn(2, 3, 8, 8, requires_grad=True)
+    first = F.avg_pool2d(x, 2, None, (1, 1))
+    checks = []
+    monkeypatch.setattr(pool_ops, "_check_pool_input",
+                        lambda *a, _real=pool_ops._check_pool_input: checks.append(1)
+                        or _real(*a))
+    again = F.avg_pool2d(x, 2, None, (1, 1))
+    assert checks == [] and isinstance(again.creator, OneDNNAvgPool2d)
+    assert again.creator.plan is first.creator.plan
+    np.testing.assert_array_equal(again.detach().numpy(), first.detach().numpy())
+    with pytest.raises(ValueError, match="kernel_size"):
+        F.avg_pool2d(x, 2.0, None, (1, 1))  # 2.0 == 2, but not an int
+    with pytest.raises(ValueError, match="kernel_size"):
+        F.avg_pool2d(x, True, None, (1, 1))  # True == 1
+    from deepgrad.checks import InputError
+    with pytest.raises(InputError, match="larger than the padded input"):
+        F.avg_pool2d(dg.randn(2, 3, 1, 1), 5)
+    F.avg_pool2d(dg.tensor(channels_last(x.detach().numpy())), 2, None, (1, 1))
+    assert len(checks) == 2  # the small input, the other layout (the float and the bool
+    # were refused by the argument checks before it)
+    assert _onednn_pool._seen_key(x.detach().numpy(), ([2], None, 0, False, True, None)) is None
+
+
+def test_switching_onednn_off_forgets_the_calls_seen(onednn, monkeypatch):
+    x = dg.randn(2, 3, 8, 8, requires_grad=True)
+    assert isinstance(F.avg_pool2d(x, 2).creator, OneDNNAvgPool2d)
+    with onednn_switched_off(monkeypatch):
+        assert not isinstance(F.avg_pool2d(x, 2).creator, OneDNNAvgPool2d)

@@ -334,6 +334,10 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                count_include_pad=True, divisor_override=None):
     """Mean over each window; ``torch.nn.functional.avg_pool2d``'s arguments."""
     who = "avg_pool2d"
+    given = (kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
+    op = onednn_op_seen(input, given)  # these arguments and this layout passed before
+    if op is not None:
+        return op(input)
     kernel, stride, padding, dilation = _pool_args(who, kernel_size, stride, padding, 1)
     if divisor_override is not None and (isinstance(divisor_override, bool) or not
                                          isinstance(divisor_override, int)
@@ -343,7 +347,7 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
     out_hw = _check_pool_input(who, input, kernel, stride, padding, dilation, ceil_mode)
     if not ceil_mode and divisor_override is None:
         op = onednn_op_for(input._data, kernel, stride, padding, out_hw,
-                           bool(count_include_pad))
+                           bool(count_include_pad), given)
         if op is not None:
             return op(input)
     return AvgPool2d(kernel, stride, padding, bool(ceil_mode), bool(count_include_pad),
@@ -355,6 +359,13 @@ def onednn_op_for(*args):
     layer, ``_onednn_pool.op_for``, loaded on first use; the one place that chooses it)."""
     from . import _onednn_pool
     return _onednn_pool.op_for(*args)
+
+
+def onednn_op_seen(input, given):
+    """oneDNN's average pooling where an input of this layout met the arguments
+    ``given`` before and passed the checks (``_onednn_pool.op_seen``), else None."""
+    from . import _onednn_pool
+    return _onednn_pool.op_seen(input, given)
 
 
 def adaptive_avg_pool2d(input, output_size):
