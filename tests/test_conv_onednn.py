@@ -412,3 +412,34 @@ def test_the_forward_without_reorders_gives_the_general_paths_numbers():
     finally:
         plan._plain_forward = bound
     assert fast.strides == general.strides and np.array_equal(fast, general)
+
+
+@needs_onednn
+def test_a_call_like_one_before_skips_the_checks_and_gets_the_same_plan(monkeypatch):
+    """conv2d files its oneDNN plan under the arrays' shapes, strides and dtypes and the
+    arguments as given; a call with all of them equal (the arguments' types too) takes
+    it without the checks, anything else is checked as ever."""
+    x = dg.randn(2, 3, 12, 12, requires_grad=True)
+    w, b = dg.randn(4, 3, 3, 3, requires_grad=True), dg.randn(4, requires_grad=True)
+    first = F.conv2d(x, w, b, 1, "same")
+    checks = []
+    monkeypatch.setattr(conv, "_conv2d_geometry",
+                        lambda *a, _real=_conv2d_geometry: checks.append(1) or _real(*a))
+    again = F.conv2d(x, w, b, 1, "same")
+    assert checks == [] and isinstance(again.creator, OneDNNConv2d)
+    assert again.creator.plan is first.creator.plan
+    np.testing.assert_array_equal(again.detach().numpy(), first.detach().numpy())
+    with pytest.raises(ValueError, match="stride"):
+        F.conv2d(x, w, b, 1.0, "same")  # 1.0 == 1, but not an int
+    with pytest.raises(ValueError, match="groups"):
+        F.conv2d(x, w, b, 1, "same", 1, True)  # True == 1
+    with pytest.raises(ValueError, match="bias"):
+        F.conv2d(x, w, dg.randn(5), 1, "same")
+    from deepgrad.checks import InputError
+    with pytest.raises(InputError, match="channels"):
+        F.conv2d(dg.randn(2, 5, 12, 12), w, b, 1, "same")
+    assert len(checks) == 4
+    assert _onednn.seen_key("conv2d", (x.detach().numpy(),), ([1, 1],)) is None  # a list
+    monkeypatch.setenv("DEEPGRAD_ONEDNN", "0")
+    _onednn.reset()  # switched off: the plans filed are forgotten with the others
+    assert isinstance(F.conv2d(x, w, b, 1, "same").creator, FastConv2d)

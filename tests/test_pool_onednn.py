@@ -100,7 +100,6 @@ def test_a_call_like_one_before_skips_the_checks_and_gets_the_same_op(onednn, mo
     shape, strides and dtype; a call with all of them equal takes it without the
     checks (which depend on nothing else). Arguments equal but of another type, and
     inputs of another layout or shape, are checked as ever."""
-    from deepgrad.ops import _onednn_pool
     x = dg.randn(2, 3, 8, 8, requires_grad=True)
     first = F.avg_pool2d(x, 2, None, (1, 1))
     checks = []
@@ -121,7 +120,8 @@ def test_a_call_like_one_before_skips_the_checks_and_gets_the_same_op(onednn, mo
     F.avg_pool2d(dg.tensor(channels_last(x.detach().numpy())), 2, None, (1, 1))
     assert len(checks) == 2  # the small input, the other layout (the float and the bool
     # were refused by the argument checks before it)
-    assert _onednn_pool._seen_key(x.detach().numpy(), ([2], None, 0, False, True, None)) is None
+    assert onednn.seen_key("avg_pool2d", (x.detach().numpy(),),
+                           ([2], None, 0, False, True, None)) is None  # a list
 
 
 def test_switching_onednn_off_forgets_the_calls_seen(onednn, monkeypatch):

@@ -9,7 +9,7 @@ loads and has a kernel for the geometry other than its slow reference one
 """
 import numpy as np
 
-from ..autograd import Function
+from ..autograd import Function, Tensor
 from ._layout import in_layout, is_channels_last, stored_as
 
 
@@ -23,17 +23,41 @@ def available():
     return _bindings().library() is not None
 
 
-def op_for(x, w, b, stride, pads, dilation, groups):
+def op_for(x, w, b, stride, pads, dilation, groups, given=None):
     """A :class:`OneDNNConv2d` for these arrays and this geometry, or None: not float32
-    NumPy arrays, oneDNN unavailable, or only its reference kernel for the geometry."""
-    if not (type(x) is np.ndarray and type(w) is np.ndarray and x.dtype == np.float32
-            and w.dtype == np.float32 and x.size and w.size
-            and (b is None or (type(b) is np.ndarray and b.dtype == np.float32))):
+    NumPy arrays, oneDNN unavailable, or only its reference kernel for the geometry.
+    With ``given`` (``conv2d``'s stride, padding, dilation and groups as the user gave
+    them) the plan is also filed under them and the arrays' layouts, for
+    :func:`op_seen`."""
+    if not _float32_arrays(x, w, b):
         return None
     from . import _onednn_conv  # the plans and the bindings: None where oneDNN is not loaded
     plan = _onednn_conv.conv_plan(x.shape, _layout_of(x), w.shape, b is not None, stride,
                                   pads, dilation, groups)
+    if plan is None:
+        return None
+    if given is not None:
+        d = _bindings()
+        d.file_seen(d.seen_key("conv2d", (x, w, b), given), plan)
+    return OneDNNConv2d(plan)
+
+
+def op_seen(input, weight, bias, given):
+    """The op of a call with arrays of these shapes, strides and dtypes and exactly these
+    arguments, which passed ``conv2d``'s checks (``_onednn.seen_key``), or None."""
+    x = getattr(input, "_data", None)
+    w, b = getattr(weight, "_data", weight), getattr(bias, "_data", bias)
+    if not (isinstance(input, Tensor) and _float32_arrays(x, w, b)):
+        return None
+    d = _bindings()
+    plan = d.seen_plan(d.seen_key("conv2d", (x, w, b), given))
     return None if plan is None else OneDNNConv2d(plan)
+
+
+def _float32_arrays(x, w, b):
+    return (type(x) is np.ndarray and type(w) is np.ndarray and x.dtype == np.float32
+            and w.dtype == np.float32 and x.size and w.size
+            and (b is None or (type(b) is np.ndarray and b.dtype == np.float32)))
 
 
 def _layout_of(a):

@@ -246,6 +246,42 @@ def plan_for(key, make, work):
     return cached_plan(key, make_on_its_threads)
 
 
+def seen_key(kind, arrays, given):
+    """The key under which a plan is filed for calls of ``kind`` with these arrays (their
+    shapes, strides and dtypes) and these arguments exactly as given, their types too
+    (2 == 2.0 == True as dict keys); None where an array is not a NumPy one or an
+    argument is not None, an int, a bool, a str or a pair of ints.
+
+    A public function's checks depend on nothing else, so a call whose key was filed by
+    one that passed them may skip them and its plan lookup: in LeNet-5's evaluation at
+    batch 1 those cost more than oneDNN's kernels (BENCHMARKS.md)."""
+    parts = [kind]
+    for a in arrays:
+        if a is None:
+            parts.append(None)
+        elif type(a) is np.ndarray:
+            parts.append((a.shape, a.strides, a.dtype))
+        else:
+            return None
+    for v in given:
+        t = type(v)
+        if not (v is None or t is int or t is bool or t is str or (
+                t is tuple and len(v) == 2 and type(v[0]) is int and type(v[1]) is int)):
+            return None
+    return (*parts, tuple([type(v) for v in given]), given)
+
+
+def seen_plan(key):
+    """The plan filed under ``key`` (from :func:`seen_key`), or None."""
+    return None if key is None else _plans.get(key)
+
+
+def file_seen(key, plan):
+    """File ``plan`` under ``key`` (in the plan cache: :func:`reset` forgets it)."""
+    if key is not None and plan is not None:
+        cached_plan(key, lambda: plan)
+
+
 ONE_THREAD_BELOW = 1 << 20
 """Work (multiply-adds, or elements for a pass over memory) below which a primitive runs
 on the calling thread alone. Waking OpenMP's other threads for a small op costs more

@@ -105,36 +105,19 @@ def op_for(x, kernel, stride, padding, out_hw, count_include_pad, given=None):
     plan = _plan(x, kernel, stride, padding, (1, 1), out_hw, algorithm)
     if plan is None:
         return None
-    seen = None if given is None else _seen_key(x, given)
-    if seen is not None:
-        d.cached_plan(seen, lambda: plan)
+    if given is not None:
+        d.file_seen(d.seen_key("avg_pool2d", (x,), given), plan)
     return OneDNNAvgPool2d(plan)
 
 
 def op_seen(x, given):
     """The op of a call whose input had this shape, strides and dtype and whose
-    arguments were exactly ``given`` (so it passed ``avg_pool2d``'s checks, which depend
-    on nothing else), or None. In LeNet-5's evaluation at batch 1 the checks, the
-    geometry and the plan's lookup cost more than oneDNN's kernel (BENCHMARKS.md)."""
+    arguments were exactly ``given`` (so it passed ``avg_pool2d``'s checks:
+    ``_onednn.seen_key``), or None."""
     if not isinstance(x, Tensor):
         return None
-    key = _seen_key(x._data, given)
-    plan = None if key is None else d._plans.get(key)
+    plan = d.seen_plan(d.seen_key("avg_pool2d", (x._data,), given))
     return None if plan is None else OneDNNAvgPool2d(plan)
-
-
-def _seen_key(data, given):
-    """The key of :func:`op_seen`, or None where an argument is not an int, a bool,
-    None or a pair of ints (their types are in the key: 2 == 2.0 == True in a dict)."""
-    if type(data) is not np.ndarray:
-        return None
-    for v in given:
-        if not (v is None or type(v) is int or type(v) is bool
-                or (type(v) is tuple and len(v) == 2 and type(v[0]) is int
-                    and type(v[1]) is int)):
-            return None
-    return ("seen avg_pool", data.shape, data.strides, data.dtype,
-            tuple([type(v) for v in given]), given)
 
 
 def max_op_for(x, kernel, stride, padding, dilation, out_hw, textbook):

@@ -28,7 +28,7 @@ compiled col2im); the tests hold both to this one through ``_conv2d_reference``.
 from .. import backend
 from ..autograd import Function
 from ._conv_fast import FastConv2d
-from ._conv_onednn import op_for as onednn_op_for
+from ._conv_onednn import op_for as onednn_op_for, op_seen as onednn_op_seen
 from ..checks import (array_of, check_fits, check_input, check_same_dtype, check_tensor,
                       check_weight, pair,
                      parse_padding)
@@ -129,11 +129,15 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     is installed and runs the geometry well, else the fast NumPy path
     (``_conv_fast.FastConv2d``).
     """
+    given = (stride, padding, dilation, groups)
+    op = onednn_op_seen(input, weight, bias, given)  # these passed the checks before
+    if op is not None:
+        return _apply(op, input, weight, bias)
     stride, pads, dilation = _conv2d_geometry(input, weight, bias, stride, padding,
                                               dilation, groups)
     op = onednn_op_for(array_of(input), array_of(weight),
                        None if bias is None else array_of(bias), stride, pads, dilation,
-                       groups)
+                       groups, given)
     if op is None:
         op = FastConv2d(stride, pads, dilation, groups)
     return _apply(op, input, weight, bias)
