@@ -101,3 +101,31 @@ def test_what_stays_with_the_textbook_and_the_compiled_pooling(onednn):
     assert op(x, 3, 2, 1, return_indices=True) == "MaxPool2d"
     assert op(x.double(), 3, 2, 1) == "MaxPool2d"
     assert op(x[:, :, :, ::2], 3, 2, 1) == "MaxPool2d"  # strided
+
+
+def test_a_call_like_one_before_skips_the_checks_and_keeps_the_textbook_for_nan(
+        onednn, monkeypatch):
+    """max_pool2d files its oneDNN op under the arguments as given and the input's
+    shape, strides and dtype; an equal call skips the checks, and an input with NaN on
+    that path still goes to the textbook."""
+    from deepgrad.ops import pool
+    x = np.random.default_rng(8).standard_normal((2, 3, 9, 9)).astype(np.float32)
+    first = F.max_pool2d(dg.tensor(x, requires_grad=True), 3, 2, 1)
+    checks = []
+    monkeypatch.setattr(pool, "_check_pool_input",
+                        lambda *a, _real=pool._check_pool_input: checks.append(1) or _real(*a))
+    x[0, 0, 0, 0] = np.nan
+    xt = dg.tensor(x, requires_grad=True)
+    y = F.max_pool2d(xt, 3, 2, 1)
+    assert checks == [] and isinstance(y.creator, OneDNNMaxPool2d)
+    assert y.creator.plan is first.creator.plan
+    g = np.ones(y.shape, np.float32)
+    y.backward(dg.tensor(g))
+    values, grad = _textbook(x, g, (3, 3), (2, 2), (1, 1), (1, 1))
+    np.testing.assert_array_equal(y.detach().numpy(), values)
+    np.testing.assert_array_equal(xt.grad.numpy(), grad)
+    with pytest.raises(ValueError, match="kernel_size"):
+        F.max_pool2d(xt, 3.0, 2, 1)
+    assert len(checks) == 0
+    F.max_pool2d(xt, 3, 2, 1, return_indices=True)  # another argument: checked
+    assert len(checks) == 1

@@ -277,7 +277,8 @@ def seen_plan(key):
 
 
 def file_seen(key, plan):
-    """File ``plan`` under ``key`` (in the plan cache: :func:`reset` forgets it)."""
+    """File ``plan`` (or what an op needs besides it) under ``key``, in the plan cache:
+    :func:`reset` forgets it."""
     if key is not None and plan is not None:
         cached_plan(key, lambda: plan)
 

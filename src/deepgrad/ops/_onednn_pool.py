@@ -120,11 +120,32 @@ def op_seen(x, given):
     return None if plan is None else OneDNNAvgPool2d(plan)
 
 
-def max_op_for(x, kernel, stride, padding, dilation, out_hw, textbook):
+def max_op_for(x, kernel, stride, padding, dilation, out_hw, textbook, given=None):
     """A :class:`OneDNNMaxPool2d` for this input and geometry (``textbook``: the
-    ``pool.MaxPool2d`` it hands an input with NaN or -inf to), or None."""
+    ``pool.MaxPool2d`` it hands an input with NaN or -inf to), or None. With ``given``
+    (``max_pool2d``'s arguments as the user gave them) the plan is also filed under
+    them, for :func:`max_op_seen`."""
     plan = _plan(x, kernel, stride, padding, dilation, out_hw, MAX)
-    return None if plan is None else OneDNNMaxPool2d(plan, textbook)
+    if plan is None:
+        return None
+    if given is not None:
+        d.file_seen(d.seen_key("max_pool2d", (x,), given),
+                    (plan, (kernel, stride, padding, dilation)))
+    return OneDNNMaxPool2d(plan, textbook)
+
+
+def max_op_seen(x, given):
+    """The op of a call whose input had this shape, strides and dtype and whose
+    arguments were exactly ``given`` (so it passed ``max_pool2d``'s checks:
+    ``_onednn.seen_key``), or None."""
+    if not isinstance(x, Tensor):
+        return None
+    seen = d.seen_plan(d.seen_key("max_pool2d", (x._data,), given))
+    if seen is None:
+        return None
+    from .pool import MaxPool2d  # the textbook op, for an input with NaN or -inf
+    plan, geometry = seen
+    return OneDNNMaxPool2d(plan, MaxPool2d(*geometry, False))
 
 
 class OneDNNAvgPool2d(Function):

@@ -275,11 +275,15 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     (an int64 Tensor without gradient), as PyTorch does.
     """
     who = "max_pool2d"
+    given = (kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+    op = onednn_max_op_seen(input, given)  # these arguments and this layout passed before
+    if op is not None:
+        return op(input)
     kernel, stride, padding, dilation = _pool_args(who, kernel_size, stride, padding,
                                                    dilation)
     out_hw = _check_pool_input(who, input, kernel, stride, padding, dilation, ceil_mode)
     op = _max_pool_op(input, kernel, stride, padding, dilation, bool(ceil_mode), out_hw,
-                      return_indices)
+                      return_indices, given)
     out = op(input)
     if return_indices:
         if getattr(op, "idx", None) is None:  # released after a no-grad forward: redo
@@ -290,19 +294,23 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
 
 
 def _max_pool_op(x, kernel, stride, padding, dilation, ceil_mode, out_hw=None,
-                 indices=True):
+                 indices=True, given=None):
     """The one choice: oneDNN's for a float32 input (without ceil mode and indices: its
     argmax is in a format of its own), but the compiled 2x2 pool where it applies to an
-    input with few channels or elements, else :class:`MaxPool2d`."""
+    input with few channels or elements, else :class:`MaxPool2d`. oneDNN's op is filed
+    under ``given`` (``max_pool2d``'s arguments) where that choice does not depend on
+    whether the compiled loops are there."""
     op = MaxPool2d(kernel, stride, padding, dilation, ceil_mode)
     _, pads = op._geometry(x.shape)
-    if CompiledMaxPool2x2.covers(x, kernel, stride, dilation, pads) and (
-            x.shape[1] < ONEDNN_2X2_FROM[0] or x._data.size < ONEDNN_2X2_FROM[1]):
+    small_2x2 = (kernel == (2, 2) and stride == (2, 2) and dilation == (1, 1)
+                 and pads == ((0, 0), (0, 0)) and (x.shape[1] < ONEDNN_2X2_FROM[0]
+                                                   or x._data.size < ONEDNN_2X2_FROM[1]))
+    if small_2x2 and CompiledMaxPool2x2.covers(x, kernel, stride, dilation, pads):
         return CompiledMaxPool2x2()
     if not (ceil_mode or indices):
         from . import _onednn_pool  # the accelerated layer, loaded on first use
         fast = _onednn_pool.max_op_for(x._data, kernel, stride, padding, dilation, out_hw,
-                                       op)
+                                       op, None if small_2x2 else given)
         if fast is not None:
             return fast
     return op
@@ -359,6 +367,13 @@ def onednn_op_for(*args):
     layer, ``_onednn_pool.op_for``, loaded on first use; the one place that chooses it)."""
     from . import _onednn_pool
     return _onednn_pool.op_for(*args)
+
+
+def onednn_max_op_seen(input, given):
+    """oneDNN's max pooling where an input of this layout met the arguments ``given``
+    before and passed the checks (``_onednn_pool.max_op_seen``), else None."""
+    from . import _onednn_pool
+    return _onednn_pool.max_op_seen(input, given)
 
 
 def onednn_op_seen(input, given):
