@@ -33,3 +33,13 @@ def onednn_switched_off(monkeypatch):
     finally:
         monkeypatch.delenv("DEEPGRAD_ONEDNN")
         _onednn.reset()
+
+
+def assert_backward_refuses_a_changed_output(y, kind):
+    """``y`` (made by an op of class ``kind``) changed in place after another op used
+    it: backward must refuse, as PyTorch does."""
+    assert isinstance(y.creator, kind)
+    z = y * 1.0
+    y.mul_(2)
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        z.sum().backward()

@@ -30,7 +30,24 @@ FROM_INPUT = {"leaky_relu"}
 """The functions whose backward reads the input (DNNL_ARG_SRC), not the output."""
 
 
-class EltwisePlan:
+class SameShapePlan:
+    """A plan whose forward maps x to y and whose backward maps (a saved array, the
+    output gradient) to the input gradient, all of one shape and memory order; the
+    subclass makes ``forward``, ``backward`` and their bound arguments."""
+
+    def run_forward(self, x):
+        y = np.empty_like(x)  # order 'K': the input's memory order
+        self.forward.run(self.forward_args, address(x), address(y))
+        return y
+
+    def run_backward(self, saved, g):
+        """The input gradient from ``g`` and the saved input or output."""
+        gx = np.empty_like(saved)
+        self.backward.run(self.backward_args, address(saved), address(g), address(gx))
+        return gx
+
+
+class EltwisePlan(SameShapePlan):
     """The forward and backward primitives of one function on ``size`` elements
     (``alpha``: leaky ReLU's negative slope)."""
 
@@ -54,17 +71,6 @@ class EltwisePlan:
         self.forward_args = self.forward.arguments({1: md, 17: md})  # x -> y
         saved = 1 if name in FROM_INPUT else 17  # x or y
         self.backward_args = self.backward.arguments({saved: md, 145: md, 129: md})  # -> gx
-
-    def run_forward(self, x):
-        y = np.empty_like(x)  # order 'K': the input's memory order
-        self.forward.run(self.forward_args, address(x), address(y))
-        return y
-
-    def run_backward(self, saved, g):
-        """The input gradient from ``g`` and the saved input or output."""
-        gx = np.empty_like(saved)
-        self.backward.run(self.backward_args, address(saved), address(g), address(gx))
-        return gx
 
 
 def _dense(a):

@@ -110,13 +110,19 @@ def op_for(x, kernel, stride, padding, out_hw, count_include_pad, given=None):
     return OneDNNAvgPool2d(plan)
 
 
-def op_seen(x, given):
-    """The op of a call whose input had this shape, strides and dtype and whose
-    arguments were exactly ``given`` (so it passed ``avg_pool2d``'s checks:
-    ``_onednn.seen_key``), or None."""
+def _seen(kind, x, given):
+    """What a ``kind`` call ('avg_pool2d', 'max_pool2d') filed for an input of this
+    shape, strides and dtype and exactly the arguments ``given`` (so this call passes
+    its checks too: ``_onednn.seen_key``), or None."""
     if not isinstance(x, Tensor):
         return None
-    plan = d.seen_plan(d.seen_key("avg_pool2d", (x._data,), given))
+    return d.seen_plan(d.seen_key(kind, (x._data,), given))
+
+
+def op_seen(x, given):
+    """The :class:`OneDNNAvgPool2d` of an ``avg_pool2d`` call seen before (:func:`_seen`),
+    or None."""
+    plan = _seen("avg_pool2d", x, given)
     return None if plan is None else OneDNNAvgPool2d(plan)
 
 
@@ -135,12 +141,9 @@ def max_op_for(x, kernel, stride, padding, dilation, out_hw, textbook, given=Non
 
 
 def max_op_seen(x, given):
-    """The op of a call whose input had this shape, strides and dtype and whose
-    arguments were exactly ``given`` (so it passed ``max_pool2d``'s checks:
-    ``_onednn.seen_key``), or None."""
-    if not isinstance(x, Tensor):
-        return None
-    seen = d.seen_plan(d.seen_key("max_pool2d", (x._data,), given))
+    """The :class:`OneDNNMaxPool2d` of a ``max_pool2d`` call seen before (:func:`_seen`),
+    or None."""
+    seen = _seen("max_pool2d", x, given)
     if seen is None:
         return None
     from .pool import MaxPool2d  # the textbook op, for an input with NaN or -inf

@@ -21,7 +21,8 @@ import numpy as np
 
 from ..autograd import Function
 from . import _onednn as d
-from ._onednn import address, plan_for
+from ._onednn import plan_for
+from ._onednn_eltwise import SameShapePlan
 from ._layout import memory_layout
 
 FORWARD_TRAINING = 64
@@ -31,9 +32,9 @@ WORK_PER_ELEMENT = 16
 eltwise functions): from 2^16 elements the primitives run on all threads."""
 
 
-class SoftmaxPlan:
+class SoftmaxPlan(SameShapePlan):
     """The forward and backward primitives of a softmax along the rows of a C-ordered
-    (rows, length) block of memory."""
+    (rows, length) block of memory (its backward reads the output)."""
 
     def __init__(self, lib, shape):
         signatures = {
@@ -52,16 +53,6 @@ class SoftmaxPlan:
             SOFTMAX_ACCURATE, md, md, md, 1, self.forward.pd, None), "softmax backward")
         self.forward_args = self.forward.arguments({1: md, 17: md})  # x -> y
         self.backward_args = self.backward.arguments({17: md, 145: md, 129: md})  # y, gy -> gx
-
-    def run_forward(self, x):
-        y = np.empty_like(x)  # order 'K': the input's memory order
-        self.forward.run(self.forward_args, address(x), address(y))
-        return y
-
-    def run_backward(self, y, g):
-        gx = np.empty_like(y)
-        self.backward.run(self.backward_args, address(y), address(g), address(gx))
-        return gx
 
 
 def rows_of(x, axis):
